@@ -1,0 +1,86 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import multipart from '@fastify/multipart';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { randomBase62 } from './ids.ts';
+import { createServices, type Services } from './services/services.ts';
+import type { BlobStoreRegistry } from './services/blob-store-registry.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { registerAuthGuard } from './http/auth-guard.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './http/validation.ts';
+import { badRequest } from './errors.ts';
+import { sharedSchemas } from './http/schemas.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { registerRoutes } from './http/routes/index.ts';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  stores: BlobStoreRegistry;
+  secret: string;
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export type App = FastifyInstance & { services: Services };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Builds the HTTP application without listening: tests inject() into it or listen on port 0. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    maxParamLength: 200,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomBase62(20)}`;
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const services = createServices({ ...deps, clock: deps.clock ?? systemClock });
+  app.decorate('services', services);
+  app.setValidatorCompiler(validatorCompiler);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  // JSON with a nesting cap; __proto__ and constructor.prototype keys are refused (SECURITY D61).
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+      done(badRequest(`JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, 'invalid_json'), undefined);
+      return;
+    }
+    defaultJson(request, body as string, done);
+  });
+
+  // The download page's password form posts urlencoded; nothing else uses this type.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  await app.register(cookie);
+  await app.register(multipart, { limits: { files: 1, fields: 10, fieldSize: 16 * 1024, parts: 12, headerPairs: 100, fileSize: Number.MAX_SAFE_INTEGER } });
+  registerErrorHandling(app);
+  registerAuthGuard(app, services);
+  await registerOpenApi(app);
+  await app.register(registerRoutes, { services, config: deps.config });
+  await app.ready();
+  return app as unknown as App;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}

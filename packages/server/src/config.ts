@@ -1,0 +1,120 @@
+import path from 'node:path';
+
+/** Everything Ferry reads from the environment, read once by the composition root. */
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string;
+  secret: string | null;
+  signup: 'open' | 'invite' | 'closed';
+  signedUrlTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+  purgeGraceSeconds: number;
+  sweepIntervalSeconds: number;
+  trustProxy: boolean | string;
+  cookieSecure: boolean;
+  logLevel: string;
+  shutdownGraceSeconds: number;
+  plan: PlanLimits;
+}
+
+/** The one default plan until plans get their own issue; every number comes from config. */
+export interface PlanLimits {
+  name: string;
+  maxExpiryDays: number;
+  allowPermanent: boolean;
+  maxTransferSizeBytes: number;
+  maxFilesPerTransfer: number;
+  requestsPerMinute: number;
+  requestsPerMonth: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks every FERRY_* variable; throws one ConfigError naming every bad one. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (!/^-?\d+$/.test(raw.trim())) {
+      problems.push(`${name} must be an integer (got ${JSON.stringify(raw)})`);
+      return def;
+    }
+    const value = Number(raw.trim());
+    if (value < min || value > max) problems.push(`${name} must be between ${min} and ${max}`);
+    return value;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return def;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got ${JSON.stringify(raw)})`);
+    return def;
+  };
+  const oneOf = <T extends string>(name: string, def: T, allowed: readonly T[]): T => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return def;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw)})`);
+      return def;
+    }
+    return raw as T;
+  };
+
+  const port = int('FERRY_PORT', 8080, 0, 65535);
+  const dataDir = path.resolve(env.FERRY_DATA_DIR?.trim() || './data');
+  const publicUrl = (env.FERRY_PUBLIC_URL?.trim() || `http://localhost:${port}`).replace(/\/+$/, '');
+  try {
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('FERRY_PUBLIC_URL must be http(s)');
+  } catch {
+    problems.push(`FERRY_PUBLIC_URL is not a URL (got ${JSON.stringify(publicUrl)})`);
+  }
+  const secret = env.FERRY_SECRET?.trim() || null;
+  if (secret !== null && secret.length < 32) problems.push('FERRY_SECRET must be at least 32 characters');
+  const trustProxyRaw = env.FERRY_TRUST_PROXY?.trim();
+  const trustProxy =
+    !trustProxyRaw || trustProxyRaw === 'false' ? false : trustProxyRaw === 'true' ? true : trustProxyRaw;
+
+  const config: Config = {
+    port,
+    host: env.FERRY_HOST?.trim() || '0.0.0.0',
+    publicUrl,
+    dataDir,
+    databaseUrl: env.FERRY_DATABASE_URL?.trim() || `sqlite://${path.join(dataDir, 'ferry.db')}`,
+    secret,
+    signup: oneOf('FERRY_SIGNUP', 'open', ['open', 'invite', 'closed'] as const),
+    signedUrlTtlSeconds: int('FERRY_SIGNED_URL_TTL', 3600, 10, 7 * 86400),
+    accessTokenTtlSeconds: int('FERRY_ACCESS_TOKEN_TTL', 3600, 10, 7 * 86400),
+    sessionTtlSeconds: int('FERRY_SESSION_TTL', 14 * 86400, 60, 365 * 86400),
+    purgeGraceSeconds: int('FERRY_PURGE_GRACE', 86400, 0, 365 * 86400),
+    sweepIntervalSeconds: int('FERRY_SWEEP_INTERVAL', 60, 1, 86400),
+    trustProxy,
+    cookieSecure: bool('FERRY_COOKIE_SECURE', publicUrl.startsWith('https:')),
+    logLevel: oneOf('FERRY_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    shutdownGraceSeconds: int('FERRY_SHUTDOWN_GRACE', 10, 0, 3600),
+    plan: {
+      name: env.FERRY_PLAN_NAME?.trim() || 'default',
+      maxExpiryDays: int('FERRY_MAX_EXPIRY_DAYS', 30, 1, 36500),
+      allowPermanent: bool('FERRY_ALLOW_PERMANENT', false),
+      maxTransferSizeBytes: int('FERRY_MAX_TRANSFER_SIZE', 10 * 1024 ** 3, 1),
+      maxFilesPerTransfer: int('FERRY_MAX_FILES_PER_TRANSFER', 1000, 1, 100000),
+      requestsPerMinute: int('FERRY_RATE_LIMIT_PER_MINUTE', 600, 1),
+      requestsPerMonth: int('FERRY_QUOTA_PER_MONTH', 1_000_000, 1),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,107 @@
+import type { Generated } from 'kysely';
+
+/** Row types for Kysely. Timestamps are ISO 8601 UTC text on both dialects; booleans are 0/1. */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string;
+  is_admin: number;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  csrf_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  prefix: string;
+  secret_hash: string;
+  name: string;
+  scopes: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface InvitesTable {
+  id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export type TransferState = 'uploading' | 'ready' | 'expired' | 'deleted';
+
+export interface TransfersTable {
+  id: string;
+  user_id: string;
+  title: string;
+  message: string | null;
+  recipients: string;
+  slug: string | null;
+  password_hash: string | null;
+  max_downloads: number | null;
+  download_count: Generated<number>;
+  state: TransferState;
+  expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+  finalized_at: string | null;
+  deleted_at: string | null;
+  purged_at: string | null;
+}
+
+export type FileState = 'pending' | 'complete';
+
+export interface FilesTable {
+  id: string;
+  transfer_id: string;
+  name: string;
+  /** Declaration order within the transfer. */
+  position: number;
+  size: number;
+  content_type: string;
+  sha256: string | null;
+  crc32: number | null;
+  state: FileState;
+  store_id: string;
+  storage_key: string;
+  download_count: Generated<number>;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface RateCountersTable {
+  bucket: string;
+  count: number;
+  window_ends_at: string;
+}
+
+export interface UsageCountersTable {
+  user_id: string;
+  period: string;
+  count: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  invites: InvitesTable;
+  transfers: TransfersTable;
+  files: FilesTable;
+  rate_counters: RateCountersTable;
+  usage_counters: UsageCountersTable;
+}

@@ -1,0 +1,19 @@
+import type { TransferRow } from '../repositories/transfers-repository.ts';
+
+export type EffectiveState = 'uploading' | 'ready' | 'expired' | 'deleted';
+
+/** The state a caller must see now: a transfer past its expiry is expired even before the sweeper runs. */
+export function effectiveState(row: Pick<TransferRow, 'state' | 'expires_at'>, now: Date): EffectiveState {
+  if (row.state === 'deleted' || row.state === 'expired') return row.state;
+  if (row.expires_at !== null && row.expires_at <= now.toISOString()) return 'expired';
+  return row.state;
+}
+
+/** Custom URL slugs: readable, URL-safe, and never mistaken for a route segment. */
+export const SLUG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$/;
+
+export const MAX_TITLE_LENGTH = 200;
+export const MAX_MESSAGE_LENGTH = 10_000;
+export const MAX_RECIPIENTS = 50;
+export const MAX_DOWNLOADS_LIMIT = 1_000_000;
+export const DEFAULT_EXPIRY_DAYS = 7;

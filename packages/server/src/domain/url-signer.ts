@@ -1,0 +1,33 @@
+import { hmacBase64Url, safeEqual, sha256Hex } from './secrets.ts';
+
+/**
+ * HMAC capabilities: signed download URLs (file id + expiry) and password access tokens
+ * (transfer id + expiry + a fingerprint of the current password hash, so changing or clearing
+ * the password kills every token issued before).
+ */
+export class UrlSigner {
+  constructor(private readonly secret: string) {}
+
+  signDownload(fileId: string, expiresAtSeconds: number): string {
+    return hmacBase64Url(this.secret, `download:${fileId}:${expiresAtSeconds}`);
+  }
+
+  verifyDownload(fileId: string, expires: string, signature: string, nowMs: number): boolean {
+    if (!/^\d{1,12}$/.test(expires)) return false;
+    const ok = safeEqual(this.signDownload(fileId, Number(expires)), signature);
+    return ok && Number(expires) * 1000 > nowMs;
+  }
+
+  issueAccessToken(transferId: string, passwordHash: string, expiresAtSeconds: number): string {
+    const mac = hmacBase64Url(this.secret, `access:${transferId}:${expiresAtSeconds}:${sha256Hex(passwordHash)}`);
+    return `${expiresAtSeconds}.${mac}`;
+  }
+
+  verifyAccessToken(token: string, transferId: string, passwordHash: string, nowMs: number): boolean {
+    const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!match) return false;
+    const expires = Number(match[1]);
+    const expected = hmacBase64Url(this.secret, `access:${transferId}:${expires}:${sha256Hex(passwordHash)}`);
+    return safeEqual(expected, match[2]!) && expires * 1000 > nowMs;
+  }
+}

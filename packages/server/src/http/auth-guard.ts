@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError, forbidden, tooManyRequests, unauthorized } from '../errors.ts';
+import type { Scope } from '../domain/scopes.ts';
+import { safeEqual, sha256Hex } from '../domain/secrets.ts';
+import type { Principal } from '../services/principal.ts';
+import type { Services } from '../services/services.ts';
+
+/** Every /api/v1 route says who may call it; a route without this is refused (fail closed). */
+export type RouteAuth =
+  | { scope: Scope; signedUrl?: boolean }
+  | { public: true }
+  | { session: true };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export const SESSION_COOKIE = 'ferry_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Installs the guard that authenticates, checks scope and CSRF, and applies the rate limit. */
+export function registerAuthGuard(app: FastifyInstance, services: Services): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const auth = request.routeOptions.config.auth;
+    const guarded = request.url.startsWith('/api/');
+    if (!auth) {
+      if (guarded && request.routeOptions.url !== undefined) throw forbidden('This route declares no access rule.', 'route_unguarded');
+      return;
+    }
+    if (!('public' in auth)) {
+      const signed = 'scope' in auth && auth.signedUrl === true && hasSignature(request);
+      if (!signed) {
+        request.principal = await authenticate(request, services);
+        if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
+          throw new AppError(403, 'insufficient_scope', `This request needs the ${auth.scope} scope.`, { required_scope: auth.scope });
+        }
+        if ('session' in auth && request.principal.via !== 'session') {
+          throw forbidden('This route needs a signed-in session.', 'session_required');
+        }
+      }
+    }
+    const plan = services.account.plan;
+    const bucket = request.principal ? `rl:user:${request.principal.userId}` : `rl:ip:${request.ip}`;
+    const decision = await services.rateLimiter.consume(bucket, plan.requestsPerMinute, 60);
+    reply.header('x-ratelimit-limit', decision.limit);
+    reply.header('x-ratelimit-remaining', decision.remaining);
+    reply.header('x-ratelimit-reset', decision.resetSeconds);
+    reply.header('x-ferry-plan', plan.name);
+    reply.header('x-quota-limit-month', plan.requestsPerMonth);
+    let used = 0;
+    if (request.principal) {
+      await services.account.recordRequest(request.principal.userId);
+      used = await services.account.usedThisMonth(request.principal.userId);
+    }
+    reply.header('x-quota-used-month', used);
+    reply.header('x-quota-overage', Math.max(0, used - plan.requestsPerMonth));
+    reply.header('x-quota-overage-usd', '0.00');
+    if (!decision.allowed) throw tooManyRequests(decision.resetSeconds);
+  });
+}
+
+function hasSignature(request: FastifyRequest): boolean {
+  const query = request.query as Record<string, unknown> | undefined;
+  return typeof query?.signature === 'string' && typeof query.expires === 'string';
+}
+
+async function authenticate(request: FastifyRequest, services: Services): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw unauthorized('invalid_token', 'Authorization must be "Bearer <key>".');
+    return services.keys.authenticate(match[1]!);
+  }
+  const token = request.cookies[SESSION_COOKIE];
+  if (token) {
+    const session = await services.auth.resolveSession(token);
+    if (!session) throw unauthorized('invalid_token', 'The session has expired; sign in again.');
+    if (!SAFE_METHODS.has(request.method)) {
+      const csrf = request.headers['x-csrf-token'];
+      if (typeof csrf !== 'string' || !safeEqual(sha256Hex(csrf), session.csrfHash)) {
+        throw forbidden('Cookie-authenticated writes need the X-CSRF-Token header given at sign-in.', 'csrf_failed');
+      }
+    }
+    return session.principal;
+  }
+  throw unauthorized('missing_token', 'Send "Authorization: Bearer <key>" or sign in.');
+}

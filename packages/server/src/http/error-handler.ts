@@ -1,0 +1,73 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.ts';
+
+interface Envelope {
+  error: { code: string; message: string; details?: unknown };
+  [key: string]: unknown;
+}
+
+/** Fastify's own errors for client input, mapped to our stable codes. */
+const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json' },
+  FST_ERR_BAD_URL: { status: 400, code: 'bad_url' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'bad_request' },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_PARTS_LIMIT: { status: 413, code: 'payload_too_large' },
+  FST_FILES_LIMIT: { status: 413, code: 'payload_too_large' },
+  FST_FIELDS_LIMIT: { status: 413, code: 'payload_too_large' },
+};
+
+/** One envelope for every error; a 5xx never carries internals, only the request id. */
+export function toEnvelope(error: unknown, requestId: string): { status: number; body: Envelope; headers: Record<string, string> } {
+  if (error instanceof AppError) {
+    const body: Envelope = { error: { code: error.code, message: error.message }, ...error.context };
+    if (error.details !== undefined) body.error.details = error.details;
+    if (error.status >= 500) body.request_id = requestId;
+    return { status: error.status, body, headers: error.headers };
+  }
+  const fastifyError = error as FastifyError & { validation?: unknown[]; validationContext?: string };
+  // A path that does not match an id's shape names nothing that exists.
+  if (fastifyError?.validation && fastifyError.validationContext === 'params') {
+    return { status: 404, body: { error: { code: 'not_found', message: 'Resource not found.' } }, headers: {} };
+  }
+  if (fastifyError?.validation) {
+    const message = `${fastifyError.validationContext ?? 'request'}: ${fastifyError.message.replace(/^\w+\/?/, '').trim() || 'invalid input'}`;
+    return {
+      status: 400,
+      body: { error: { code: 'validation_failed', message, details: fastifyError.validation } },
+      headers: {},
+    };
+  }
+  const mapped = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return { status: mapped.status, body: { error: { code: mapped.code, message: fastifyError.message } }, headers: {} };
+  const status = typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return { status, body: { error: { code: 'bad_request', message: fastifyError.message } }, headers: {} };
+  }
+  return {
+    status: 500,
+    body: { error: { code: 'server_error', message: 'Something went wrong on our side; retry later.' }, request_id: requestId },
+    headers: {},
+  };
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body, headers } = toEnvelope(error, request.id);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: body.error.code, status }, 'request refused');
+    // A body we stopped reading must not be left on a kept-alive connection.
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !request.raw.complete) reply.header('connection', 'close');
+    void reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` } });
+  });
+}

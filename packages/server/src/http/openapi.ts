@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+
+/** OpenAPI 3.1 generated from the route schemas, served at /openapi.json, browsable at /docs. */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Ferry API',
+        version: '1.0.0',
+        description:
+          'Self-hosted, API-first file transfer. Authenticate with `Authorization: Bearer fy_<prefix>_<secret>` ' +
+          '(or a session cookie plus `X-CSRF-Token` for writes). Success bodies are `{ "data": ... }`; errors are ' +
+          '`{ "error": { "code", "message", "details"? } }`.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key fy_<prefix>_<secret>' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'ferry_session' },
+        },
+      },
+      security: [{ bearerAuth: [] }, { sessionCookie: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true }, config: { auth: { public: true } } }, async () => app.swagger());
+}

@@ -1,0 +1,83 @@
+import type { Config } from '../config.ts';
+import type { UrlSigner } from '../domain/url-signer.ts';
+import type { FileRow } from '../repositories/files-repository.ts';
+import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
+import type { ApiKeyRow } from '../repositories/api-keys-repository.ts';
+import { parseScopes } from '../services/key-service.ts';
+
+/** Turns rows into the API's JSON; the only place that knows public URLs. */
+export class Presenter {
+  constructor(
+    private readonly config: Config,
+    private readonly signer: UrlSigner,
+  ) {}
+
+  file(file: FileRow, options: { signedUrl?: boolean; now?: Date } = {}) {
+    const view: Record<string, unknown> = {
+      id: file.id,
+      transfer_id: file.transfer_id,
+      name: file.name,
+      size: file.size,
+      content_type: file.content_type,
+      state: file.state,
+      sha256: file.sha256,
+      crc32: file.crc32 === null ? null : file.crc32.toString(16).padStart(8, '0'),
+      download_count: file.download_count,
+      created_at: file.created_at,
+      completed_at: file.completed_at,
+    };
+    if (file.state === 'pending') {
+      view.upload = {
+        method: 'PUT',
+        url: `${this.config.publicUrl}/api/v1/transfers/${file.transfer_id}/files/${file.id}/content`,
+        content_type: 'application/octet-stream',
+      };
+    } else if (options.signedUrl) {
+      const now = options.now ?? new Date();
+      const expires = Math.floor(now.getTime() / 1000) + this.config.signedUrlTtlSeconds;
+      const signature = this.signer.signDownload(file.id, expires);
+      view.download_url = `${this.config.publicUrl}/api/v1/files/${file.id}/download?expires=${expires}&signature=${signature}`;
+      view.download_url_expires_at = new Date(expires * 1000).toISOString();
+    }
+    return view;
+  }
+
+  transfer(transfer: TransferWithTotals, files: FileRow[], options: { signedUrls?: boolean; now?: Date } = {}) {
+    return {
+      id: transfer.id,
+      title: transfer.title,
+      message: transfer.message,
+      recipients: JSON.parse(transfer.recipients) as string[],
+      state: transfer.state,
+      slug: transfer.slug,
+      url: transfer.slug ? this.publicLink(transfer.slug) : null,
+      expires_at: transfer.expires_at,
+      password_protected: transfer.password_hash !== null,
+      max_downloads: transfer.max_downloads,
+      download_count: transfer.download_count,
+      size: transfer.size,
+      file_count: transfer.file_count,
+      files: files.map((f) => this.file(f, { signedUrl: options.signedUrls, now: options.now })),
+      created_at: transfer.created_at,
+      updated_at: transfer.updated_at,
+      finalized_at: transfer.finalized_at,
+    };
+  }
+
+  publicLink(slug: string): string {
+    return `${this.config.publicUrl}/t/${encodeURIComponent(slug)}`;
+  }
+
+  key(row: ApiKeyRow) {
+    return {
+      id: row.id,
+      prefix: `fy_${row.prefix}`,
+      name: row.name,
+      scopes: parseScopes(row.scopes),
+      created_at: row.created_at,
+      last_used_at: row.last_used_at,
+      expires_at: row.expires_at,
+      revoked_at: row.revoked_at,
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { tooManyRequests } from '../../errors.ts';
+import { SESSION_COOKIE } from '../auth-guard.ts';
+import { Data, DateTime, errorResponses } from '../schemas.ts';
+import type { RouteContext } from './index.ts';
+
+const Credentials = {
+  email: Type.String({ minLength: 3, maxLength: 320 }),
+  password: Type.String({ minLength: 1, maxLength: 4096 }),
+};
+
+export function authRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['auth'];
+
+  app.post('/api/v1/auth/signup', {
+    config: { auth: { public: true } },
+    bodyLimit: 16 * 1024,
+    schema: {
+      tags,
+      summary: 'Create an account',
+      description:
+        'The first account becomes admin. Later sign-ups follow FERRY_SIGNUP (open, invite, closed). The answer is the same ' +
+        'whether or not the email already had an account, so sign-up reveals nothing; sign in next.',
+      security: [],
+      body: Type.Object({ ...Credentials, name: Type.Optional(Type.String({ maxLength: 200 })), invite: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 202: Data(Type.Object({ status: Type.Literal('accepted'), message: Type.String() })), ...errorResponses(400, 403, 413) },
+    },
+  }, async (request, reply) => {
+    await services.auth.signup(request.body);
+    return reply.code(202).send({
+      data: { status: 'accepted' as const, message: 'If this email can be registered, its account is ready: sign in with POST /api/v1/auth/login.' },
+    });
+  });
+
+  app.post('/api/v1/auth/login', {
+    config: { auth: { public: true } },
+    bodyLimit: 16 * 1024,
+    schema: {
+      tags,
+      summary: 'Sign in',
+      description: 'Sets the HttpOnly session cookie and returns the CSRF token that cookie-authenticated writes must send as X-CSRF-Token.',
+      security: [],
+      body: Type.Object(Credentials, { additionalProperties: false }),
+      response: {
+        200: Data(Type.Object({
+          user: Type.Object({ id: Type.String(), email: Type.String(), name: Type.Union([Type.String(), Type.Null()]), is_admin: Type.Boolean() }),
+          csrf_token: Type.String(),
+          expires_at: DateTime,
+        })),
+        ...errorResponses(400, 401, 413),
+      },
+    },
+  }, async (request, reply) => {
+    const limit = await services.rateLimiter.consume(`login:ip:${request.ip}`, 20, 300);
+    if (!limit.allowed) throw tooManyRequests(limit.resetSeconds, 'Too many sign-in attempts; retry later.');
+    const session = await services.auth.login(request.body.email, request.body.password);
+    void reply.setCookie(SESSION_COOKIE, session.token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.cookieSecure,
+      path: '/',
+      expires: session.expiresAt,
+    });
+    const { user } = session;
+    return {
+      data: {
+        user: { id: user.id, email: user.email, name: user.name, is_admin: user.is_admin === 1 },
+        csrf_token: session.csrfToken,
+        expires_at: session.expiresAt.toISOString(),
+      },
+    };
+  });
+
+  app.post('/api/v1/auth/logout', {
+    config: { auth: { public: true } },
+    schema: { tags, summary: 'Sign out', security: [], response: { 204: Type.Null(), ...errorResponses() } },
+  }, async (request, reply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (token) await services.auth.logout(token);
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send(null);
+  });
+
+  app.post('/api/v1/admin/invites', {
+    config: { auth: { scope: 'admin' } },
+    schema: {
+      tags: ['admin'],
+      summary: 'Create a sign-up invite (FERRY_SIGNUP=invite)',
+      response: { 201: Data(Type.Object({ invite: Type.String(), expires_at: DateTime })), ...errorResponses(401, 403) },
+    },
+  }, async (request, reply) => {
+    const invite = await services.auth.createInvite(request.principal!.userId);
+    return reply.code(201).send({ data: { invite: invite.token, expires_at: invite.expiresAt.toISOString() } });
+  });
+}

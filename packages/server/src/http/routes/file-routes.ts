@@ -1,0 +1,68 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Data, errorResponses, IdParam } from '../schemas.ts';
+import { FileDeclarationSchema } from './transfer-routes.ts';
+import type { RouteContext } from './index.ts';
+
+const FileRef = Type.Ref('File');
+const TransferParams = IdParam('id', 'tr');
+const FileParams = IdParam('id', 'fl');
+
+export function fileRoutes(server: FastifyInstance, { services, presenter }: RouteContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['files'];
+
+  app.post('/api/v1/transfers/:id/files', {
+    config: { auth: { scope: 'files:write' } },
+    schema: {
+      tags,
+      summary: 'Declare a file, or declare and upload it at once',
+      description:
+        'application/json {name, size, content_type?} declares a file and answers how to upload it. multipart/form-data with ' +
+        'optional text fields size and content_type followed by one file part declares and uploads in one request (the name ' +
+        'is the part\'s filename; without size the size is whatever arrives, within the plan).',
+      params: TransferParams,
+      body: { content: { 'application/json': { schema: FileDeclarationSchema } } } as never,
+      response: { 201: Data(FileRef), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const userId = request.principal!.userId;
+    if (request.isMultipart()) {
+      const file = await services.files.receiveMultipart(userId, id, request.parts());
+      return reply.code(201).send({ data: presenter.file(file, { signedUrl: true }) });
+    }
+    const file = await services.files.declare(userId, id, request.body as { name: string; size: number; content_type?: string });
+    return reply.code(201).send({ data: presenter.file(file) });
+  });
+
+  app.get('/api/v1/transfers/:id/files', {
+    config: { auth: { scope: 'files:read' } },
+    schema: { tags, summary: 'List the files of a transfer', params: TransferParams, response: { 200: Data(Type.Array(FileRef)), ...errorResponses(401, 403, 404) } },
+  }, async (request) => {
+    const files = await services.files.list(request.principal!.userId, request.params.id);
+    return { data: files.map((f) => presenter.file(f, { signedUrl: true })) };
+  });
+
+  app.get('/api/v1/files/:id', {
+    config: { auth: { scope: 'files:read' } },
+    schema: { tags, summary: 'Get a file', params: FileParams, response: { 200: Data(FileRef), ...errorResponses(401, 403, 404) } },
+  }, async (request) => {
+    const { file } = await services.files.getOwned(request.principal!.userId, request.params.id);
+    return { data: presenter.file(file, { signedUrl: true }) };
+  });
+
+  app.delete('/api/v1/files/:id', {
+    config: { auth: { scope: 'files:write' } },
+    schema: {
+      tags,
+      summary: 'Remove a file from a transfer that is not finalized',
+      params: FileParams,
+      response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+    },
+  }, async (request, reply) => {
+    await services.files.delete(request.principal!.userId, request.params.id);
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config.ts';
+import type { Services } from '../../services/services.ts';
+import { Presenter } from '../presenters.ts';
+import { healthRoutes } from './health-routes.ts';
+import { authRoutes } from './auth-routes.ts';
+import { keyRoutes } from './key-routes.ts';
+import { accountRoutes } from './account-routes.ts';
+import { transferRoutes } from './transfer-routes.ts';
+import { fileRoutes } from './file-routes.ts';
+import { uploadRoutes } from './upload-routes.ts';
+import { downloadRoutes } from './download-routes.ts';
+import { publicRoutes } from './public-routes.ts';
+
+export interface RouteContext {
+  services: Services;
+  config: Config;
+  presenter: Presenter;
+}
+
+export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config }): Promise<void> {
+  const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer) };
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, downloadRoutes, publicRoutes]) {
+    routes(app, ctx);
+  }
+  // Raw-body uploads parse nothing: their own encapsulated context streams the request.
+  await app.register(async (scope) => uploadRoutes(scope, ctx));
+}

@@ -1,0 +1,48 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { AppError, badRequest } from '../../errors.ts';
+import { Data, errorResponses } from '../schemas.ts';
+import type { RouteContext } from './index.ts';
+
+/**
+ * Raw-body uploads. This encapsulated context accepts any media type without parsing, so the
+ * handler streams `request.raw` straight to storage and memory never holds the file.
+ */
+export function uploadRoutes(server: FastifyInstance, { services, presenter }: RouteContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  server.removeAllContentTypeParsers();
+  server.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.put('/api/v1/transfers/:id/files/:fileId/content', {
+    config: { auth: { scope: 'files:write' } },
+    schema: {
+      tags: ['files'],
+      summary: 'Upload a declared file in one request',
+      description:
+        'The raw bytes are the body (any Content-Type). The body must be exactly the declared size: more stops reading and ' +
+        'answers 413, less answers 400 size_mismatch; in both cases the file stays pending and nothing is served.',
+      params: Type.Object({
+        id: Type.String({ pattern: '^tr_[0-9a-zA-Z]{22}$' }),
+        fileId: Type.String({ pattern: '^fl_[0-9a-zA-Z]{22}$' }),
+      }),
+      response: { 200: Data(Type.Ref('File')), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
+    },
+  }, async (request) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
+    }
+    const lengthHeader = request.headers['content-length'];
+    if (lengthHeader !== undefined && !/^\d{1,16}$/.test(lengthHeader)) throw badRequest('Content-Length must be a number.');
+    const { id, fileId } = request.params as { id: string; fileId: string };
+    const file = await services.files.receiveContent(
+      request.principal!.userId,
+      id,
+      fileId,
+      request.raw,
+      lengthHeader === undefined ? undefined : Number(lengthHeader),
+    );
+    return { data: presenter.file(file, { signedUrl: true }) };
+  });
+}

@@ -1,0 +1,111 @@
+import { Type, type TSchema, type TString } from '@sinclair/typebox';
+
+/** Shared TypeBox schemas: they validate requests, shape responses and feed /openapi.json. */
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const DateTime = Type.String({ format: 'date-time' });
+
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable lower snake_case error code.' }),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+    request_id: Type.Optional(Type.String()),
+  },
+  { $id: 'ErrorEnvelope', additionalProperties: true, description: 'Every error, with optional context fields beside `error`.' },
+);
+
+export const ErrorRef = Type.Ref('ErrorEnvelope');
+
+export const Data = <T extends TSchema>(schema: T) => Type.Object({ data: schema });
+
+export const Pagination = Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() });
+
+export const Page = <T extends TSchema>(item: T) => Type.Object({ data: Type.Array(item), pagination: Pagination });
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+};
+
+/** The error responses a route may give, each as the envelope. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorRef> {
+  const out: Record<number, typeof ErrorRef> = {};
+  for (const status of [...statuses, 429, 500]) out[status] = ErrorRef;
+  return out;
+}
+
+export const IdParam = <K extends string>(name: K, prefix: string) =>
+  Type.Object({ [name]: Type.String({ pattern: `^${prefix}_[0-9a-zA-Z]{22}$`, description: `${prefix}_ id` }) } as Record<K, TString>);
+
+export const UploadInstructions = Type.Object({
+  method: Type.String(),
+  url: Type.String(),
+  content_type: Type.String(),
+});
+
+export const FileView = Type.Object(
+  {
+    id: Type.String(),
+    transfer_id: Type.String(),
+    name: Type.String(),
+    size: Type.Integer(),
+    content_type: Type.String(),
+    state: Type.Union([Type.Literal('pending'), Type.Literal('complete')]),
+    sha256: Nullable(Type.String()),
+    crc32: Nullable(Type.String({ description: '8 hex digits' })),
+    download_count: Type.Integer(),
+    created_at: DateTime,
+    completed_at: Nullable(DateTime),
+    upload: Type.Optional(UploadInstructions),
+    download_url: Type.Optional(Type.String({ description: 'Signed URL, usable without credentials until it expires.' })),
+    download_url_expires_at: Type.Optional(DateTime),
+  },
+  { $id: 'File' },
+);
+
+export const TransferView = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    message: Nullable(Type.String()),
+    recipients: Type.Array(Type.String()),
+    state: Type.Union([Type.Literal('uploading'), Type.Literal('ready'), Type.Literal('expired'), Type.Literal('deleted')]),
+    slug: Nullable(Type.String()),
+    url: Nullable(Type.String({ description: 'Public link for recipients.' })),
+    expires_at: Nullable(DateTime),
+    password_protected: Type.Boolean(),
+    max_downloads: Nullable(Type.Integer()),
+    download_count: Type.Integer(),
+    size: Type.Integer(),
+    file_count: Type.Integer(),
+    files: Type.Array(Type.Ref('File')),
+    created_at: DateTime,
+    updated_at: DateTime,
+    finalized_at: Nullable(DateTime),
+  },
+  { $id: 'Transfer' },
+);
+
+export const ApiKeyView = Type.Object(
+  {
+    id: Type.String(),
+    prefix: Type.String(),
+    name: Type.String(),
+    scopes: Type.Array(Type.String()),
+    created_at: DateTime,
+    last_used_at: Nullable(DateTime),
+    expires_at: Nullable(DateTime),
+    revoked_at: Nullable(DateTime),
+  },
+  { $id: 'ApiKey' },
+);
+
+export const ApiKeyWithSecret = Type.Intersect([
+  Type.Ref('ApiKey'),
+  Type.Object({ key: Type.String({ description: 'The whole key; shown this once only.' }) }),
+]);
+
+export const sharedSchemas = [ErrorEnvelope, FileView, TransferView, ApiKeyView];

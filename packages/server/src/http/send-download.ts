@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.ts';
+import type { DownloadService, FileDownload, ZipDownload } from '../services/download-service.ts';
+import { streamZip } from '../zip/zip-stream.ts';
+import { contentRangeHeader, downloadHeaders, unsatisfiedRangeHeader } from './download-headers.ts';
+import { ifRangeAllows, parseRange } from './range.ts';
+
+interface Slice {
+  status: 200 | 206;
+  start: number;
+  end: number;
+  counts: boolean;
+}
+
+/**
+ * Picks what to send for one optional Range (multi-ranges are ignored and get the whole body).
+ * A GET counts as a download unless it is a resume (starts past byte 0) or a one-byte probe
+ * (bytes=0-0); HEAD never counts.
+ */
+function slice(request: FastifyRequest, size: number, headers: Record<string, string>): Slice {
+  const isGet = request.method === 'GET';
+  const whole: Slice = { status: 200, start: 0, end: size - 1, counts: isGet };
+  const ifRange = request.headers['if-range'] as string | undefined;
+  if (!ifRangeAllows(ifRange, headers.ETag ?? '', new Date(headers['Last-Modified'] ?? 0))) return whole;
+  const range = parseRange(request.headers.range, size);
+  if (range.kind === 'none') return whole;
+  if (range.kind === 'unsatisfiable') {
+    throw new AppError(416, 'range_not_satisfiable', 'The requested range is outside the file.', { size }, undefined, {
+      'content-range': unsatisfiedRangeHeader(size),
+    });
+  }
+  const probe = range.start === 0 && range.end === 0;
+  return { status: 206, start: range.start, end: range.end, counts: isGet && range.start === 0 && !probe };
+}
+
+export async function sendFile(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: FileDownload) {
+  const { file, transfer, audience } = target;
+  const headers = downloadHeaders({
+    name: file.name,
+    contentType: file.content_type,
+    size: file.size,
+    sha256: file.sha256,
+    lastModified: new Date(file.completed_at ?? file.created_at),
+  });
+  const part = slice(request, file.size, headers);
+  await downloads.admit(transfer, [file.id], audience, part.counts);
+  void reply.code(part.status).headers(headers);
+  if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, file.size));
+  void reply.header('content-length', file.size === 0 ? 0 : part.end - part.start + 1);
+  if (request.method === 'HEAD' || file.size === 0) return reply.send();
+  return reply.send(await downloads.open(file, { start: part.start, end: part.end }));
+}
+
+export async function sendZip(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: ZipDownload) {
+  const { plan, files, transfer, audience } = target;
+  const etag = createHash('sha256')
+    .update(files.map((f) => `${f.id}:${f.sha256}`).join('\n'))
+    .digest('hex');
+  const lastModified = new Date(Math.max(...files.map((f) => Date.parse(f.completed_at ?? f.created_at))));
+  const headers = downloadHeaders({ name: `${transfer.title}.zip`, contentType: 'application/zip', size: plan.size, sha256: etag, lastModified });
+  const part = slice(request, plan.size, headers);
+  await downloads.admit(transfer, files.map((f) => f.id), audience, part.counts);
+  void reply.code(part.status).headers(headers).header('content-length', part.end - part.start + 1);
+  if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, plan.size));
+  if (request.method === 'HEAD') return reply.send();
+  return reply.send(streamZip(plan, { start: part.start, end: part.end }));
+}

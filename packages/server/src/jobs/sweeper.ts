@@ -1,0 +1,78 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../domain/clock.ts';
+import type { TransfersRepository } from '../repositories/transfers-repository.ts';
+import type { FilesRepository } from '../repositories/files-repository.ts';
+import type { UsersRepository } from '../repositories/users-repository.ts';
+import type { CountersRepository } from '../repositories/counters-repository.ts';
+import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+
+export interface SweepResult {
+  expired: number;
+  purged: number;
+}
+
+/**
+ * Expires transfers on time and deletes the blobs of expired ones at once and of deleted ones
+ * after the purge grace. All state is in the database, so a sweep interrupted by a crash simply
+ * runs again; deleting a missing blob is harmless.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<SweepResult> | null = null;
+
+  constructor(
+    private readonly deps: {
+      transfers: TransfersRepository;
+      files: FilesRepository;
+      users: UsersRepository;
+      counters: CountersRepository;
+      stores: BlobStoreRegistry;
+      clock: Clock;
+      purgeGraceSeconds: number;
+      log: FastifyBaseLogger;
+    },
+  ) {}
+
+  start(intervalSeconds: number): void {
+    this.timer = setInterval(() => void this.sweep().catch((err) => this.deps.log.error({ err }, 'sweep failed')), intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass; concurrent calls share the pass under way. */
+  sweep(): Promise<SweepResult> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<SweepResult> {
+    const { transfers, files, stores, clock, purgeGraceSeconds } = this.deps;
+    const now = clock.now();
+    const expired = await transfers.expireDue(now.toISOString());
+    const graceEdge = new Date(now.getTime() - purgeGraceSeconds * 1000).toISOString();
+    let purged = 0;
+    for (;;) {
+      const due = await transfers.dueForPurge(now.toISOString(), graceEdge, 100);
+      if (due.length === 0) break;
+      for (const transfer of due) {
+        for (const file of await files.listForTransfer(transfer.id)) {
+          if (file.storage_key) await stores.get(file.store_id).delete(file.storage_key);
+        }
+        // The slug is freed with the blobs; old access tokens stay dead because they bind the transfer id.
+        await transfers.update(transfer.id, { purged_at: now.toISOString(), slug: null });
+        purged += 1;
+      }
+    }
+    await this.deps.users.deleteExpiredSessions(now.toISOString());
+    await this.deps.counters.deleteExpired(now);
+    if (expired || purged) this.deps.log.info({ expired, purged }, 'sweep');
+    return { expired, purged };
+  }
+}

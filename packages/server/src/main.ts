@@ -1,0 +1,73 @@
+import { loadConfig, ConfigError } from './config.ts';
+import { buildApp } from './app.ts';
+import { openRuntime } from './runtime.ts';
+import { Sweeper } from './jobs/sweeper.ts';
+import { systemClock } from './domain/clock.ts';
+
+/** The composition root: read the environment once, open what the app needs, listen, and shut down cleanly. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const { database, stores, secret } = await openRuntime(config);
+  const app = await buildApp({
+    config,
+    db: database.db,
+    stores,
+    secret,
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["x-ferry-access-token"]', 'res.headers["set-cookie"]'],
+        censor: '[redacted]',
+      },
+    },
+  });
+  const r = app.services.repositories;
+  const sweeper = new Sweeper({
+    transfers: r.transfers,
+    files: r.files,
+    users: r.users,
+    counters: r.counters,
+    stores,
+    clock: systemClock,
+    purgeGraceSeconds: config.purgeGraceSeconds,
+    log: app.log,
+  });
+  await sweeper.sweep();
+  sweeper.start(config.sweepIntervalSeconds);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    const force = setTimeout(() => {
+      app.log.warn('in-flight requests did not finish in time; closing them');
+      app.server.closeAllConnections();
+    }, config.shutdownGraceSeconds * 1000);
+    force.unref();
+    await sweeper.stop();
+    await app.close();
+    await database.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(`Ferry is listening on ${config.publicUrl} (data in ${config.dataDir})`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`Ferry failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { FilesTable } from '../db/schema.ts';
+import type { DbOrTx } from './transfers-repository.ts';
+
+export type FileRow = Omit<FilesTable, 'download_count'> & { download_count: number };
+
+const normalize = (row: FileRow): FileRow => ({
+  ...row,
+  size: Number(row.size),
+  crc32: row.crc32 === null ? null : Number(row.crc32),
+  download_count: Number(row.download_count),
+});
+
+export class FilesRepository {
+  constructor(private readonly db: Db) {}
+
+  insert(row: FileRow, tx: DbOrTx = this.db): Promise<unknown> {
+    return tx.insertInto('files').values(row).execute();
+  }
+
+  async findById(id: string, tx: DbOrTx = this.db): Promise<FileRow | undefined> {
+    const row = await tx.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && normalize(row as FileRow);
+  }
+
+  async listForTransfer(transferId: string, tx: DbOrTx = this.db): Promise<FileRow[]> {
+    const rows = await tx
+      .selectFrom('files')
+      .selectAll()
+      .where('transfer_id', '=', transferId)
+      .orderBy('position')
+      .execute();
+    return rows.map((r) => normalize(r as FileRow));
+  }
+
+  async nameTaken(transferId: string, name: string, tx: DbOrTx = this.db): Promise<boolean> {
+    const row = await tx
+      .selectFrom('files')
+      .select('id')
+      .where('transfer_id', '=', transferId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** pending -> complete with its digests; false if another writer completed it first. */
+  async markComplete(
+    id: string,
+    result: { sha256: string; crc32: number; storage_key: string },
+    nowIso: string,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('files')
+      .set({ ...result, state: 'complete', completed_at: nowIso, updated_at: nowIso })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  incrementDownloads(ids: string[]): Promise<unknown> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.db
+      .updateTable('files')
+      .set({ download_count: sql`download_count + 1` })
+      .where('id', 'in', ids)
+      .execute();
+  }
+
+  delete(id: string, tx: DbOrTx = this.db): Promise<unknown> {
+    return tx.deleteFrom('files').where('id', '=', id).execute();
+  }
+}

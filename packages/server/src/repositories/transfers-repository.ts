@@ -1,0 +1,148 @@
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Database, TransfersTable, TransferState } from '../db/schema.ts';
+
+export type TransferRow = Omit<TransfersTable, 'download_count'> & { download_count: number };
+export type TransferWithTotals = TransferRow & { size: number; file_count: number };
+export type DbOrTx = Db | Transaction<Database>;
+
+export interface TransferListQuery {
+  userId: string;
+  limit: number;
+  offset: number;
+  sort: 'created_at' | 'expires_at' | 'title' | 'size';
+  order: 'asc' | 'desc';
+  state?: TransferState;
+  q?: string;
+}
+
+const withTotals = (db: DbOrTx) =>
+  db
+    .selectFrom('transfers')
+    .selectAll('transfers')
+    .select([
+      sql<number>`(select coalesce(sum(f.size), 0) from files f where f.transfer_id = transfers.id)`.as('size'),
+      sql<number>`(select count(*) from files f where f.transfer_id = transfers.id)`.as('file_count'),
+    ]);
+
+const normalize = (row: TransferWithTotals): TransferWithTotals => ({
+  ...row,
+  size: Number(row.size),
+  file_count: Number(row.file_count),
+  download_count: Number(row.download_count),
+});
+
+export class TransfersRepository {
+  constructor(private readonly db: Db) {}
+
+  insert(row: TransferRow, tx: DbOrTx = this.db): Promise<unknown> {
+    return tx.insertInto('transfers').values(row).execute();
+  }
+
+  /** Owner's view: deleted transfers are gone for the API (404). */
+  async findForUser(userId: string, id: string, tx: DbOrTx = this.db): Promise<TransferWithTotals | undefined> {
+    const row = await withTotals(tx)
+      .where('transfers.id', '=', id)
+      .where('transfers.user_id', '=', userId)
+      .where('transfers.state', '!=', 'deleted')
+      .executeTakeFirst();
+    return row && normalize(row);
+  }
+
+  async findById(id: string, tx: DbOrTx = this.db): Promise<TransferWithTotals | undefined> {
+    const row = await withTotals(tx).where('transfers.id', '=', id).executeTakeFirst();
+    return row && normalize(row);
+  }
+
+  async findBySlug(slug: string): Promise<TransferWithTotals | undefined> {
+    const row = await withTotals(this.db).where('transfers.slug', '=', slug).executeTakeFirst();
+    return row && normalize(row);
+  }
+
+  async slugTaken(slug: string, exceptId?: string): Promise<boolean> {
+    let q = this.db.selectFrom('transfers').select('id').where('slug', '=', slug);
+    if (exceptId) q = q.where('id', '!=', exceptId);
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
+  async list(query: TransferListQuery): Promise<{ rows: TransferWithTotals[]; total: number }> {
+    let base = this.db.selectFrom('transfers').where('user_id', '=', query.userId).where('state', '!=', 'deleted');
+    if (query.state) base = base.where('state', '=', query.state);
+    if (query.q) {
+      const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      base = base.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);
+    }
+    const total = await base
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+    const ids = base.select('id');
+    const sortExpr =
+      query.sort === 'size'
+        ? sql`(select coalesce(sum(f.size), 0) from files f where f.transfer_id = transfers.id)`
+        : sql.ref(`transfers.${query.sort}`);
+    const rows = await withTotals(this.db)
+      .where('transfers.id', 'in', ids)
+      .orderBy(sortExpr, query.order)
+      .orderBy('transfers.id', query.order)
+      .limit(query.limit)
+      .offset(query.offset)
+      .execute();
+    return { rows: rows.map(normalize), total };
+  }
+
+  update(id: string, changes: Partial<TransferRow>, tx: DbOrTx = this.db): Promise<unknown> {
+    return tx.updateTable('transfers').set(changes).where('id', '=', id).execute();
+  }
+
+  /** uploading -> ready exactly once, whatever the number of concurrent callers. */
+  async markReady(id: string, nowIso: string, tx: DbOrTx = this.db): Promise<boolean> {
+    const r = await tx
+      .updateTable('transfers')
+      .set({ state: 'ready', finalized_at: nowIso, updated_at: nowIso })
+      .where('id', '=', id)
+      .where('state', '=', 'uploading')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Takes one download from the transfer's allowance; false once max_downloads is reached. */
+  async takeDownload(id: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('transfers')
+      .set({ download_count: sql`download_count + 1` })
+      .where('id', '=', id)
+      .where('state', '=', 'ready')
+      .where((eb) => eb.or([eb('max_downloads', 'is', null), eb('download_count', '<', eb.ref('max_downloads'))]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Flips every live transfer whose time is up to `expired`; answers how many. */
+  async expireDue(nowIso: string): Promise<number> {
+    const r = await this.db
+      .updateTable('transfers')
+      .set({ state: 'expired', updated_at: nowIso })
+      .where('state', 'in', ['uploading', 'ready'])
+      .where('expires_at', 'is not', null)
+      .where('expires_at', '<=', nowIso)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Expired or deleted transfers past their grace period whose blobs are still stored. */
+  dueForPurge(expiredBeforeIso: string, deletedBeforeIso: string, limit: number): Promise<TransferRow[]> {
+    return this.db
+      .selectFrom('transfers')
+      .selectAll()
+      .where('purged_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('state', '=', 'expired'), eb('expires_at', '<=', expiredBeforeIso)]),
+          eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', deletedBeforeIso)]),
+        ]),
+      )
+      .limit(limit)
+      .execute() as Promise<TransferRow[]>;
+  }
+}

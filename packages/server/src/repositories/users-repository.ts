@@ -1,0 +1,73 @@
+import type { Db } from '../db/database.ts';
+import type { UsersTable, SessionsTable, InvitesTable } from '../db/schema.ts';
+
+export type UserRow = UsersTable;
+export type SessionRow = SessionsTable;
+
+/** Users, their sessions and sign-up invites. */
+export class UsersRepository {
+  constructor(private readonly db: Db) {}
+
+  count(): Promise<number> {
+    return this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+  }
+
+  findById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByEmail(email: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  }
+
+  /** Inserts unless the email is taken; answers whether the row was created. */
+  async insertIfNew(row: UserRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('users')
+      .values(row)
+      .onConflict((oc) => oc.column('email').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  insertSession(row: SessionRow): Promise<unknown> {
+    return this.db.insertInto('sessions').values(row).execute();
+  }
+
+  findSessionByTokenHash(tokenHash: string, nowIso: string): Promise<SessionRow | undefined> {
+    return this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .where('expires_at', '>', nowIso)
+      .executeTakeFirst();
+  }
+
+  deleteSessionByTokenHash(tokenHash: string): Promise<unknown> {
+    return this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+  }
+
+  deleteExpiredSessions(nowIso: string): Promise<unknown> {
+    return this.db.deleteFrom('sessions').where('expires_at', '<=', nowIso).execute();
+  }
+
+  insertInvite(row: InvitesTable): Promise<unknown> {
+    return this.db.insertInto('invites').values(row).execute();
+  }
+
+  /** Marks an unused, unexpired invite used; answers whether it was (one use only, race-free). */
+  async consumeInvite(tokenHash: string, nowIso: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('invites')
+      .set({ used_at: nowIso })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', nowIso)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+}

@@ -1,0 +1,135 @@
+import { randomBase62, newId } from '../ids.ts';
+import { AppError, badRequest, forbidden, unauthorized } from '../errors.ts';
+import { sha256Hex } from '../domain/secrets.ts';
+import { scopesForUser } from '../domain/scopes.ts';
+import { addSeconds, iso, type Clock } from '../domain/clock.ts';
+import {
+  hashPassword,
+  verifyPassword,
+  verifyAgainstDummy,
+  MAX_PASSWORD_BYTES,
+  MIN_ACCOUNT_PASSWORD_LENGTH,
+} from '../domain/passwords.ts';
+import type { UsersRepository, UserRow } from '../repositories/users-repository.ts';
+import type { Principal } from './principal.ts';
+
+export interface AuthServiceOptions {
+  signup: 'open' | 'invite' | 'closed';
+  sessionTtlSeconds: number;
+}
+
+export interface NewSession {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+  user: UserRow;
+}
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+/** Sign-up, sign-in and sessions. Answers never tell whether an email has an account. */
+export class AuthService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+    private readonly options: AuthServiceOptions,
+  ) {}
+
+  /**
+   * Creates the account when the email is free and sign-up is allowed. The caller answers the
+   * same way whether or not a row was created, so sign-up is no oracle for registered emails.
+   */
+  async signup(input: { email: string; password: string; name?: string; invite?: string }): Promise<void> {
+    const email = normalizeEmail(input.email);
+    checkAccountPassword(input.password);
+    const isFirst = (await this.users.count()) === 0;
+    if (!isFirst && this.options.signup === 'closed') throw forbidden('Sign-up is closed on this server.', 'signup_closed');
+    if (!isFirst && this.options.signup === 'invite') {
+      if (!input.invite || !(await this.users.consumeInvite(sha256Hex(input.invite), iso(this.clock.now())))) {
+        throw forbidden('A valid invite is required to sign up on this server.', 'invite_required');
+      }
+    }
+    await this.createUser({ email, password: input.password, name: input.name ?? null, isAdmin: isFirst });
+  }
+
+  /** Used by sign-up and by the operator CLI; answers null when the email is already taken. */
+  async createUser(input: { email: string; password: string; name: string | null; isAdmin: boolean }): Promise<UserRow | null> {
+    const row: UserRow = {
+      id: newId('usr'),
+      email: normalizeEmail(input.email),
+      name: input.name?.trim().slice(0, 200) || null,
+      password_hash: await hashPassword(input.password),
+      is_admin: input.isAdmin ? 1 : 0,
+      created_at: iso(this.clock.now()),
+    };
+    return (await this.users.insertIfNew(row)) ? row : null;
+  }
+
+  async createInvite(createdBy: string | null, ttlSeconds = 7 * 86400): Promise<{ token: string; expiresAt: Date }> {
+    const token = `inv_${randomBase62(32)}`;
+    const now = this.clock.now();
+    const expiresAt = addSeconds(now, ttlSeconds);
+    await this.users.insertInvite({
+      id: newId('inv'),
+      token_hash: sha256Hex(token),
+      created_by: createdBy,
+      created_at: iso(now),
+      expires_at: iso(expiresAt),
+      used_at: null,
+    });
+    return { token, expiresAt };
+  }
+
+  async login(emailInput: string, password: string): Promise<NewSession> {
+    const email = normalizeEmail(emailInput);
+    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
+    const user = await this.users.findByEmail(email);
+    const ok = user ? await verifyPassword(user.password_hash, password) : await verifyAgainstDummy(password);
+    if (!user || !ok) throw unauthorized('invalid_credentials', 'Email or password is incorrect.');
+    const token = `fys_${randomBase62(43)}`;
+    const csrfToken = randomBase62(32);
+    const now = this.clock.now();
+    const expiresAt = addSeconds(now, this.options.sessionTtlSeconds);
+    await this.users.insertSession({
+      id: newId('ses'),
+      token_hash: sha256Hex(token),
+      csrf_hash: sha256Hex(csrfToken),
+      user_id: user.id,
+      created_at: iso(now),
+      expires_at: iso(expiresAt),
+    });
+    return { token, csrfToken, expiresAt, user };
+  }
+
+  logout(token: string): Promise<unknown> {
+    return this.users.deleteSessionByTokenHash(sha256Hex(token));
+  }
+
+  /** Resolves a session cookie to a principal, with the CSRF hash the guard checks on writes. */
+  async resolveSession(token: string): Promise<{ principal: Principal; csrfHash: string } | null> {
+    const session = await this.users.findSessionByTokenHash(sha256Hex(token), iso(this.clock.now()));
+    if (!session) return null;
+    const user = await this.users.findById(session.user_id);
+    if (!user) return null;
+    return {
+      principal: { userId: user.id, scopes: scopesForUser(user.is_admin === 1), via: 'session', sessionId: session.id },
+      csrfHash: session.csrf_hash,
+    };
+  }
+}
+
+export function normalizeEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!EMAIL.test(email)) throw badRequest('email must be an email address.');
+  return email;
+}
+
+function checkAccountPassword(password: string): void {
+  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
+  if ([...password].length < MIN_ACCOUNT_PASSWORD_LENGTH) {
+    throw badRequest(`password must have at least ${MIN_ACCOUNT_PASSWORD_LENGTH} characters.`);
+  }
+}
+
+export const passwordTooLong = () =>
+  new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);

@@ -1,0 +1,157 @@
+import type { Readable } from 'node:stream';
+import { AppError, gone, notFound, unauthorized } from '../errors.ts';
+import type { Clock } from '../domain/clock.ts';
+import { effectiveState } from '../domain/transfer-rules.ts';
+import type { UrlSigner } from '../domain/url-signer.ts';
+import type { ByteRange } from '../storage/blob-store.ts';
+import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
+import type { TransfersRepository, TransferWithTotals } from '../repositories/transfers-repository.ts';
+import { planZip, type ZipPlan } from '../zip/zip-plan.ts';
+import { sanitizeZipEntryNames } from '../zip/zip-entry-names.ts';
+import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { TransferService } from './transfer-service.ts';
+
+/** Finds the caller's access token for a transfer (a header, or the cookie named after the transfer). */
+export type AccessTokenLookup = (transferId: string) => string | undefined;
+
+/** Who is downloading decides whether the download counts against the link's allowance. */
+export type Audience = 'owner' | 'recipient';
+
+export interface FileDownload {
+  transfer: TransferWithTotals;
+  file: FileRow;
+  audience: Audience;
+}
+
+export interface ZipDownload {
+  transfer: TransferWithTotals;
+  files: FileRow[];
+  plan: ZipPlan;
+  audience: Audience;
+}
+
+/**
+ * Resolves every way of reaching bytes (owner key, signed URL, public link) to the same checks:
+ * the transfer is live, the file is complete, the password token fits, the allowance holds.
+ */
+export class DownloadService {
+  constructor(
+    private readonly transfers: TransfersRepository,
+    private readonly files: FilesRepository,
+    private readonly transferService: TransferService,
+    private readonly stores: BlobStoreRegistry,
+    private readonly signer: UrlSigner,
+    private readonly clock: Clock,
+  ) {}
+
+  async ownerFile(userId: string, fileId: string): Promise<FileDownload> {
+    const file = await this.files.findById(fileId);
+    if (!file) throw notFound('File');
+    const transfer = await this.transferService.requireOwned(userId, file.transfer_id).catch(() => {
+      throw notFound('File');
+    });
+    this.assertLive(transfer);
+    return { transfer, file: requireComplete(file), audience: 'owner' };
+  }
+
+  /** A signed URL is a capability on its own; it dies with its expiry or its transfer. */
+  async signedFile(fileId: string, expires: string, signature: string): Promise<FileDownload> {
+    if (!this.signer.verifyDownload(fileId, expires, signature, this.clock.now().getTime())) {
+      throw new AppError(403, 'invalid_signature', 'The download link is invalid or has expired.');
+    }
+    const file = await this.files.findById(fileId);
+    const transfer = file && (await this.transfers.findById(file.transfer_id));
+    if (!file || !transfer) throw notFound('File');
+    this.assertLive(transfer);
+    return { transfer, file: requireComplete(file), audience: 'recipient' };
+  }
+
+  /** The public view of a link: only finalized, live transfers are visible to recipients. */
+  async publicTransfer(slug: string): Promise<TransferWithTotals> {
+    const transfer = await this.transfers.findBySlug(slug);
+    if (!transfer) throw notFound('Transfer');
+    this.assertLive(transfer);
+    if (transfer.state !== 'ready') throw notFound('Transfer');
+    return transfer;
+  }
+
+  /** Throws 401 unless the transfer has no password or the access token was issued for it. */
+  assertUnlocked(transfer: TransferWithTotals, accessToken: string | undefined): void {
+    if (!transfer.password_hash) return;
+    const now = this.clock.now().getTime();
+    if (!accessToken || !this.signer.verifyAccessToken(accessToken, transfer.id, transfer.password_hash, now)) {
+      throw unauthorized('password_required', 'This transfer is password protected; unlock it first.');
+    }
+  }
+
+  async publicFile(slug: string, fileId: string, tokenFor: AccessTokenLookup): Promise<FileDownload> {
+    const transfer = await this.publicTransfer(slug);
+    this.assertUnlocked(transfer, tokenFor(transfer.id));
+    const file = await this.files.findById(fileId);
+    if (!file || file.transfer_id !== transfer.id) throw notFound('File');
+    return { transfer, file: requireComplete(file), audience: 'recipient' };
+  }
+
+  async ownerZip(userId: string, transferId: string): Promise<ZipDownload> {
+    const transfer = await this.transferService.requireOwned(userId, transferId);
+    this.assertLive(transfer);
+    return this.zip(transfer, 'owner');
+  }
+
+  async publicZip(slug: string, tokenFor: AccessTokenLookup): Promise<ZipDownload> {
+    const transfer = await this.publicTransfer(slug);
+    this.assertUnlocked(transfer, tokenFor(transfer.id));
+    return this.zip(transfer, 'recipient');
+  }
+
+  /**
+   * Counts a recipient's download against max_downloads atomically (exactly one of two racing
+   * requests gets the last one). Uncounted requests (probes, resumes) are refused once the
+   * allowance is used up. Owners are never counted nor limited.
+   */
+  async admit(transfer: TransferWithTotals, fileIds: string[], audience: Audience, counts: boolean): Promise<void> {
+    if (audience === 'owner') return;
+    if (counts) {
+      if (!(await this.transfers.takeDownload(transfer.id))) throw limitReached();
+      await this.files.incrementDownloads(fileIds);
+      return;
+    }
+    const current = await this.transfers.findById(transfer.id);
+    if (current?.max_downloads != null && current.download_count >= current.max_downloads) throw limitReached();
+  }
+
+  open(file: FileRow, range?: ByteRange): Promise<Readable> {
+    return this.stores.get(file.store_id).read(file.storage_key, range);
+  }
+
+  private zip(transfer: TransferWithTotals, audience: Audience): Promise<ZipDownload> {
+    return this.files.listForTransfer(transfer.id).then((all) => {
+      const files = all.filter((f) => f.state === 'complete');
+      if (files.length === 0) throw notFound('Files');
+      const names = sanitizeZipEntryNames(files.map((f) => f.name));
+      const plan = planZip(
+        files.map((file, i) => ({
+          name: names[i]!,
+          size: file.size,
+          crc32: file.crc32 ?? 0,
+          mtime: new Date(file.completed_at ?? file.created_at),
+          open: (start: number, end: number) => this.open(file, { start, end }),
+        })),
+      );
+      return { transfer, files, plan, audience };
+    });
+  }
+
+  private assertLive(transfer: TransferWithTotals): void {
+    const state = effectiveState(transfer, this.clock.now());
+    if (state === 'expired') throw gone('This transfer has expired.', 'transfer_expired');
+    if (state === 'deleted') throw gone('This transfer has been deleted.', 'transfer_deleted');
+  }
+}
+
+function requireComplete(file: FileRow): FileRow {
+  if (file.state !== 'complete') throw new AppError(409, 'file_incomplete', 'This file has not been completely uploaded yet.');
+  return file;
+}
+
+const limitReached = () => gone('This transfer has reached its download limit.', 'download_limit_reached');

@@ -1,0 +1,68 @@
+import { newId } from '../ids.ts';
+import { AppError, badRequest } from '../errors.ts';
+import { iso } from '../domain/clock.ts';
+import { normalizeContentType, normalizeFileName } from '../domain/file-name.ts';
+import type { PlanLimits } from '../config.ts';
+import type { FileRow } from '../repositories/files-repository.ts';
+
+export interface FileDeclaration {
+  name: string;
+  size: number;
+  content_type?: string;
+}
+
+/**
+ * Checks declared files against the names and sizes already in the transfer and the plan, and
+ * builds their rows. Sizes are reserved at declaration: the transfer's total can never pass the cap.
+ */
+export function prepareDeclaredFiles(
+  transferId: string,
+  declared: FileDeclaration[],
+  existing: Pick<FileRow, 'name' | 'size' | 'position'>[],
+  plan: PlanLimits,
+  storeId: string,
+  now: Date,
+): FileRow[] {
+  if (existing.length + declared.length > plan.maxFilesPerTransfer) {
+    throw badRequest(`A transfer holds at most ${plan.maxFilesPerTransfer} files.`, 'too_many_files');
+  }
+  const names = new Set(existing.map((f) => f.name));
+  let total = existing.reduce((sum, f) => sum + f.size, 0);
+  const nextPosition = existing.reduce((max, f) => Math.max(max, f.position + 1), 0);
+  return declared.map((file, index) => {
+    const checked = normalizeFileName(file.name);
+    if (!checked.ok) throw badRequest(`files[${index}].name: ${checked.reason}`, 'invalid_file_name');
+    if (names.has(checked.name)) {
+      throw badRequest(`files[${index}].name: "${checked.name}" is already in this transfer.`, 'duplicate_file_name');
+    }
+    names.add(checked.name);
+    if (!Number.isSafeInteger(file.size) || file.size < 0) {
+      throw badRequest(`files[${index}].size must be a whole number of bytes >= 0.`);
+    }
+    total += file.size;
+    if (total > plan.maxTransferSizeBytes) {
+      throw new AppError(413, 'payload_too_large', `A transfer holds at most ${plan.maxTransferSizeBytes} bytes.`, {
+        max_transfer_size: plan.maxTransferSizeBytes,
+      });
+    }
+    const id = newId('fl');
+    return {
+      id,
+      transfer_id: transferId,
+      name: checked.name,
+      position: nextPosition + index,
+      size: file.size,
+      content_type: normalizeContentType(file.content_type),
+      sha256: null,
+      crc32: null,
+      state: 'pending',
+      store_id: storeId,
+      storage_key: '',
+      download_count: 0,
+      created_at: iso(now),
+      updated_at: iso(now),
+      completed_at: null,
+    } satisfies FileRow;
+  });
+}
+

@@ -1,0 +1,142 @@
+import { newId, randomBase36, randomBase62 } from '../ids.ts';
+import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
+import { safeEqual, sha256Hex } from '../domain/secrets.ts';
+import { isScope, type Scope } from '../domain/scopes.ts';
+import { iso, type Clock } from '../domain/clock.ts';
+import type { ApiKeysRepository, ApiKeyRow } from '../repositories/api-keys-repository.ts';
+import type { UsersRepository } from '../repositories/users-repository.ts';
+import { scopesForUser } from '../domain/scopes.ts';
+import type { Principal } from './principal.ts';
+
+const KEY_FORMAT = /^fy_([a-z0-9]{8})_([A-Za-z0-9]{40})$/;
+const DUMMY_HASH = sha256Hex('fy_00000000_dummy');
+const TOUCH_EVERY_MS = 60_000;
+
+export interface KeyInput {
+  name?: string;
+  scopes?: string[];
+  expires_at?: string | null;
+}
+
+/** API keys: shown once, stored as SHA-256, scoped, never wider than whoever made them. */
+export class KeyService {
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(owner: Principal, input: Required<Pick<KeyInput, 'name' | 'scopes'>> & KeyInput) {
+    const scopes = this.checkScopes(owner, input.scopes);
+    const { key, prefix } = generateKey();
+    const row: ApiKeyRow = {
+      id: newId('key'),
+      user_id: owner.userId,
+      prefix,
+      secret_hash: sha256Hex(key),
+      name: checkName(input.name),
+      scopes: JSON.stringify(scopes),
+      created_at: iso(this.clock.now()),
+      last_used_at: null,
+      expires_at: this.checkExpiry(input.expires_at),
+      revoked_at: null,
+    };
+    await this.keys.insert(row);
+    return { row, key };
+  }
+
+  async list(userId: string, limit: number, offset: number) {
+    const [rows, total] = await Promise.all([this.keys.listForUser(userId, limit, offset), this.keys.countForUser(userId)]);
+    return { rows, total };
+  }
+
+  async get(userId: string, id: string): Promise<ApiKeyRow> {
+    const row = await this.keys.findForUser(userId, id);
+    if (!row) throw notFound('API key');
+    return row;
+  }
+
+  async update(owner: Principal, id: string, input: KeyInput): Promise<ApiKeyRow> {
+    await this.get(owner.userId, id);
+    const changes: Partial<ApiKeyRow> = {};
+    if (input.name !== undefined) changes.name = checkName(input.name);
+    if (input.scopes !== undefined) changes.scopes = JSON.stringify(this.checkScopes(owner, input.scopes));
+    if (input.expires_at !== undefined) changes.expires_at = this.checkExpiry(input.expires_at);
+    return (await this.keys.update(owner.userId, id, changes))!;
+  }
+
+  /** New secret for the same key id; the old secret stops working at once. */
+  async regenerate(owner: Principal, id: string) {
+    const existing = await this.get(owner.userId, id);
+    if (existing.revoked_at) throw badRequest('A revoked key cannot be regenerated.', 'key_revoked');
+    this.checkScopes(owner, parseScopes(existing.scopes));
+    const { key, prefix } = generateKey();
+    const row = await this.keys.update(owner.userId, id, { prefix, secret_hash: sha256Hex(key) });
+    return { row: row!, key };
+  }
+
+  async revoke(userId: string, id: string): Promise<ApiKeyRow> {
+    const existing = await this.get(userId, id);
+    if (existing.revoked_at) return existing;
+    return (await this.keys.update(userId, id, { revoked_at: iso(this.clock.now()) }))!;
+  }
+
+  async delete(userId: string, id: string): Promise<void> {
+    if (!(await this.keys.delete(userId, id))) throw notFound('API key');
+  }
+
+  /**
+   * Bearer key -> principal. Unknown prefix, wrong secret and malformed keys cost the same work
+   * and answer the same 401; revocation and expiry are told only to a caller who has the secret.
+   */
+  async authenticate(bearer: string): Promise<Principal> {
+    const match = KEY_FORMAT.exec(bearer);
+    const row = match ? await this.keys.findByPrefix(match[1]!) : undefined;
+    const matches = safeEqual(sha256Hex(bearer), row?.secret_hash ?? DUMMY_HASH);
+    if (!row || !matches) throw unauthorized('invalid_token', 'The API key is not valid.');
+    const now = this.clock.now();
+    if (row.revoked_at) throw unauthorized('token_revoked', 'The API key has been revoked.');
+    if (row.expires_at && row.expires_at <= iso(now)) throw unauthorized('token_expired', 'The API key has expired.');
+    const user = await this.users.findById(row.user_id);
+    if (!user) throw unauthorized('invalid_token', 'The API key is not valid.');
+    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
+      await this.keys.touch(row.id, iso(now));
+    }
+    // A key never outlives its owner's rights: an admin key of a demoted user loses `admin`.
+    const allowed = scopesForUser(user.is_admin === 1);
+    const scopes = parseScopes(row.scopes).filter((s) => allowed.includes(s));
+    return { userId: row.user_id, scopes, via: 'key', keyId: row.id };
+  }
+
+  private checkScopes(owner: Principal, requested: string[]): Scope[] {
+    if (requested.length === 0) throw badRequest('scopes must name at least one scope.');
+    const unknown = requested.filter((s) => !isScope(s));
+    if (unknown.length > 0) throw badRequest(`Unknown scopes: ${unknown.join(', ')}.`, 'validation_failed', { unknown });
+    const lacking = requested.filter((s) => !owner.scopes.includes(s as Scope));
+    if (lacking.length > 0) {
+      throw forbidden(`A key cannot grant scopes its creator lacks: ${lacking.join(', ')}.`);
+    }
+    return [...new Set(requested as Scope[])];
+  }
+
+  private checkExpiry(value: string | null | undefined): string | null {
+    if (value === undefined || value === null) return null;
+    const time = Date.parse(value);
+    if (!Number.isFinite(time)) throw badRequest('expires_at must be an ISO 8601 date-time.');
+    if (time <= this.clock.now().getTime()) throw badRequest('expires_at must be in the future.');
+    return new Date(time).toISOString();
+  }
+}
+
+function generateKey(): { key: string; prefix: string } {
+  const prefix = randomBase36(8);
+  return { key: `fy_${prefix}_${randomBase62(40)}`, prefix };
+}
+
+function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > 100) throw badRequest('name must have 1 to 100 characters.');
+  return trimmed;
+}
+
+export const parseScopes = (json: string): Scope[] => (JSON.parse(json) as string[]).filter(isScope);

@@ -1,0 +1,185 @@
+import { newId, randomBase62 } from '../ids.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
+import { iso, type Clock } from '../domain/clock.ts';
+import { hashPassword, MAX_PASSWORD_BYTES } from '../domain/passwords.ts';
+import {
+  effectiveState,
+  MAX_DOWNLOADS_LIMIT,
+  MAX_MESSAGE_LENGTH,
+  MAX_RECIPIENTS,
+  MAX_TITLE_LENGTH,
+  SLUG_PATTERN,
+} from '../domain/transfer-rules.ts';
+import type { PlanLimits } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { TransfersRepository, TransferRow, TransferWithTotals, TransferListQuery } from '../repositories/transfers-repository.ts';
+import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
+import { normalizeEmail, passwordTooLong } from './auth-service.ts';
+import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
+import { resolveExpiry } from './expiry-policy.ts';
+import type { Principal } from './principal.ts';
+import type { BlobStoreRegistry } from './blob-store-registry.ts';
+
+export interface TransferInput {
+  title?: string;
+  message?: string | null;
+  recipients?: string[];
+  expires_days?: number | null;
+  expires_at?: string | null;
+  password?: string | null;
+  slug?: string | null;
+  max_downloads?: number | null;
+  files?: FileDeclaration[];
+}
+
+export interface TransferDetail {
+  transfer: TransferWithTotals;
+  files: FileRow[];
+}
+
+/** Transfer envelopes: creation, the owner's reads and edits, finalize, soft delete. */
+export class TransferService {
+  constructor(
+    private readonly db: Db,
+    private readonly transfers: TransfersRepository,
+    private readonly files: FilesRepository,
+    private readonly stores: BlobStoreRegistry,
+    private readonly clock: Clock,
+    private readonly plan: PlanLimits,
+  ) {}
+
+  async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
+    const now = this.clock.now();
+    const slug = input.slug ? await this.checkSlug(input.slug) : randomBase62(22);
+    const row: TransferRow = {
+      id: newId('tr'),
+      user_id: owner.userId,
+      title: checkTitle(input.title),
+      message: checkMessage(input.message),
+      recipients: JSON.stringify(checkRecipients(input.recipients ?? [])),
+      slug,
+      password_hash: await this.passwordHash(input.password),
+      max_downloads: checkMaxDownloads(input.max_downloads),
+      download_count: 0,
+      state: 'uploading',
+      expires_at: resolveExpiry(input, this.plan, now, true) ?? null,
+      created_at: iso(now),
+      updated_at: iso(now),
+      finalized_at: null,
+      deleted_at: null,
+      purged_at: null,
+    };
+    const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now);
+    await this.db.transaction().execute(async (tx) => {
+      await this.transfers.insert(row, tx);
+      for (const file of fileRows) await this.files.insert(file, tx);
+    });
+    return this.get(owner.userId, row.id);
+  }
+
+  list(query: TransferListQuery) {
+    return this.transfers.list(query);
+  }
+
+  async get(userId: string, id: string): Promise<TransferDetail> {
+    const transfer = await this.requireOwned(userId, id);
+    return { transfer, files: await this.files.listForTransfer(id) };
+  }
+
+  async update(owner: Principal, id: string, input: TransferInput): Promise<TransferDetail> {
+    const transfer = await this.requireOwned(owner.userId, id);
+    const now = this.clock.now();
+    if (effectiveState(transfer, now) === 'expired') {
+      throw conflict('An expired transfer can no longer be changed.', 'transfer_expired');
+    }
+    if (input.files !== undefined) throw badRequest('Add files with POST /api/v1/transfers/{id}/files.');
+    const changes: Partial<TransferRow> = { updated_at: iso(now) };
+    if (input.title !== undefined) changes.title = checkTitle(input.title);
+    if (input.message !== undefined) changes.message = checkMessage(input.message);
+    if (input.recipients !== undefined) changes.recipients = JSON.stringify(checkRecipients(input.recipients));
+    const expiry = resolveExpiry(input, this.plan, now, false);
+    if (expiry !== undefined) changes.expires_at = expiry;
+    if (input.password !== undefined) changes.password_hash = await this.passwordHash(input.password);
+    if (input.slug !== undefined && input.slug !== null && input.slug !== transfer.slug) {
+      changes.slug = await this.checkSlug(input.slug, id);
+    }
+    if (input.max_downloads !== undefined) changes.max_downloads = checkMaxDownloads(input.max_downloads);
+    await this.transfers.update(id, changes);
+    return this.get(owner.userId, id);
+  }
+
+  /** Idempotent: a ready transfer finalizes again with 200; exactly one caller makes the change. */
+  async finalize(userId: string, id: string): Promise<TransferDetail> {
+    const transfer = await this.requireOwned(userId, id);
+    const now = this.clock.now();
+    const state = effectiveState(transfer, now);
+    if (state === 'ready') return this.get(userId, id);
+    if (state !== 'uploading') throw conflict(`A ${state} transfer cannot be finalized.`, 'transfer_expired');
+    const files = await this.files.listForTransfer(id);
+    if (files.length === 0) throw conflict('A transfer needs at least one file before it is finalized.', 'no_files');
+    const incomplete = files.filter((f) => f.state !== 'complete');
+    if (incomplete.length > 0) {
+      throw conflict(`${incomplete.length} file(s) are not completely uploaded.`, 'files_incomplete', {
+        incomplete_file_ids: incomplete.map((f) => f.id),
+      });
+    }
+    await this.transfers.markReady(id, iso(now));
+    return this.get(userId, id);
+  }
+
+  /** Soft delete: the transfer leaves lists, its links answer 410, the sweeper purges its blobs later. */
+  async delete(userId: string, id: string): Promise<void> {
+    await this.requireOwned(userId, id);
+    const now = iso(this.clock.now());
+    await this.transfers.update(id, { state: 'deleted', deleted_at: now, updated_at: now });
+  }
+
+  async requireOwned(userId: string, id: string): Promise<TransferWithTotals> {
+    const transfer = await this.transfers.findForUser(userId, id);
+    if (!transfer) throw notFound('Transfer');
+    return transfer;
+  }
+
+  private async checkSlug(slug: string, exceptId?: string): Promise<string> {
+    if (!SLUG_PATTERN.test(slug)) {
+      throw badRequest('slug must be 3-64 characters of letters, digits, "-" and "_", starting with a letter or digit.');
+    }
+    if (await this.transfers.slugTaken(slug, exceptId)) throw conflict('That slug is already in use.', 'slug_taken');
+    return slug;
+  }
+
+  private async passwordHash(password: string | null | undefined): Promise<string | null> {
+    if (password === undefined || password === null) return null;
+    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
+    if (password.length === 0) throw badRequest('password must not be empty; send null to remove it.');
+    return hashPassword(password);
+  }
+}
+
+function checkTitle(title: string): string {
+  const trimmed = title.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_TITLE_LENGTH) {
+    throw badRequest(`title must have 1 to ${MAX_TITLE_LENGTH} characters.`);
+  }
+  return trimmed;
+}
+
+function checkMessage(message: string | null | undefined): string | null {
+  if (message === undefined || message === null || message.trim() === '') return null;
+  if (message.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must have at most ${MAX_MESSAGE_LENGTH} characters.`);
+  return message;
+}
+
+function checkRecipients(recipients: string[]): string[] {
+  if (recipients.length > MAX_RECIPIENTS) throw badRequest(`At most ${MAX_RECIPIENTS} recipients.`);
+  return [...new Set(recipients.map(normalizeEmail))];
+}
+
+function checkMaxDownloads(value: number | null | undefined): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DOWNLOADS_LIMIT) {
+    throw badRequest(`max_downloads must be a whole number from 1 to ${MAX_DOWNLOADS_LIMIT}, or null.`);
+  }
+  return value;
+}
+

@@ -1,0 +1,40 @@
+import { AppError, tooManyRequests, unauthorized } from '../errors.ts';
+import type { Clock } from '../domain/clock.ts';
+import { MAX_PASSWORD_BYTES, verifyPassword } from '../domain/passwords.ts';
+import type { UrlSigner } from '../domain/url-signer.ts';
+import type { DownloadService } from './download-service.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+/** Guesses allowed per window, per client address and per link (many addresses together). */
+export const UNLOCK_LIMITS = { perIp: 10, perLink: 50, windowSeconds: 600 } as const;
+
+/** Trades a link's password for a short-lived access token bound to that transfer. */
+export class UnlockService {
+  constructor(
+    private readonly downloads: DownloadService,
+    private readonly limiter: RateLimiter,
+    private readonly signer: UrlSigner,
+    private readonly clock: Clock,
+    private readonly tokenTtlSeconds: number,
+  ) {}
+
+  async unlock(slug: string, password: string, ip: string): Promise<{ token: string; expiresAt: Date }> {
+    const transfer = await this.downloads.publicTransfer(slug);
+    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+      throw new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
+    }
+    if (!transfer.password_hash) throw new AppError(400, 'not_protected', 'This transfer has no password.');
+    // Every attempt counts, before the costly hash check, so guessing is throttled however fast it runs.
+    const byIp = await this.limiter.consume(`unlock:ip:${ip}`, UNLOCK_LIMITS.perIp, UNLOCK_LIMITS.windowSeconds);
+    const byLink = await this.limiter.consume(`unlock:link:${transfer.id}`, UNLOCK_LIMITS.perLink, UNLOCK_LIMITS.windowSeconds);
+    if (!byIp.allowed || !byLink.allowed) {
+      throw tooManyRequests(Math.max(byIp.allowed ? 0 : byIp.resetSeconds, byLink.allowed ? 0 : byLink.resetSeconds), 'Too many password attempts; retry later.');
+    }
+    if (password.length === 0 || !(await verifyPassword(transfer.password_hash, password))) {
+      throw unauthorized('invalid_password', 'The password is incorrect.');
+    }
+    const expiresAt = new Date(this.clock.now().getTime() + this.tokenTtlSeconds * 1000);
+    const token = this.signer.issueAccessToken(transfer.id, transfer.password_hash, Math.floor(expiresAt.getTime() / 1000));
+    return { token, expiresAt };
+  }
+}
