@@ -6,6 +6,8 @@ import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
 import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
 
+const STALE_TEMP_MS = 24 * 3600 * 1000;
+
 export interface SweepResult {
   expired: number;
   purged: number;
@@ -69,6 +71,10 @@ export class Sweeper {
         await transfers.update(transfer.id, { purged_at: now.toISOString(), slug: null });
         purged += 1;
       }
+    }
+    for (const store of stores.all()) {
+      // Temporary blobs older than a day are leftovers of crashed or abandoned uploads.
+      if ('sweepStaleTemps' in store && typeof store.sweepStaleTemps === 'function') await store.sweepStaleTemps(STALE_TEMP_MS);
     }
     await this.deps.users.deleteExpiredSessions(now.toISOString());
     await this.deps.counters.deleteExpired(now);
