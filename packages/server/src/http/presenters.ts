@@ -1,15 +1,18 @@
 import type { Config } from '../config.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
+import type { Clock } from '../domain/clock.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
 import type { ApiKeyRow } from '../repositories/api-keys-repository.ts';
 import { parseScopes } from '../services/key-service.ts';
+import { effectiveState } from '../domain/transfer-rules.ts';
 
 /** Turns rows into the API's JSON; the only place that knows public URLs. */
 export class Presenter {
   constructor(
     private readonly config: Config,
     private readonly signer: UrlSigner,
+    private readonly clock: Clock,
   ) {}
 
   file(file: FileRow, options: { signedUrl?: boolean; now?: Date } = {}) {
@@ -33,7 +36,7 @@ export class Presenter {
         content_type: 'application/octet-stream',
       };
     } else if (options.signedUrl) {
-      const now = options.now ?? new Date();
+      const now = options.now ?? this.clock.now();
       const expires = Math.floor(now.getTime() / 1000) + this.config.signedUrlTtlSeconds;
       const signature = this.signer.signDownload(file.id, expires);
       view.download_url = `${this.config.publicUrl}/api/v1/files/${file.id}/download?expires=${expires}&signature=${signature}`;
@@ -48,7 +51,7 @@ export class Presenter {
       title: transfer.title,
       message: transfer.message,
       recipients: JSON.parse(transfer.recipients) as string[],
-      state: transfer.state,
+      state: effectiveState(transfer, options.now ?? this.clock.now()),
       slug: transfer.slug,
       url: transfer.slug ? this.publicLink(transfer.slug) : null,
       expires_at: transfer.expires_at,

@@ -39,6 +39,7 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
   return {
     db,
     stores,
+    clock,
     repositories: { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters },
     signer,
     rateLimiter,

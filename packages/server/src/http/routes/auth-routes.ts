@@ -29,6 +29,9 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
       response: { 202: Data(Type.Object({ status: Type.Literal('accepted'), message: Type.String() })), ...errorResponses(400, 403, 413) },
     },
   }, async (request, reply) => {
+    // Each sign-up costs an argon2 hash: bound it per address like sign-in.
+    const limit = await services.rateLimiter.consume(`signup:ip:${request.ip}`, 30, 600);
+    if (!limit.allowed) throw tooManyRequests(limit.resetSeconds, 'Too many sign-ups from this address; retry later.');
     await services.auth.signup(request.body);
     return reply.code(202).send({
       data: { status: 'accepted' as const, message: 'If this email can be registered, its account is ready: sign in with POST /api/v1/auth/login.' },

@@ -19,7 +19,7 @@ export interface RouteContext {
 }
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config }): Promise<void> {
-  const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer) };
+  const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
   for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, downloadRoutes, publicRoutes]) {
     routes(app, ctx);
   }
