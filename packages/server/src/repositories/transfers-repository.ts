@@ -14,6 +14,8 @@ export interface TransferListQuery {
   order: 'asc' | 'desc';
   state?: TransferState;
   q?: string;
+  /** States are filtered as callers see them: past expires_at counts as expired before any sweep. */
+  nowIso: string;
 }
 
 const withTotals = (db: DbOrTx) =>
@@ -67,7 +69,16 @@ export class TransfersRepository {
 
   async list(query: TransferListQuery): Promise<{ rows: TransferWithTotals[]; total: number }> {
     let base = this.db.selectFrom('transfers').where('user_id', '=', query.userId).where('state', '!=', 'deleted');
-    if (query.state) base = base.where('state', '=', query.state);
+    const now = query.nowIso;
+    if (query.state === 'expired') {
+      base = base.where((eb) =>
+        eb.or([eb('state', '=', 'expired'), eb.and([eb('expires_at', 'is not', null), eb('expires_at', '<=', now)])]),
+      );
+    } else if (query.state) {
+      base = base
+        .where('state', '=', query.state)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+    }
     if (query.q) {
       const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       base = base.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);

@@ -77,8 +77,8 @@ export class TransferService {
     return this.get(owner.userId, row.id);
   }
 
-  list(query: TransferListQuery) {
-    return this.transfers.list(query);
+  list(query: Omit<TransferListQuery, 'nowIso'>) {
+    return this.transfers.list({ ...query, nowIso: iso(this.clock.now()) });
   }
 
   async get(userId: string, id: string): Promise<TransferDetail> {
