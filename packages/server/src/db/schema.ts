@@ -53,6 +53,8 @@ export interface TransfersTable {
   password_hash: string | null;
   max_downloads: number | null;
   download_count: Generated<number>;
+  /** Bytes served to recipients; max_downloads caps it at max_downloads x the transfer's size. */
+  bytes_served: Generated<number>;
   state: TransferState;
   expires_at: string | null;
   created_at: string;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { DownloadService, FileDownload, ZipDownload } from '../services/download-service.ts';
@@ -10,7 +11,10 @@ interface Slice {
   status: 200 | 206;
   start: number;
   end: number;
+  /** Takes one download from max_downloads. */
   counts: boolean;
+  /** Pays for its bytes out of the max_downloads byte allowance (everything but HEAD and the 0-0 probe). */
+  charged: boolean;
 }
 
 /**
@@ -20,7 +24,7 @@ interface Slice {
  */
 function slice(request: FastifyRequest, size: number, headers: Record<string, string>): Slice {
   const isGet = request.method === 'GET';
-  const whole: Slice = { status: 200, start: 0, end: size - 1, counts: isGet };
+  const whole: Slice = { status: 200, start: 0, end: size - 1, counts: isGet, charged: isGet };
   const ifRange = request.headers['if-range'] as string | undefined;
   if (!ifRangeAllows(ifRange, headers.ETag ?? '', new Date(headers['Last-Modified'] ?? 0))) return whole;
   const range = parseRange(request.headers.range, size);
@@ -31,7 +35,25 @@ function slice(request: FastifyRequest, size: number, headers: Record<string, st
     });
   }
   const probe = range.start === 0 && range.end === 0;
-  return { status: 206, start: range.start, end: range.end, counts: isGet && range.start === 0 && !probe };
+  return { status: 206, start: range.start, end: range.end, counts: isGet && range.start === 0 && !probe, charged: isGet && !probe };
+}
+
+/** Counts what actually leaves and refunds the rest when the client goes away mid-download. */
+function refundUnsent(reply: FastifyReply, body: Readable, length: number, refund: (unsent: number) => Promise<void>): Readable {
+  let sent = 0;
+  // Counting in transform() keeps the stream paused until the response pipes it (a 'data' listener would not).
+  const counter = new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  reply.raw.once('close', () => {
+    if (sent < length) void refund(length - sent).catch((err) => reply.log.warn({ err }, 'download refund failed'));
+  });
+  body.once('error', (error) => counter.destroy(error));
+  return body.pipe(counter);
 }
 
 export async function sendFile(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: FileDownload) {
@@ -44,12 +66,18 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
     lastModified: new Date(file.completed_at ?? file.created_at),
   });
   const part = slice(request, file.size, headers);
-  await downloads.admit(transfer, [file.id], audience, part.counts);
+  const length = file.size === 0 ? 0 : part.end - part.start + 1;
+  const charged = part.charged ? length : 0;
+  const refund = await downloads.admit(transfer, [file.id], audience, part.counts, charged);
   void reply.code(part.status).headers(headers);
   if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, file.size));
-  void reply.header('content-length', file.size === 0 ? 0 : part.end - part.start + 1);
+  void reply.header('content-length', length);
   if (request.method === 'HEAD' || file.size === 0) return reply.send();
-  return reply.send(await downloads.open(file, { start: part.start, end: part.end }));
+  const body = await downloads.open(file, { start: part.start, end: part.end }).catch(async (error) => {
+    await refund(charged);
+    throw error;
+  });
+  return reply.send(refundUnsent(reply, body, length, (unsent) => refund(unsent)));
 }
 
 export async function sendZip(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: ZipDownload) {
@@ -60,9 +88,12 @@ export async function sendZip(request: FastifyRequest, reply: FastifyReply, down
   const lastModified = new Date(Math.max(...files.map((f) => Date.parse(f.completed_at ?? f.created_at))));
   const headers = downloadHeaders({ name: `${transfer.title}.zip`, contentType: 'application/zip', size: plan.size, sha256: etag, lastModified });
   const part = slice(request, plan.size, headers);
-  await downloads.admit(transfer, files.map((f) => f.id), audience, part.counts);
-  void reply.code(part.status).headers(headers).header('content-length', part.end - part.start + 1);
+  const length = part.end - part.start + 1;
+  // ZIP bytes are charged at the rate of file bytes, so one whole ZIP costs exactly one transfer.
+  const toFileBytes = (zipBytes: number) => Math.floor((zipBytes * transfer.size) / plan.size);
+  const refund = await downloads.admit(transfer, files.map((f) => f.id), audience, part.counts, part.charged ? toFileBytes(length) : 0);
+  void reply.code(part.status).headers(headers).header('content-length', length);
   if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, plan.size));
   if (request.method === 'HEAD') return reply.send();
-  return reply.send(streamZip(plan, { start: part.start, end: part.end }));
+  return reply.send(refundUnsent(reply, streamZip(plan, { start: part.start, end: part.end }), length, (unsent) => refund(toFileBytes(unsent))));
 }

@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Database, TransfersTable, TransferState } from '../db/schema.ts';
 
-export type TransferRow = Omit<TransfersTable, 'download_count'> & { download_count: number };
+export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served'> & { download_count: number; bytes_served?: number };
 export type TransferWithTotals = TransferRow & { size: number; file_count: number };
 export type DbOrTx = Db | Transaction<Database>;
 
@@ -117,16 +117,41 @@ export class TransfersRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Takes one download from the transfer's allowance; false once max_downloads is reached. */
-  async takeDownload(id: string): Promise<boolean> {
+  /**
+   * Takes `bytes` (and, for a counted download, one download) from a recipient's allowance in one
+   * conditional update, so racing requests can never overdraw it. The allowance is
+   * max_downloads x the transfer's size in bytes, which closes the probe-then-resume loophole
+   * (every served byte is paid for) while a resumed download only pays for what it fetches.
+   */
+  async reserveDownload(id: string, bytes: number, counted: boolean, slackBytes: number): Promise<boolean> {
     const r = await this.db
       .updateTable('transfers')
-      .set({ download_count: sql`download_count + 1` })
+      .set({
+        bytes_served: sql`bytes_served + ${bytes}`,
+        download_count: sql`download_count + ${counted ? 1 : 0}`,
+      })
       .where('id', '=', id)
       .where('state', '=', 'ready')
-      .where((eb) => eb.or([eb('max_downloads', 'is', null), eb('download_count', '<', eb.ref('max_downloads'))]))
+      .where((eb) =>
+        eb.or([
+          eb('max_downloads', 'is', null),
+          eb.and([
+            eb(sql`bytes_served + ${bytes}`, '<=', sql`max_downloads * (select coalesce(sum(f.size), 0) from files f where f.transfer_id = transfers.id) + ${slackBytes}`),
+            counted ? eb('download_count', '<', eb.ref('max_downloads')) : sql<boolean>`1 = 1`,
+          ]),
+        ]),
+      )
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Gives back bytes reserved for a download that ended before they were sent. */
+  refundBytes(id: string, bytes: number): Promise<unknown> {
+    return this.db
+      .updateTable('transfers')
+      .set({ bytes_served: sql`case when bytes_served > ${bytes} then bytes_served - ${bytes} else 0 end` })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Flips every live transfer whose time is up to `expired`; answers how many. */

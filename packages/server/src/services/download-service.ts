@@ -14,6 +14,11 @@ import type { TransferService } from './transfer-service.ts';
 /** Finds the caller's access token for a transfer (a header, or the cookie named after the transfer). */
 export type AccessTokenLookup = (transferId: string) => string | undefined;
 
+/** Gives back the bytes of a reservation that were not sent (the client went away). */
+export type Refund = (unsentBytes: number) => Promise<void>;
+const noRefund: Refund = async () => undefined;
+const RESUME_SLACK_BYTES = 8 * 1024 * 1024;
+
 /** Who is downloading decides whether the download counts against the link's allowance. */
 export type Audience = 'owner' | 'recipient';
 
@@ -105,19 +110,20 @@ export class DownloadService {
   }
 
   /**
-   * Counts a recipient's download against max_downloads atomically (exactly one of two racing
-   * requests gets the last one). Uncounted requests (probes, resumes) are refused once the
-   * allowance is used up. Owners are never counted nor limited.
+   * Charges a recipient's request against max_downloads: `bytes` come out of the byte allowance
+   * and a counted request (a GET from byte 0) also takes one download, atomically, so exactly one
+   * of two racing requests gets the last one. Answers how to refund bytes that were never sent.
+   * Owners are never charged nor limited.
    */
-  async admit(transfer: TransferWithTotals, fileIds: string[], audience: Audience, counts: boolean): Promise<void> {
-    if (audience === 'owner') return;
-    if (counts) {
-      if (!(await this.transfers.takeDownload(transfer.id))) throw limitReached();
-      await this.files.incrementDownloads(fileIds);
-      return;
-    }
-    const current = await this.transfers.findById(transfer.id);
-    if (current?.max_downloads != null && current.download_count >= current.max_downloads) throw limitReached();
+  async admit(transfer: TransferWithTotals, fileIds: string[], audience: Audience, counts: boolean, bytes: number): Promise<Refund> {
+    if (audience === 'owner') return noRefund;
+    // Bytes that sat in socket buffers when a client dropped are refunded as "sent"; the slack lets
+    // that client resume anyway, and bounds what anyone can take beyond the allowance overall.
+    const slack = Math.min(RESUME_SLACK_BYTES, Math.floor(transfer.size / 2));
+    if (!(await this.transfers.reserveDownload(transfer.id, bytes, counts, slack))) throw limitReached();
+    if (counts) await this.files.incrementDownloads(fileIds);
+    if (transfer.max_downloads === null || bytes === 0) return noRefund;
+    return (unsent: number) => (unsent > 0 ? this.transfers.refundBytes(transfer.id, unsent).then(() => undefined) : Promise.resolve());
   }
 
   open(file: FileRow, range?: ByteRange): Promise<Readable> {

@@ -58,6 +58,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('password_hash', 'text')
     .addColumn('max_downloads', 'integer')
     .addColumn('download_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('bytes_served', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
