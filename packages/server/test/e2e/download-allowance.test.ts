@@ -22,7 +22,7 @@ describe('download allowance', () => {
       json: { title: 'allowance', max_downloads: maxDownloads, files: [{ name: 'data.bin', size: content.length }] },
     });
     const { id, files, url } = created.body.data;
-    expect((await call(base, 'PUT', `/api/v1/transfers/${id}/files/${files[0].id}/content`, { key: owner.key, body: content })).status).toBe(200);
+    expect((await call(base, 'PUT', `/api/v1/transfers/${id}/files/${files[0].id}/content`, { key: owner.key, body: new Uint8Array(content) })).status).toBe(200);
     expect((await call(base, 'POST', `/api/v1/transfers/${id}/finalize`, { key: owner.key })).status).toBe(200);
     return `${url.replace(/^https?:\/\/[^/]+/, base)}/files/${files[0].id}`;
   }
