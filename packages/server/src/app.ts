@@ -8,7 +8,7 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import { randomBase62 } from './ids.ts';
 import { createServices, type Services } from './services/services.ts';
 import type { BlobStoreRegistry } from './services/blob-store-registry.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.ts';
 import { registerAuthGuard } from './http/auth-guard.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './http/validation.ts';
 import { badRequest } from './errors.ts';
@@ -41,6 +41,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : `req_${randomBase62(20)}`;
     },
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors: frameworkErrorHandler,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -34,15 +34,22 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
       if (guarded && request.routeOptions.url !== undefined) throw forbidden('This route declares no access rule.', 'route_unguarded');
       return;
     }
+    // A refused request still gets the rate-limit headers and counts against its bucket (the
+    // caller's, or its address's when the credentials are bad), so key guessing is throttled too.
+    let refused: unknown = null;
     if (!('public' in auth)) {
       const signed = 'scope' in auth && auth.signedUrl === true && hasSignature(request);
       if (!signed) {
-        request.principal = await authenticate(request, services);
-        if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
-          throw new AppError(403, 'insufficient_scope', `This request needs the ${auth.scope} scope.`, { required_scope: auth.scope });
-        }
-        if ('session' in auth && request.principal.via !== 'session') {
-          throw forbidden('This route needs a signed-in session.', 'session_required');
+        try {
+          request.principal = await authenticate(request, services);
+          if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
+            throw new AppError(403, 'insufficient_scope', `This request needs the ${auth.scope} scope.`, { required_scope: auth.scope });
+          }
+          if ('session' in auth && request.principal.via !== 'session') {
+            throw forbidden('This route needs a signed-in session.', 'session_required');
+          }
+        } catch (error) {
+          refused = error;
         }
       }
     }
@@ -63,6 +70,7 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
     reply.header('x-quota-overage', Math.max(0, used - plan.requestsPerMonth));
     reply.header('x-quota-overage-usd', '0.00');
     if (!decision.allowed) throw tooManyRequests(decision.resetSeconds);
+    if (refused) throw refused;
   });
 }
 

@@ -7,13 +7,15 @@ interface Envelope {
 }
 
 /** Fastify's own errors for client input, mapped to our stable codes. */
-const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+const FASTIFY_CODES: Record<string, { status: number; code: string; message?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json' },
   FST_ERR_BAD_URL: { status: 400, code: 'bad_url' },
+  // A path segment longer than the router accepts cannot be any id we issue.
+  FST_ERR_MAX_PARAM_LENGTH: { status: 404, code: 'not_found', message: 'Resource not found.' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'bad_request' },
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'payload_too_large' },
@@ -44,7 +46,7 @@ export function toEnvelope(error: unknown, requestId: string): { status: number;
     };
   }
   const mapped = fastifyError?.code ? FASTIFY_CODES[fastifyError.code] : undefined;
-  if (mapped) return { status: mapped.status, body: { error: { code: mapped.code, message: fastifyError.message } }, headers: {} };
+  if (mapped) return { status: mapped.status, body: { error: { code: mapped.code, message: mapped.message ?? fastifyError.message } }, headers: {} };
   const status = typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
   if (status >= 400 && status < 500) {
     return { status, body: { error: { code: 'bad_request', message: fastifyError.message } }, headers: {} };
@@ -54,6 +56,15 @@ export function toEnvelope(error: unknown, requestId: string): { status: number;
     body: { error: { code: 'server_error', message: 'Something went wrong on our side; retry later.' }, request_id: requestId },
     headers: {},
   };
+}
+
+/**
+ * For Fastify's `frameworkErrors` option: errors the router raises before any route or hook runs
+ * (malformed percent-encoding, an over-long path parameter) get the same envelope and request id.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body, headers } = toEnvelope(error, request.id);
+  void reply.code(status).headers(headers).header('x-request-id', request.id).type('application/json; charset=utf-8').send(body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

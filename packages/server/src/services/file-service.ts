@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
 import { randomBase36 } from '../ids.ts';
 import { AppError, badRequest, conflict, notFound, storageFull } from '../errors.ts';
@@ -80,7 +80,9 @@ export class FileService {
     if (contentLength !== undefined && contentLength < file.size) throw sizeMismatch(file.size, contentLength);
 
     const store = this.stores.get(file.store_id);
-    const { digest, key } = await storeVerified(store, body, file.size, file.size);
+    // Read through an iterator that leaves the request alone when we stop early (body too long):
+    // pipeline() would destroy the request, and with it the socket the 413 must be answered on.
+    const { digest, key } = await storeVerified(store, body.iterator({ destroyOnReturn: false }), file.size, file.size);
     const won = await this.files.markComplete(file.id, { sha256: digest.sha256, crc32: digest.crc32, storage_key: key }, iso(this.clock.now()));
     if (!won) {
       await store.delete(key);
@@ -97,7 +99,7 @@ export class FileService {
   async receiveMultipart(userId: string, transferId: string, parts: AsyncIterableIterator<Multipart>): Promise<FileRow> {
     const transfer = await this.openTransfer(userId, transferId);
     const fields: Record<string, string> = {};
-    for await (const part of parts) {
+    for await (const part of clientParts(parts)) {
       if (part.type === 'field') {
         fields[part.fieldname] = String(part.value);
         continue;
@@ -151,12 +153,14 @@ export class FileService {
  * Streams a body into `store` under a temporary key with a size cap and digests, and commits it
  * under a fresh key only when the size is right: a short or long body never becomes visible.
  */
-async function storeVerified(store: BlobStore, body: Readable, maxSize: number, exactSize?: number) {
+async function storeVerified(store: BlobStore, body: Readable | AsyncIterable<Buffer>, maxSize: number, exactSize?: number) {
   const meter = new DigestMeter(maxSize);
   const written = store.writeTemp(meter);
   try {
-    await Promise.all([pipeline(body, meter), written]);
+    const copied = Promise.all([pipeline(body, meter), written]);
+    await (body instanceof Readable ? Promise.race([copied, closedEarly(body)]) : copied);
   } catch (error) {
+    meter.destroy();
     await written.then((t) => store.discardTemp(t.tempKey)).catch(() => undefined);
     throw mapWriteError(error, maxSize);
   }
@@ -169,6 +173,40 @@ async function storeVerified(store: BlobStore, body: Readable, maxSize: number, 
   const key = `files/${randomBase36(26)}`;
   await store.commit(temp.tempKey, key);
   return { key, digest };
+}
+
+/**
+ * Rejects when `stream` is destroyed before its end. busboy gives up on a file part (form cut
+ * short, a form limit hit) by destroying it without an error, and pipeline() then waits forever.
+ */
+function closedEarly(stream: Readable): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const interrupted = () => reject(badRequest('The form ended before its file part did (cut short, or over a form limit).', 'upload_interrupted'));
+    if (stream.destroyed && !stream.readableEnded) interrupted();
+    else stream.once('close', () => stream.readableEnded || interrupted());
+  });
+}
+
+/**
+ * The parts of a multipart body. Errors of the parser itself (no boundary, malformed part
+ * headers) are the client's, not ours: 400 instead of 500. Limit errors keep their own status.
+ */
+async function* clientParts(parts: AsyncIterableIterator<Multipart>): AsyncGenerator<Multipart> {
+  try {
+    for (;;) {
+      let next: IteratorResult<Multipart>;
+      try {
+        next = await parts.next();
+      } catch (error) {
+        if (error instanceof AppError || typeof (error as { statusCode?: unknown })?.statusCode === 'number') throw error;
+        throw badRequest(`The multipart body is malformed: ${(error as Error)?.message ?? 'unreadable'}.`, 'invalid_multipart');
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await parts.return?.();
+  }
 }
 
 function parseStrictSize(raw: string): number {

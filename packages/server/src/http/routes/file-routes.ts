@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../errors.ts';
 import { Data, errorResponses, IdParam } from '../schemas.ts';
 import { FileDeclarationSchema } from './transfer-routes.ts';
 import type { RouteContext } from './index.ts';
@@ -29,9 +30,19 @@ export function fileRoutes(server: FastifyInstance, { services, presenter }: Rou
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const userId = request.principal!.userId;
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      throw new AppError(415, 'unsupported_media_type', 'Compressed request bodies are not accepted; send the raw bytes.');
+    }
     if (request.isMultipart()) {
-      const file = await services.files.receiveMultipart(userId, id, request.parts());
+      // preservePath: busboy would otherwise cut "../../etc/passwd" down to "passwd" and accept it;
+      // the whole name must reach the name rules so a path is refused (SECURITY A1-A3).
+      const file = await services.files.receiveMultipart(userId, id, request.parts({ preservePath: true }));
       return reply.code(201).send({ data: presenter.file(file, { signedUrl: true }) });
+    }
+    // The JSON schema only applies to JSON bodies: anything else (text, urlencoded, no body) is refused here.
+    if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+      throw new AppError(415, 'unsupported_media_type', 'Declare a file with application/json, or upload one with multipart/form-data.');
     }
     const file = await services.files.declare(userId, id, request.body as { name: string; size: number; content_type?: string });
     return reply.code(201).send({ data: presenter.file(file) });

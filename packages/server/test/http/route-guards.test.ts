@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCOPES } from '../../src/domain/scopes.ts';
+import type { App } from '../../src/app.ts';
+import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { expectError, ghostId } from '../support/http.ts';
+
+/**
+ * SECURITY.md D59 (and J113): the route table itself. Every registered route is listed here with
+ * the rule it must declare, so a new route fails this test until someone decides who may call it;
+ * then each guarded route is called without credentials (401) and with a key lacking its scope (403).
+ */
+
+type Rule = { public: true } | { scope: string };
+const PUBLIC: Rule = { public: true };
+const scope = (s: string): Rule => ({ scope: s });
+
+const API_ROUTES: Record<string, Rule> = {
+  'POST /api/v1/auth/signup': PUBLIC,
+  'POST /api/v1/auth/login': PUBLIC,
+  'POST /api/v1/auth/logout': PUBLIC,
+  'POST /api/v1/admin/invites': scope('admin'),
+  'GET /api/v1/account': scope('account:read'),
+  'POST /api/v1/keys': scope('keys:write'),
+  'GET /api/v1/keys': scope('keys:read'),
+  'GET /api/v1/keys/:id': scope('keys:read'),
+  'PATCH /api/v1/keys/:id': scope('keys:write'),
+  'DELETE /api/v1/keys/:id': scope('keys:write'),
+  'POST /api/v1/keys/:id/regenerate': scope('keys:write'),
+  'POST /api/v1/keys/:id/revoke': scope('keys:write'),
+  'POST /api/v1/transfers': scope('transfers:write'),
+  'GET /api/v1/transfers': scope('transfers:read'),
+  'GET /api/v1/transfers/:id': scope('transfers:read'),
+  'PATCH /api/v1/transfers/:id': scope('transfers:write'),
+  'PUT /api/v1/transfers/:id': scope('transfers:write'),
+  'DELETE /api/v1/transfers/:id': scope('transfers:write'),
+  'POST /api/v1/transfers/:id/finalize': scope('transfers:write'),
+  'PUT /api/v1/transfers/:id/finalize': scope('transfers:write'),
+  'POST /api/v1/transfers/:id/files': scope('files:write'),
+  'GET /api/v1/transfers/:id/files': scope('files:read'),
+  'PUT /api/v1/transfers/:id/files/:fileId/content': scope('files:write'),
+  'GET /api/v1/transfers/:id/download.zip': scope('files:read'),
+  'GET /api/v1/files/:id': scope('files:read'),
+  'DELETE /api/v1/files/:id': scope('files:write'),
+  'GET /api/v1/files/:id/download': scope('files:read'),
+  'GET /api/v1/public/transfers/:slug': PUBLIC,
+  'POST /api/v1/public/transfers/:slug/unlock': PUBLIC,
+};
+
+/** Routes outside /api: the auth guard does not run there, so each must be public by design. */
+const OTHER_ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/static/index.html',
+  'GET /docs/static/swagger-initializer.js',
+  'GET /docs*',
+  'GET /docs/json',
+  'GET /docs/yaml',
+  'GET /t/:slug',
+  'POST /t/:slug/unlock',
+  'GET /t/:slug/files/:fileId',
+  'GET /t/:slug/download.zip',
+];
+
+/** Every (method, path) the router holds, read from `printRoutes` (HEAD twins of GET routes folded in). */
+function registeredRoutes(app: App): { method: string; path: string }[] {
+  const routes: { method: string; path: string }[] = [];
+  const stack: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^((?:│ {3}| {4})*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    stack.length = depth;
+    stack[depth] = match[2]!;
+    const path = stack.join('');
+    for (const method of (match[3] ?? '').split(', ').filter(Boolean)) routes.push({ method, path });
+  }
+  return routes;
+}
+
+const HAS_GET = (routes: { method: string; path: string }[], path: string) => routes.some((r) => r.method === 'GET' && r.path === path);
+
+function concrete(path: string): string {
+  return path
+    .replace(/\/keys\/:id/, `/keys/${ghostId('key')}`)
+    .replace(/\/transfers\/:id/, `/transfers/${ghostId('tr')}`)
+    .replace(/\/files\/:id/, `/files/${ghostId('fl')}`)
+    .replace(/:fileId/, ghostId('fl'))
+    .replace(/:slug/, 'no-such-link');
+}
+
+let h: Harness;
+let routes: { method: string; path: string }[];
+/** For each scope, a key holding every scope but that one. */
+const lacking = new Map<string, string>();
+
+beforeAll(async () => {
+  h = await startHarness({ FERRY_RATE_LIMIT_PER_MINUTE: '100000' });
+  const admin = await createAccount(h.app, 'admin@example.com');
+  for (const missing of SCOPES) {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/keys',
+      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+      payload: { name: `without ${missing}`, scopes: SCOPES.filter((s) => s !== missing) },
+    });
+    expect(res.statusCode).toBe(201);
+    lacking.set(missing, res.json().data.key);
+  }
+  routes = registeredRoutes(h.app);
+});
+afterAll(() => h.close());
+
+describe('D59. the route table', () => {
+  it('D59: every registered route is in the expected access table, and nothing more', () => {
+    const seen = routes
+      .filter((r) => !(r.method === 'HEAD' && HAS_GET(routes, r.path)))
+      .map((r) => `${r.method} ${r.path}`);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.filter((r) => r.includes(' /api/')).sort()).toEqual(Object.keys(API_ROUTES).sort());
+    expect(seen.filter((r) => !r.includes(' /api/')).sort()).toEqual([...OTHER_ROUTES].sort());
+  });
+
+  it('D59: every guarded /api/v1 route answers 401 missing_token without credentials (HEAD too)', async () => {
+    const guarded = routes.filter((r) => r.path.startsWith('/api/') && !('public' in (API_ROUTES[`${r.method === 'HEAD' ? 'GET' : r.method} ${r.path}`] ?? PUBLIC)));
+    expect(guarded.length).toBeGreaterThan(30);
+    for (const { method, path } of guarded) {
+      const res = await h.app.inject({ method: method as 'GET', url: concrete(path) });
+      expect({ route: `${method} ${path}`, status: res.statusCode }).toEqual({ route: `${method} ${path}`, status: 401 });
+      if (method !== 'HEAD') expectError(res, 401, 'missing_token');
+    }
+  });
+
+  it('D59: only sign-up, sign-in, sign-out and the public link routes answer without credentials', async () => {
+    for (const [route, rule] of Object.entries(API_ROUTES).filter(([, rule]) => 'public' in rule)) {
+      const [method, path] = route.split(' ') as [string, string];
+      const res = await h.app.inject({ method: method as 'GET', url: concrete(path) });
+      expect({ route, rule, status: res.statusCode }).not.toMatchObject({ status: 401 });
+      expect(res.statusCode).not.toBe(403);
+      expect(res.statusCode).toBeLessThan(500);
+    }
+    expect(Object.entries(API_ROUTES).filter(([, rule]) => 'public' in rule).map(([r]) => r)).toEqual([
+      'POST /api/v1/auth/signup',
+      'POST /api/v1/auth/login',
+      'POST /api/v1/auth/logout',
+      'GET /api/v1/public/transfers/:slug',
+      'POST /api/v1/public/transfers/:slug/unlock',
+    ]);
+  });
+
+  it('D59: a key lacking the route\'s scope answers 403 insufficient_scope naming that scope', async () => {
+    for (const [route, rule] of Object.entries(API_ROUTES)) {
+      if (!('scope' in rule)) continue;
+      const [method, path] = route.split(' ') as [string, string];
+      const res = await h.app.inject({ method: method as 'GET', url: concrete(path), headers: bearer(lacking.get(rule.scope)!) });
+      expect({ route, status: res.statusCode }).toEqual({ route, status: 403 });
+      expect(expectError(res, 403, 'insufficient_scope').required_scope).toBe(rule.scope);
+    }
+  });
+
+  it('D59: a key holding the scope gets past the guard (no 401/403) on every guarded route', async () => {
+    const full = lacking.get('webhooks:read')!; // has admin and every route scope
+    for (const [route, rule] of Object.entries(API_ROUTES)) {
+      if (!('scope' in rule)) continue;
+      const [method, path] = route.split(' ') as [string, string];
+      const res = await h.app.inject({ method: method as 'GET', url: concrete(path), headers: bearer(full) });
+      expect({ route, passedGuard: ![401, 403].includes(res.statusCode) && res.statusCode < 500 }).toEqual({ route, passedGuard: true });
+    }
+  });
+
+  it('J113: unknown and old API paths are 404 not_found, with or without a key', async () => {
+    const key = lacking.get('webhooks:read')!;
+    for (const url of ['/api/v0/transfers', '/api/v1/debug', '/api/v1/metrics', '/api/v2/transfers', '/api/v1/admin/config', '/metrics']) {
+      expectError(await h.app.inject({ method: 'GET', url }), 404, 'not_found');
+      expectError(await h.app.inject({ method: 'GET', url, headers: bearer(key) }), 404, 'not_found');
+    }
+  });
+});
