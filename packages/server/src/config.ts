@@ -18,7 +18,22 @@ export interface Config {
   cookieSecure: boolean;
   logLevel: string;
   shutdownGraceSeconds: number;
+  uploads: UploadSettings;
   plan: PlanLimits;
+}
+
+/** How resumable uploads behave, whatever the protocol. */
+export interface UploadSettings {
+  /** Signed-part size (FERRY_PART_SIZE); every part but the last has exactly this many bytes. */
+  partSizeBytes: number;
+  /** Largest single tus upload (Tus-Max-Size); never more than the plan's transfer size. */
+  tusMaxSizeBytes: number;
+  /** Incomplete uploads (tus, parts, chunks) are removed this long after they were created. */
+  expirySeconds: number;
+  /** Origins allowed to upload from a browser (CORS); empty means same-origin only. */
+  corsOrigins: string[];
+  /** Uploads one account may have streaming at once (SECURITY I101). */
+  maxConcurrentPerUser: number;
 }
 
 /** The one default plan until plans get their own issue; every number comes from config. */
@@ -105,6 +120,13 @@ export function loadConfig(env: Env = process.env): Config {
     cookieSecure: bool('FERRY_COOKIE_SECURE', publicUrl.startsWith('https:')),
     logLevel: oneOf('FERRY_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     shutdownGraceSeconds: int('FERRY_SHUTDOWN_GRACE', 10, 0, 3600),
+    uploads: {
+      partSizeBytes: int('FERRY_PART_SIZE', 5 * 1024 * 1024, 64 * 1024, 5 * 1024 ** 3),
+      tusMaxSizeBytes: 0,
+      expirySeconds: int('FERRY_UPLOAD_EXPIRY', 86400, 60, 30 * 86400),
+      corsOrigins: (env.FERRY_CORS_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
+      maxConcurrentPerUser: int('FERRY_MAX_CONCURRENT_UPLOADS', 32, 1, 10000),
+    },
     plan: {
       name: env.FERRY_PLAN_NAME?.trim() || 'default',
       maxExpiryDays: int('FERRY_MAX_EXPIRY_DAYS', 30, 1, 36500),
@@ -115,6 +137,10 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPerMonth: int('FERRY_QUOTA_PER_MONTH', 1_000_000, 1),
     },
   };
+  config.uploads.tusMaxSizeBytes = Math.min(int('FERRY_TUS_MAX_SIZE', config.plan.maxTransferSizeBytes, 1), config.plan.maxTransferSizeBytes);
+  for (const origin of config.uploads.corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`FERRY_CORS_ORIGINS entries must be origins like https://app.example (got ${JSON.stringify(origin)})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

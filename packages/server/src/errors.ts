@@ -32,5 +32,7 @@ export const tooManyRequests = (retryAfterSeconds: number, message = 'Too many r
     'retry-after': String(retryAfterSeconds),
   });
 export const storageFull = () => new AppError(507, 'storage_full', 'The server has no room for this upload.');
+export const locked = (message = 'Another request is writing to this upload; retry when it ends.') =>
+  new AppError(423, 'upload_locked', message, {}, undefined, { 'retry-after': '1' });
 export const unavailable = (message = 'The server is shutting down; retry shortly.') =>
   new AppError(503, 'unavailable', message, {}, undefined, { 'retry-after': '5' });

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     logger: {
       level: config.logLevel,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["x-ferry-access-token"]', 'res.headers["set-cookie"]'],
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["x-ferry-access-token"]', 'req.headers["x-token"]', 'req.headers["x-upload-token"]', 'res.headers["set-cookie"]'],
         censor: '[redacted]',
       },
     },

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
+import * as uploads from './migrations/002-uploads.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -15,7 +16,7 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial };
+const migrations: Record<string, Migration> = { '001-initial': initial, '002-uploads': uploads };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

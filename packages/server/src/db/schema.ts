@@ -62,6 +62,8 @@ export interface TransfersTable {
   finalized_at: string | null;
   deleted_at: string | null;
   purged_at: string | null;
+  /** SHA-256 of the transfer's upload token (grants uploads into this transfer only). */
+  upload_token_hash: string | null;
 }
 
 export type FileState = 'pending' | 'complete';
@@ -83,6 +85,46 @@ export interface FilesTable {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  /** Signed-part uploads: every part but the last is exactly part_size bytes. */
+  part_size: number | null;
+  /** Chunk uploads: how many chunks the client announced. */
+  part_count: number | null;
+  /** Chunk uploads: the client's own id for the file (X-File-Id), unique within the transfer. */
+  client_file_id: string | null;
+}
+
+/** A stored part of a file awaiting assembly (signed parts, numbered from 1; chunks, from 0). */
+export interface UploadPartsTable {
+  file_id: string;
+  part_number: number;
+  size: number;
+  store_id: string;
+  storage_key: string;
+  created_at: string;
+}
+
+export type TusUploadKind = 'single' | 'partial' | 'final';
+
+/** A tus upload: Ferry's view (owner, target) beside the tus library's own record (`info`). */
+export interface TusUploadsTable {
+  id: string;
+  user_id: string;
+  transfer_id: string | null;
+  file_id: string | null;
+  kind: TusUploadKind;
+  size: number | null;
+  info: string | null;
+  /** Final uploads: JSON array of the partial upload ids, in order. */
+  concat: string | null;
+  created_at: string;
+  expires_at: string;
+  completed_at: string | null;
+}
+
+export interface UploadLocksTable {
+  key: string;
+  holder: string;
+  expires_at: string;
 }
 
 export interface RateCountersTable {
@@ -104,6 +146,9 @@ export interface Database {
   invites: InvitesTable;
   transfers: TransfersTable;
   files: FilesTable;
+  upload_parts: UploadPartsTable;
+  tus_uploads: TusUploadsTable;
+  upload_locks: UploadLocksTable;
   rate_counters: RateCountersTable;
   usage_counters: UsageCountersTable;
 }

@@ -7,7 +7,7 @@ import type { Services } from '../services/services.ts';
 
 /** Every /api/v1 route says who may call it; a route without this is refused (fail closed). */
 export type RouteAuth =
-  | { scope: Scope; signedUrl?: boolean }
+  | { scope: Scope; signedUrl?: boolean; uploadToken?: boolean }
   | { public: true }
   | { session: true };
 
@@ -41,7 +41,7 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
       const signed = 'scope' in auth && auth.signedUrl === true && hasSignature(request);
       if (!signed) {
         try {
-          request.principal = await authenticate(request, services);
+          request.principal = await authenticate(request, services, 'scope' in auth && auth.uploadToken === true);
           if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
             throw new AppError(403, 'insufficient_scope', `This request needs the ${auth.scope} scope.`, { required_scope: auth.scope });
           }
@@ -79,7 +79,19 @@ function hasSignature(request: FastifyRequest): boolean {
   return typeof query?.signature === 'string' && typeof query.expires === 'string';
 }
 
-async function authenticate(request: FastifyRequest, services: Services): Promise<Principal> {
+/** The transfer upload token, from X-Token (the Trinsfer header), X-Upload-Token or a Bearer. */
+function uploadTokenOf(request: FastifyRequest): string | undefined {
+  for (const name of ['x-token', 'x-upload-token']) {
+    const value = request.headers[name];
+    if (typeof value === 'string') return value.trim();
+  }
+  const bearer = /^Bearer\s+(fyu_\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return bearer?.[1];
+}
+
+async function authenticate(request: FastifyRequest, services: Services, acceptUploadToken: boolean): Promise<Principal> {
+  const uploadToken = acceptUploadToken ? uploadTokenOf(request) : undefined;
+  if (uploadToken !== undefined) return services.uploadTokens.authenticate(uploadToken);
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

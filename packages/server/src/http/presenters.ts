@@ -6,6 +6,7 @@ import type { TransferWithTotals } from '../repositories/transfers-repository.ts
 import type { ApiKeyRow } from '../repositories/api-keys-repository.ts';
 import { parseScopes } from '../services/key-service.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
+import { partCount } from '../services/file-declarations.ts';
 
 /** Turns rows into the API's JSON; the only place that knows public URLs. */
 export class Presenter {
@@ -35,6 +36,7 @@ export class Presenter {
         url: `${this.config.publicUrl}/api/v1/transfers/${file.transfer_id}/files/${file.id}/content`,
         content_type: 'application/octet-stream',
       };
+      if (file.part_size !== null) view.multipart = { part_numbers: partCount(file.size, file.part_size), chunk_size: file.part_size };
     } else if (options.signedUrl) {
       const now = options.now ?? this.clock.now();
       const expires = Math.floor(now.getTime() / 1000) + this.config.signedUrlTtlSeconds;
@@ -45,7 +47,7 @@ export class Presenter {
     return view;
   }
 
-  transfer(transfer: TransferWithTotals, files: FileRow[], options: { signedUrls?: boolean; now?: Date } = {}) {
+  transfer(transfer: TransferWithTotals, files: FileRow[], options: { signedUrls?: boolean; now?: Date; uploadToken?: string } = {}) {
     return {
       id: transfer.id,
       title: transfer.title,
@@ -64,6 +66,8 @@ export class Presenter {
       created_at: transfer.created_at,
       updated_at: transfer.updated_at,
       finalized_at: transfer.finalized_at,
+      upload_url: `${this.config.publicUrl}/api/v1/uploads`,
+      ...(options.uploadToken ? { upload_token: options.uploadToken } : {}),
     };
   }
 

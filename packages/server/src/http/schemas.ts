@@ -60,6 +60,15 @@ export const FileView = Type.Object(
     created_at: DateTime,
     completed_at: Nullable(DateTime),
     upload: Type.Optional(UploadInstructions),
+    multipart: Type.Optional(
+      Type.Object(
+        {
+          part_numbers: Type.Integer({ description: 'How many parts; numbered from 1.' }),
+          chunk_size: Type.Integer({ description: 'Bytes in every part but the last.' }),
+        },
+        { description: 'Signed-part uploads (the WeTransfer flow): GET .../upload-url/{n} for each part, then PUT .../upload-complete.' },
+      ),
+    ),
     download_url: Type.Optional(Type.String({ description: 'Signed URL, usable without credentials until it expires.' })),
     download_url_expires_at: Type.Optional(DateTime),
   },
@@ -85,6 +94,14 @@ export const TransferView = Type.Object(
     created_at: DateTime,
     updated_at: DateTime,
     finalized_at: Nullable(DateTime),
+    upload_url: Type.String({ description: 'tus 1.0 endpoint for resumable uploads into this transfer.' }),
+    upload_token: Type.Optional(
+      Type.String({
+        description:
+          'Grants uploads into this transfer only (tus, chunks), for browsers and scripts that must not hold an API key. ' +
+          'Shown once, at creation and when rotated.',
+      }),
+    ),
   },
   { $id: 'Transfer' },
 );

@@ -5,6 +5,12 @@ import { normalizeContentType, normalizeFileName } from '../domain/file-name.ts'
 import type { PlanLimits } from '../config.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 
+/** FERRY_PART_SIZE's default: the signed-part size, as WeTransfer's 5 MiB minimum S3 part. */
+export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
+
+/** Parts a file of `size` bytes is cut into (an empty file has none). */
+export const partCount = (size: number, partSize: number): number => Math.ceil(size / partSize);
+
 export interface FileDeclaration {
   name: string;
   size: number;
@@ -22,6 +28,7 @@ export function prepareDeclaredFiles(
   plan: PlanLimits,
   storeId: string,
   now: Date,
+  partSize: number = DEFAULT_PART_SIZE,
 ): FileRow[] {
   if (existing.length + declared.length > plan.maxFilesPerTransfer) {
     throw badRequest(`A transfer holds at most ${plan.maxFilesPerTransfer} files.`, 'too_many_files');
@@ -62,6 +69,9 @@ export function prepareDeclaredFiles(
       created_at: iso(now),
       updated_at: iso(now),
       completed_at: null,
+      part_size: partSize,
+      part_count: null,
+      client_file_id: null,
     } satisfies FileRow;
   });
 }

@@ -1,19 +1,17 @@
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
-import { randomBase36 } from '../ids.ts';
-import { AppError, badRequest, conflict, notFound, storageFull } from '../errors.ts';
+import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
-import { StorageFullError, type BlobStore } from '../storage/blob-store.ts';
 import type { PlanLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
 import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
 import type { TransferService } from './transfer-service.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { StorageReservation } from './storage-reservation.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
-import { DigestMeter, SizeExceededError } from './digest-meter.ts';
+import { sizeMismatch, sizeTooLarge, storeVerified } from './verified-write.ts';
 
 /** Files of a transfer: declaring them, receiving their bytes in one request, removing them. */
 export class FileService {
@@ -24,13 +22,17 @@ export class FileService {
     private readonly stores: BlobStoreRegistry,
     private readonly clock: Clock,
     private readonly plan: PlanLimits,
+    private readonly reservation: StorageReservation,
+    private readonly partSize: number,
   ) {}
 
   async declare(userId: string, transferId: string, declaration: FileDeclaration): Promise<FileRow> {
     const transfer = await this.openTransfer(userId, transferId);
+    // Outside the transaction: SQLite has one connection, and the check reads on its own.
+    await this.reservation.assertRoom(Number.isSafeInteger(declaration.size) ? declaration.size : 0);
     const [row] = await this.db.transaction().execute(async (tx) => {
       const existing = await this.files.listForTransfer(transfer.id, tx);
-      const rows = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now());
+      const rows = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
       await this.files.insert(rows[0]!, tx);
       return rows;
     });
@@ -82,7 +84,7 @@ export class FileService {
     const store = this.stores.get(file.store_id);
     // Read through an iterator that leaves the request alone when we stop early (body too long):
     // pipeline() would destroy the request, and with it the socket the 413 must be answered on.
-    const { digest, key } = await storeVerified(store, body.iterator({ destroyOnReturn: false }), file.size, file.size);
+    const { digest, key } = await storeVerified(store, body.iterator({ destroyOnReturn: false }), { maxSize: file.size, exactSize: file.size });
     const won = await this.files.markComplete(file.id, { sha256: digest.sha256, crc32: digest.crc32, storage_key: key }, iso(this.clock.now()));
     if (!won) {
       await store.delete(key);
@@ -111,7 +113,7 @@ export class FileService {
       prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now());
       const room = this.plan.maxTransferSizeBytes - existing.reduce((sum, f) => sum + f.size, 0);
       const store = this.stores.defaultStore;
-      const stored = await storeVerified(store, part.file, declaredSize ?? room, declaredSize);
+      const stored = await storeVerified(store, part.file, { maxSize: declaredSize ?? room, exactSize: declaredSize });
       try {
         return await this.db.transaction().execute(async (tx) => {
           const now = this.clock.now();
@@ -150,44 +152,6 @@ export class FileService {
 }
 
 /**
- * Streams a body into `store` under a temporary key with a size cap and digests, and commits it
- * under a fresh key only when the size is right: a short or long body never becomes visible.
- */
-async function storeVerified(store: BlobStore, body: Readable | AsyncIterable<Buffer>, maxSize: number, exactSize?: number) {
-  const meter = new DigestMeter(maxSize);
-  const written = store.writeTemp(meter);
-  try {
-    const copied = Promise.all([pipeline(body, meter), written]);
-    await (body instanceof Readable ? Promise.race([copied, closedEarly(body)]) : copied);
-  } catch (error) {
-    meter.destroy();
-    await written.then((t) => store.discardTemp(t.tempKey)).catch(() => undefined);
-    throw mapWriteError(error, maxSize);
-  }
-  const temp = await written;
-  const digest = meter.result();
-  if (exactSize !== undefined && digest.size !== exactSize) {
-    await store.discardTemp(temp.tempKey);
-    throw sizeMismatch(exactSize, digest.size);
-  }
-  const key = `files/${randomBase36(26)}`;
-  await store.commit(temp.tempKey, key);
-  return { key, digest };
-}
-
-/**
- * Rejects when `stream` is destroyed before its end. busboy gives up on a file part (form cut
- * short, a form limit hit) by destroying it without an error, and pipeline() then waits forever.
- */
-function closedEarly(stream: Readable): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    const interrupted = () => reject(badRequest('The form ended before its file part did (cut short, or over a form limit).', 'upload_interrupted'));
-    if (stream.destroyed && !stream.readableEnded) interrupted();
-    else stream.once('close', () => stream.readableEnded || interrupted());
-  });
-}
-
-/**
  * The parts of a multipart body. Errors of the parser itself (no boundary, malformed part
  * headers) are the client's, not ours: 400 instead of 500. Limit errors keep their own status.
  */
@@ -213,25 +177,3 @@ function parseStrictSize(raw: string): number {
   if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw badRequest('size must be a whole number of bytes.');
   return Number(raw);
 }
-
-const sizeTooLarge = (size: number) =>
-  new AppError(413, 'payload_too_large', `The body is larger than the declared size of ${size} bytes.`, { declared_size: size });
-
-const sizeMismatch = (size: number, received: number) =>
-  new AppError(400, 'size_mismatch', `Received ${received} bytes; the file was declared with ${size}.`, {
-    declared_size: size,
-    received_size: received,
-  });
-
-function mapWriteError(error: unknown, size: number): unknown {
-  if (error instanceof SizeExceededError) return sizeTooLarge(size);
-  if (error instanceof StorageFullError) return storageFull();
-  if (error instanceof AppError) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  // The client went away or sent a broken body: nothing was stored, and the answer is theirs.
-  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
-    return badRequest('The upload was interrupted before the declared size arrived.', 'upload_interrupted');
-  }
-  return error;
-}
-

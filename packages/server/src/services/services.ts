@@ -15,6 +15,16 @@ import { FileService } from './file-service.ts';
 import { DownloadService } from './download-service.ts';
 import { UnlockService } from './unlock-service.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { LocksRepository } from '../repositories/locks-repository.ts';
+import { StorageReservation } from './storage-reservation.ts';
+import { UploadLeases } from './upload-leases.ts';
+import { UploadTokens } from './upload-tokens.ts';
+import { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
+import { PartAssembly } from './part-assembly.ts';
+import type { UploadServiceDeps } from './upload-service-deps.ts';
+import { SignedPartService } from './signed-part-service.ts';
+import { ChunkUploadService } from './chunk-upload-service.ts';
+import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
 
 export interface ServiceDeps {
@@ -34,20 +44,34 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
   const counters = new CountersRepository(db);
   const signer = new UrlSigner(secret);
   const rateLimiter = new RateLimiter(counters, clock);
-  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan);
+  const locks = new LocksRepository(db);
+  const reservation = new StorageReservation(db, stores);
+  const leases = new UploadLeases(locks);
+  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes);
+  const uploadParts = new UploadPartsRepository(db);
+  const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
+  const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes);
+  const uploadDeps: UploadServiceDeps = { config, db, clock, signer, stores, transfers, files, filesRepo, parts, reservation, leases };
   const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock);
   return {
     db,
     stores,
     clock,
-    repositories: { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters },
+    repositories: { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts },
     signer,
     rateLimiter,
     auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }),
     keys: new KeyService(apiKeys, users, clock),
     account: new AccountService(users, counters, clock, config.plan),
     transfers,
-    files: new FileService(db, filesRepo, transfers, stores, clock, config.plan),
+    files,
+    uploadTokens: new UploadTokens(db),
+    reservation,
+    leases,
+    parts,
+    signedParts: new SignedPartService(uploadDeps),
+    chunks: new ChunkUploadService(uploadDeps),
+    singleRequest: new SingleRequestUploadService(uploadDeps),
     downloads,
     unlock: new UnlockService(downloads, rateLimiter, signer, clock, config.accessTokenTtlSeconds),
   };

@@ -19,6 +19,8 @@ import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.
 import { resolveExpiry } from './expiry-policy.ts';
 import type { Principal } from './principal.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { StorageReservation } from './storage-reservation.ts';
+import { newUploadToken } from './upload-tokens.ts';
 
 export interface TransferInput {
   title?: string;
@@ -35,6 +37,8 @@ export interface TransferInput {
 export interface TransferDetail {
   transfer: TransferWithTotals;
   files: FileRow[];
+  /** Only when just issued (creation); it is stored hashed and never shown again. */
+  uploadToken?: string;
 }
 
 /** Transfer envelopes: creation, the owner's reads and edits, finalize, soft delete. */
@@ -46,11 +50,14 @@ export class TransferService {
     private readonly stores: BlobStoreRegistry,
     private readonly clock: Clock,
     private readonly plan: PlanLimits,
+    private readonly reservation: StorageReservation,
+    private readonly partSize: number,
   ) {}
 
   async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
     const now = this.clock.now();
     const slug = input.slug ? await this.checkSlug(input.slug) : randomBase62(22);
+    const uploadToken = newUploadToken();
     const row: TransferRow = {
       id: newId('tr'),
       user_id: owner.userId,
@@ -68,13 +75,15 @@ export class TransferService {
       finalized_at: null,
       deleted_at: null,
       purged_at: null,
+      upload_token_hash: uploadToken.hash,
     };
-    const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now);
+    const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
+    await this.reservation.assertRoom(fileRows.reduce((sum, f) => sum + f.size, 0));
     await this.db.transaction().execute(async (tx) => {
       await this.transfers.insert(row, tx);
       for (const file of fileRows) await this.files.insert(file, tx);
     });
-    return this.get(owner.userId, row.id);
+    return { ...(await this.get(owner.userId, row.id)), uploadToken: uploadToken.token };
   }
 
   list(query: Omit<TransferListQuery, 'nowIso'>) {
@@ -125,6 +134,26 @@ export class TransferService {
     }
     await this.transfers.markReady(id, iso(now));
     return this.get(userId, id);
+  }
+
+  /**
+   * The transfer `principal` may upload into: its own, open (uploading) transfer, and for an
+   * upload token only the token's transfer (any other is 404, as if it did not exist).
+   */
+  async openForUpload(principal: Principal, id: string): Promise<TransferWithTotals> {
+    if (principal.transferId !== undefined && principal.transferId !== id) throw notFound('Transfer');
+    const transfer = await this.requireOwned(principal.userId, id);
+    const state = effectiveState(transfer, this.clock.now());
+    if (state === 'ready') throw conflict('The transfer is finalized; its files can no longer change.', 'transfer_finalized');
+    if (state !== 'uploading') throw conflict(`The transfer is ${state}.`, 'transfer_expired');
+    return transfer;
+  }
+
+  /** Turns the transfer ready once every file is complete (the chunk flow needs no finalize call). */
+  async readyIfComplete(id: string): Promise<boolean> {
+    const files = await this.files.listForTransfer(id);
+    if (files.length === 0 || files.some((f) => f.state !== 'complete')) return false;
+    return this.transfers.markReady(id, iso(this.clock.now()));
   }
 
   /** Soft delete: the transfer leaves lists, its links answer 410, the sweeper purges its blobs later. */

@@ -36,6 +36,8 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Resolves when the store is reachable and writable (readiness probe). */
   check(): Promise<void>;
+  /** Bytes that can still be written, or null when the store cannot tell (object storage). */
+  freeSpace(): Promise<number | null>;
 }
 
 /** Server-generated keys only: lower-case alphanumerics, `_`, `-`, and `/` between segments. */

@@ -187,6 +187,26 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  async freeSpace(): Promise<number | null> {
+    const stats = await fsp.statfs(this.root);
+    return Number(stats.bavail) * Number(stats.bsize);
+  }
+
+  /**
+   * Moves a finished file from elsewhere on this filesystem (a tus upload) to `key`, like commit.
+   * The source must be on the same filesystem as root, so this is a rename, not a copy.
+   */
+  async adopt(sourcePath: string, key: string): Promise<void> {
+    const to = this.blobPath(key);
+    await fsp.mkdir(path.dirname(to), { recursive: true });
+    try {
+      await fsp.rename(sourcePath, to);
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') throw new BlobNotFoundError(sourcePath);
+      throw toStorageError(err);
+    }
+  }
+
   /**
    * Deletes temp files (crash leftovers, abandoned uploads) not modified for `olderThanMs`;
    * returns how many. A write in progress touches its file's mtime, but one stalled for longer

@@ -33,6 +33,7 @@ const API_ROUTES: Record<string, Rule> = {
   'PATCH /api/v1/transfers/:id': scope('transfers:write'),
   'PUT /api/v1/transfers/:id': scope('transfers:write'),
   'DELETE /api/v1/transfers/:id': scope('transfers:write'),
+  'POST /api/v1/transfers/:id/upload-token': scope('transfers:write'),
   'POST /api/v1/transfers/:id/finalize': scope('transfers:write'),
   'PUT /api/v1/transfers/:id/finalize': scope('transfers:write'),
   'POST /api/v1/transfers/:id/files': scope('files:write'),

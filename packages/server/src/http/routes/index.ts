@@ -11,6 +11,9 @@ import { fileRoutes } from './file-routes.ts';
 import { uploadRoutes } from './upload-routes.ts';
 import { downloadRoutes } from './download-routes.ts';
 import { publicRoutes } from './public-routes.ts';
+import { signedPartRoutes, signedPartUploadRoutes } from './signed-part-routes.ts';
+import { chunkRoutes } from './chunk-routes.ts';
+import { singleRequestRoutes } from './single-request-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -20,9 +23,14 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, downloadRoutes, publicRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, downloadRoutes, publicRoutes]) {
     routes(app, ctx);
   }
   // Raw-body uploads parse nothing: their own encapsulated context streams the request.
-  await app.register(async (scope) => uploadRoutes(scope, ctx));
+  await app.register(async (scope) => {
+    uploadRoutes(scope, ctx);
+    signedPartUploadRoutes(scope, ctx);
+    chunkRoutes(scope, ctx);
+    singleRequestRoutes(scope, ctx);
+  });
 }

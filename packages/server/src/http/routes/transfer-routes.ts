@@ -55,8 +55,22 @@ export function transferRoutes(server: FastifyInstance, { services, presenter }:
       response: { 201: Data(TransferRef), ...errorResponses(400, 401, 403, 409, 413, 422) },
     },
   }, async (request, reply) => {
-    const { transfer, files } = await services.transfers.create(request.principal!, request.body);
-    return reply.code(201).send({ data: presenter.transfer(transfer, files) });
+    const { transfer, files, uploadToken } = await services.transfers.create(request.principal!, request.body);
+    return reply.code(201).send({ data: presenter.transfer(transfer, files, { uploadToken }) });
+  });
+
+  app.post('/api/v1/transfers/:id/upload-token', {
+    config: { auth: { scope: 'transfers:write' } },
+    schema: {
+      tags,
+      summary: 'Rotate the upload token',
+      description: 'Issues a new upload token for the transfer; the old one stops working at once. The token is shown only here.',
+      params: Params,
+      response: { 200: Data(Type.Object({ upload_token: Type.String() })), ...errorResponses(401, 403, 404) },
+    },
+  }, async (request) => {
+    const transfer = await services.transfers.requireOwned(request.principal!.userId, request.params.id);
+    return { data: { upload_token: await services.uploadTokens.rotate(transfer.id) } };
   });
 
   app.get('/api/v1/transfers', {

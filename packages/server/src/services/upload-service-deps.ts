@@ -1,0 +1,26 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Clock } from '../domain/clock.ts';
+import type { UrlSigner } from '../domain/url-signer.ts';
+import type { FilesRepository } from '../repositories/files-repository.ts';
+import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { FileService } from './file-service.ts';
+import type { PartAssembly } from './part-assembly.ts';
+import type { StorageReservation } from './storage-reservation.ts';
+import type { TransferService } from './transfer-service.ts';
+import type { UploadLeases } from './upload-leases.ts';
+
+/** What every upload protocol's service may use; they differ in wire format, not in rules. */
+export interface UploadServiceDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  signer: UrlSigner;
+  stores: BlobStoreRegistry;
+  transfers: TransferService;
+  files: FileService;
+  filesRepo: FilesRepository;
+  parts: PartAssembly;
+  reservation: StorageReservation;
+  leases: UploadLeases;
+}

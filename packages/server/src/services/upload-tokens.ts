@@ -1,0 +1,43 @@
+import { randomBase62 } from '../ids.ts';
+import { sha256Hex } from '../domain/secrets.ts';
+import { unauthorized } from '../errors.ts';
+import type { Db } from '../db/database.ts';
+import type { Principal } from './principal.ts';
+
+/** `fyu_` + 40 base62 (238 bits). Shown once when issued; only its SHA-256 is stored. */
+const TOKEN_PATTERN = /^fyu_[0-9A-Za-z]{40}$/;
+
+export const looksLikeUploadToken = (value: string): boolean => value.startsWith('fyu_');
+
+export function newUploadToken(): { token: string; hash: string } {
+  const token = `fyu_${randomBase62(40)}`;
+  return { token, hash: sha256Hex(token) };
+}
+
+/**
+ * Per-transfer upload tokens: what a browser page or a file request holds instead of an API key.
+ * A token authenticates as the transfer's owner with files:write, pinned to that one transfer.
+ */
+export class UploadTokens {
+  constructor(private readonly db: Db) {}
+
+  async authenticate(token: string): Promise<Principal> {
+    if (!TOKEN_PATTERN.test(token)) throw unauthorized('invalid_token', 'The upload token is malformed.');
+    // Lookup by hash of a 238-bit secret: no timing oracle worth having, and nothing to compare.
+    const row = await this.db
+      .selectFrom('transfers')
+      .select(['id', 'user_id'])
+      .where('upload_token_hash', '=', sha256Hex(token))
+      .where('state', '!=', 'deleted')
+      .executeTakeFirst();
+    if (!row) throw unauthorized('invalid_token', 'The upload token is unknown or was rotated.');
+    return { userId: row.user_id, scopes: ['files:write'], via: 'upload_token', transferId: row.id };
+  }
+
+  /** Replaces the token of a transfer (the caller checked ownership); the old one stops working. */
+  async rotate(transferId: string): Promise<string> {
+    const { token, hash } = newUploadToken();
+    await this.db.updateTable('transfers').set({ upload_token_hash: hash }).where('id', '=', transferId).execute();
+    return token;
+  }
+}
