@@ -8,6 +8,8 @@ export type FileRow = Omit<FilesTable, 'download_count'> & { download_count: num
 const normalize = (row: FileRow): FileRow => ({
   ...row,
   size: Number(row.size),
+  part_size: row.part_size === null ? null : Number(row.part_size),
+  part_count: row.part_count === null ? null : Number(row.part_count),
   crc32: row.crc32 === null ? null : Number(row.crc32),
   download_count: Number(row.download_count),
 });
@@ -21,6 +23,11 @@ export class FilesRepository {
 
   async findById(id: string, tx: DbOrTx = this.db): Promise<FileRow | undefined> {
     const row = await tx.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && normalize(row as FileRow);
+  }
+
+  async findByClientId(transferId: string, clientFileId: string, tx: DbOrTx = this.db): Promise<FileRow | undefined> {
+    const row = await tx.selectFrom('files').selectAll().where('transfer_id', '=', transferId).where('client_file_id', '=', clientFileId).executeTakeFirst();
     return row && normalize(row as FileRow);
   }
 

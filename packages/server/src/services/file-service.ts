@@ -10,6 +10,7 @@ import type { TransferWithTotals } from '../repositories/transfers-repository.ts
 import type { TransferService } from './transfer-service.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
+import type { Principal } from './principal.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
 import { sizeMismatch, sizeTooLarge, storeVerified } from './verified-write.ts';
 
@@ -37,6 +38,36 @@ export class FileService {
       return rows;
     });
     return row!;
+  }
+
+  /**
+   * Declares a file on behalf of an upload protocol (tus with a filename, the chunk flow): the
+   * caller may be an upload token, pinned to its transfer. `clientFileId` is the client's own id
+   * (X-File-Id); declaring it twice returns the first file, so racing first chunks agree.
+   */
+  async declareForUpload(principal: Principal, transferId: string, declaration: FileDeclaration & { clientFileId?: string; partCount?: number }): Promise<FileRow> {
+    const transfer = await this.transfers.openForUpload(principal, transferId);
+    if (declaration.clientFileId !== undefined) {
+      const existing = await this.files.findByClientId(transfer.id, declaration.clientFileId);
+      if (existing) return existing;
+    }
+    await this.reservation.assertRoom(Number.isSafeInteger(declaration.size) ? declaration.size : 0);
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const existing = await this.files.listForTransfer(transfer.id, tx);
+        const [row] = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
+        const file: FileRow = { ...row!, client_file_id: declaration.clientFileId ?? null, part_count: declaration.partCount ?? null };
+        await this.files.insert(file, tx);
+        return file;
+      });
+    } catch (error) {
+      // A concurrent first chunk of the same client file won the insert: use its row.
+      if (declaration.clientFileId !== undefined) {
+        const winner = await this.files.findByClientId(transfer.id, declaration.clientFileId);
+        if (winner) return winner;
+      }
+      throw error;
+    }
   }
 
   async list(userId: string, transferId: string): Promise<FileRow[]> {
