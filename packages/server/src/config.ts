@@ -34,6 +34,8 @@ export interface UploadSettings {
   corsOrigins: string[];
   /** Uploads one account may have streaming at once (SECURITY I101). */
   maxConcurrentPerUser: number;
+  /** An upload body idle this long is cut; the bytes received so far are kept (SECURITY I100). */
+  idleTimeoutSeconds: number;
 }
 
 /** The one default plan until plans get their own issue; every number comes from config. */
@@ -126,6 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
       expirySeconds: int('FERRY_UPLOAD_EXPIRY', 86400, 60, 30 * 86400),
       corsOrigins: (env.FERRY_CORS_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
       maxConcurrentPerUser: int('FERRY_MAX_CONCURRENT_UPLOADS', 32, 1, 10000),
+      idleTimeoutSeconds: int('FERRY_UPLOAD_IDLE_TIMEOUT', 60, 1, 3600),
     },
     plan: {
       name: env.FERRY_PLAN_NAME?.trim() || 'default',

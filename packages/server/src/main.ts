@@ -49,6 +49,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    // tus PATCHes stop reading, keep what arrived and answer 503 (SECURITY J114).
+    app.services.shutdown.abort();
     const force = setTimeout(() => {
       app.log.warn('in-flight requests did not finish in time; closing them');
       app.server.closeAllConnections();

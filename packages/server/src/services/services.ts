@@ -22,6 +22,7 @@ import { UploadTokens } from './upload-tokens.ts';
 import { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
 import { PartAssembly } from './part-assembly.ts';
 import type { UploadServiceDeps } from './upload-service-deps.ts';
+import { createTus } from '../tus/tus-server.ts';
 import { SignedPartService } from './signed-part-service.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
@@ -51,6 +52,9 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
   const uploadParts = new UploadPartsRepository(db);
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes);
+  // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
+  const shutdown = new AbortController();
+  const tus = createTus({ config, db, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
   const uploadDeps: UploadServiceDeps = { config, db, clock, signer, stores, transfers, files, filesRepo, parts, reservation, leases };
   const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock);
   return {
@@ -69,6 +73,8 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
     reservation,
     leases,
     parts,
+    tus,
+    shutdown,
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),
     singleRequest: new SingleRequestUploadService(uploadDeps),

@@ -14,6 +14,7 @@ import { publicRoutes } from './public-routes.ts';
 import { signedPartRoutes, signedPartUploadRoutes } from './signed-part-routes.ts';
 import { chunkRoutes } from './chunk-routes.ts';
 import { singleRequestRoutes } from './single-request-routes.ts';
+import { tusRoutes } from './tus-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -33,4 +34,5 @@ export async function registerRoutes(app: FastifyInstance, options: { services: 
     chunkRoutes(scope, ctx);
     singleRequestRoutes(scope, ctx);
   });
+  await app.register(async (scope) => tusRoutes(scope, ctx));
 }

@@ -1,0 +1,174 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NodeRequest } from 'srvx/node';
+import { Metadata } from '@tus/utils';
+import { AppError, conflict, forbidden, notFound, tooManyRequests } from '../../errors.ts';
+import { errorResponses } from '../schemas.ts';
+import type { Principal } from '../../services/principal.ts';
+import { tusContext, type TusRequestContext } from '../../tus/upload-context.ts';
+import { codeForStatus } from '../../tus/tus-errors.ts';
+import { TUS_PATH } from '../../tus/tus-server.ts';
+import { TUS_CHECKSUM_ALGORITHMS } from '../content-digests.ts';
+import { checkCreation, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION, UPLOAD_ID } from '../tus-request-checks.ts';
+import type { RouteContext } from './index.ts';
+
+const WRITE = { scope: 'files:write', uploadToken: true } as const;
+const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-length, termination, expiration, checksum, concatenation). ' +
+  'Credentials: an API key with files:write, or the transfer\'s upload token (X-Token, X-Upload-Token or Bearer fyu_...). ' +
+  'Upload-Metadata carries transfer_id and either file_id (a declared file) or filename and filetype (a new file).';
+
+/**
+ * The tus endpoint: Fastify authenticates and checks Ferry's rules on the headers, @tus/server
+ * speaks the protocol (its hooks apply the rest), and its answer is relayed, errors in Ferry's
+ * envelope. This context parses no body: PATCH bytes stream from the socket to the store.
+ */
+export function tusRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
+  server.removeAllContentTypeParsers();
+  server.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const { tus } = services;
+  const active = new Map<string, number>();
+
+  /** Runs @tus/server on the request with the caller's context and relays its response. */
+  const relay = async (request: FastifyRequest, reply: FastifyReply, context: TusRequestContext) => {
+    const response = await tusContext.run(context, () => tus.server.handleWeb(new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request));
+    response.headers.forEach((value, name) => {
+      if (name !== 'content-length' && name !== 'content-type') reply.header(name, value);
+    });
+    if (response.status >= 400) {
+      const text = (await response.text()).trim();
+      throw context.error ?? new AppError(response.status, codeForStatus(response.status), text || 'The upload request failed.');
+    }
+    reply.code(response.status);
+    return reply.send();
+  };
+
+  /** Streams one body at a time per account beyond the cap are refused (SECURITY I101). */
+  const streaming = async <T>(principal: Principal, fn: () => Promise<T>): Promise<T> => {
+    const count = active.get(principal.userId) ?? 0;
+    if (count >= config.uploads.maxConcurrentPerUser) throw tooManyRequests(1, `At most ${config.uploads.maxConcurrentPerUser} uploads may stream at once.`);
+    active.set(principal.userId, count + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = (active.get(principal.userId) ?? 1) - 1;
+      if (left > 0) active.set(principal.userId, left);
+      else active.delete(principal.userId);
+    }
+  };
+
+  const idleTimeout = (request: FastifyRequest) => {
+    // An idle body is cut (I100); what arrived is on disk, and HEAD reports it.
+    request.raw.socket?.setTimeout(config.uploads.idleTimeoutSeconds * 1000, () => request.raw.socket?.destroy());
+  };
+
+  const uploadId = (request: FastifyRequest): string => {
+    const { id } = request.params as { id: string };
+    if (!UPLOAD_ID.test(id)) throw notFound('Upload');
+    return id;
+  };
+
+  for (const url of [TUS_PATH, `${TUS_PATH}/:id`]) {
+    server.options(url, { config: { auth: { public: true } }, schema: { tags: ['uploads'], summary: 'tus discovery and CORS preflight', description: DOC } }, async (request, reply) => {
+      await relay(request, reply, { principal: { userId: '', scopes: [], via: 'key' }, kind: 'single' });
+      reply.header('tus-extension', TUS_EXTENSIONS).header('tus-checksum-algorithm', TUS_CHECKSUM_ALGORITHMS.join(','));
+    });
+  }
+
+  server.post(TUS_PATH, {
+    config: { auth: WRITE },
+    schema: { tags: ['uploads'], summary: 'Create a tus upload', description: DOC, response: errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 423, 460, 507) },
+  }, async (request, reply) => {
+    checkTusVersion(request);
+    const creation = checkCreation(request, config.uploads.tusMaxSizeBytes);
+    const principal = request.principal!;
+    if (creation.kind === 'final') return finalUpload(request, reply, principal, creation.concat!);
+    idleTimeout(request);
+    return streaming(principal, () => relay(request, reply, { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum }));
+  });
+
+  const finalUpload = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, concat: string) => {
+    const hosts = [request.headers.host ?? '', new URL(config.publicUrl).host];
+    const ids = tus.concatenation.parseFinal(concat, hosts);
+    const metadataHeader = request.headers['upload-metadata'];
+    const metadata = typeof metadataHeader === 'string' ? parseMetadata(metadataHeader) : undefined;
+    const finalId = tus.rules.newUploadId();
+    const file = await tus.concatenation.finalize(principal, ids, metadata, finalId);
+    const proto = config.trustProxy !== false ? request.protocol : 'http';
+    return reply
+      .code(201)
+      .header('tus-resumable', TUS_VERSION)
+      .header('location', `${proto}://${request.headers.host}${TUS_PATH}/${finalId}`)
+      .header('upload-offset', String(file.size))
+      .header('x-ferry-file-id', file.id)
+      .send();
+  };
+
+  server.route({
+    method: 'HEAD',
+    url: `${TUS_PATH}/:id`,
+    config: { auth: WRITE },
+    schema: { tags: ['uploads'], summary: 'Offset of a tus upload', description: 'Answers Upload-Offset and Upload-Length with Cache-Control: no-store. 410 once an unfinished upload expired.' },
+    handler: async (request, reply) => {
+      checkTusVersion(request);
+      const row = await tus.rules.visible(request.principal!, uploadId(request));
+      if (row.kind !== 'single') reply.header('upload-concat', row.kind === 'partial' ? 'partial' : `final;${(JSON.parse(row.concat ?? '[]') as string[]).map((id) => `${TUS_PATH}/${id}`).join(' ')}`);
+      if (row.completed_at !== null && row.kind !== 'partial') {
+        return reply.header('tus-resumable', TUS_VERSION).header('cache-control', 'no-store').header('upload-offset', String(row.size)).header('upload-length', String(row.size)).code(200).send();
+      }
+      return relay(request, reply, { principal: request.principal!, kind: 'single' });
+    },
+  });
+
+  const patch = async (request: FastifyRequest, reply: FastifyReply) => {
+    checkTusVersion(request);
+    const principal = request.principal!;
+    const row = await tus.rules.visible(principal, uploadId(request));
+    if (row.kind === 'final') throw forbidden('A final upload is assembled from its partial uploads; it takes no PATCH.', 'final_upload');
+    const { offset, checksum } = checkPatch(request);
+    if (row.completed_at !== null) {
+      // PATCH into a finished upload (SECURITY B35): an empty PATCH at the end is harmless.
+      if (offset === row.size && request.headers['content-length'] === '0') return reply.code(204).header('tus-resumable', TUS_VERSION).header('upload-offset', String(row.size)).send();
+      throw conflict('This upload is complete; its bytes can no longer change.', 'upload_complete');
+    }
+    idleTimeout(request);
+    return streaming(principal, () => relay(request, reply, { principal, kind: row.kind as 'single' | 'partial', checksum }));
+  };
+
+  const terminate = async (request: FastifyRequest, reply: FastifyReply) => {
+    checkTusVersion(request);
+    const row = await tus.rules.visible(request.principal!, uploadId(request));
+    if (row.completed_at !== null) throw conflict('A finished upload belongs to its file now; delete the file instead.', 'upload_complete');
+    return relay(request, reply, { principal: request.principal!, kind: 'single' });
+  };
+
+  server.patch(`${TUS_PATH}/:id`, {
+    config: { auth: WRITE },
+    schema: { tags: ['uploads'], summary: 'Append to a tus upload', description: `${DOC} Upload-Checksum (sha1, sha256, md5) is verified: a mismatch answers 460 and the chunk is discarded. A second writer gets 423.`, response: errorResponses(400, 401, 403, 404, 409, 410, 412, 413, 415, 423, 460, 503, 507) },
+  }, patch);
+
+  server.delete(`${TUS_PATH}/:id`, {
+    config: { auth: WRITE },
+    schema: { tags: ['uploads'], summary: 'Terminate a tus upload', description: 'Removes an unfinished upload and its bytes.', response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 409, 410, 412, 423) } },
+  }, terminate);
+
+  // X-HTTP-Method-Override for clients that can only POST; authorization follows the effective
+  // method (both need files:write), and anything but PATCH or DELETE is refused (C49).
+  server.post(`${TUS_PATH}/:id`, {
+    config: { auth: WRITE },
+    schema: { tags: ['uploads'], summary: 'PATCH or DELETE through X-HTTP-Method-Override', response: errorResponses(401, 403, 404, 405) },
+  }, async (request, reply) => {
+    const override = String(request.headers['x-http-method-override'] ?? '').toUpperCase();
+    if (override !== 'PATCH' && override !== 'DELETE') {
+      throw new AppError(405, 'method_not_allowed', 'POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE.', {}, undefined, { allow: 'HEAD, PATCH, DELETE' });
+    }
+    request.raw.method = override;
+    return override === 'PATCH' ? patch(request, reply) : terminate(request, reply);
+  });
+}
+
+function parseMetadata(header: string): Record<string, string | null> {
+  try {
+    return Metadata.parse(header) ?? {};
+  } catch {
+    throw new AppError(400, 'invalid_header', 'Upload-Metadata must be comma-separated "key base64value" pairs.');
+  }
+}

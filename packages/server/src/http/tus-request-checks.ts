@@ -1,0 +1,74 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError, badRequest } from '../errors.ts';
+import { tusChecksum } from './content-digests.ts';
+import type { ExpectedChecksum } from '../services/digest-meter.ts';
+
+export const TUS_VERSION = '1.0.0';
+export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,termination,expiration,checksum,concatenation';
+export const UPLOAD_ID = /^up_[0-9A-Za-z]{22}$/;
+
+const header = (request: FastifyRequest, name: string): string | undefined => {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+};
+
+/** tus numbers are strict: digits only, a safe integer (SECURITY B18, B20, B21). */
+function strictLength(name: string, raw: string): number {
+  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw badRequest(`${name} must be a whole number of bytes.`, 'invalid_header');
+  return Number(raw);
+}
+
+/** Every tus request but OPTIONS must speak 1.0.0; anything else is 412 with Tus-Version (C36). */
+export function checkTusVersion(request: FastifyRequest): void {
+  if (header(request, 'tus-resumable') !== TUS_VERSION) {
+    throw new AppError(412, 'unsupported_tus_version', 'Send Tus-Resumable: 1.0.0.', {}, undefined, { 'tus-version': TUS_VERSION });
+  }
+}
+
+/** Upload bodies are the raw bytes: no transfer coding the server would have to undo (I103). */
+export function checkNoContentEncoding(request: FastifyRequest): void {
+  const encoding = header(request, 'content-encoding');
+  if (encoding !== undefined && encoding !== 'identity') {
+    throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
+  }
+}
+
+export interface CreationHeaders {
+  kind: 'single' | 'partial' | 'final';
+  concat?: string;
+  checksum?: ExpectedChecksum;
+}
+
+/** POST: exactly one of Upload-Length / Upload-Defer-Length: 1, or a final concatenation. */
+export function checkCreation(request: FastifyRequest, maxSize: number): CreationHeaders {
+  const length = header(request, 'upload-length');
+  const deferred = header(request, 'upload-defer-length');
+  const concat = header(request, 'upload-concat');
+  if (concat !== undefined && concat !== 'partial' && !concat.startsWith('final;')) {
+    throw badRequest('Upload-Concat must be "partial" or "final;<upload URLs>".', 'invalid_header');
+  }
+  if (concat?.startsWith('final;')) {
+    if (length !== undefined || deferred !== undefined) throw badRequest('A final upload takes its length from its partial uploads: send no Upload-Length.', 'invalid_header');
+    return { kind: 'final', concat };
+  }
+  if (deferred !== undefined && deferred !== '1') throw badRequest('Upload-Defer-Length must be 1.', 'invalid_header');
+  if ((length === undefined) === (deferred === undefined)) throw badRequest('Send exactly one of Upload-Length and Upload-Defer-Length: 1.', 'invalid_header');
+  if (length !== undefined && strictLength('Upload-Length', length) > maxSize) {
+    throw new AppError(413, 'payload_too_large', `Upload-Length is over Tus-Max-Size (${maxSize} bytes).`, { max_size: maxSize });
+  }
+  checkNoContentEncoding(request);
+  return { kind: concat === 'partial' ? 'partial' : 'single', checksum: tusChecksum(header(request, 'upload-checksum')) };
+}
+
+/** PATCH: the tus media type (C37), a strict offset, an optional checksum (C42). */
+export function checkPatch(request: FastifyRequest): { offset: number; checksum?: ExpectedChecksum } {
+  if (header(request, 'content-type') !== 'application/offset+octet-stream') {
+    throw new AppError(415, 'unsupported_media_type', 'PATCH bodies must be Content-Type: application/offset+octet-stream.');
+  }
+  checkNoContentEncoding(request);
+  const offset = header(request, 'upload-offset');
+  if (offset === undefined) throw badRequest('Upload-Offset is required.', 'invalid_header');
+  const length = header(request, 'upload-length');
+  if (length !== undefined) strictLength('Upload-Length', length);
+  return { offset: strictLength('Upload-Offset', offset), checksum: tusChecksum(header(request, 'upload-checksum')) };
+}

@@ -1,0 +1,47 @@
+import type { Db } from '../db/database.ts';
+import type { TusUploadsTable } from '../db/schema.ts';
+
+export type TusUploadRow = TusUploadsTable;
+
+const normalize = (row: TusUploadRow): TusUploadRow => ({ ...row, size: row.size === null ? null : Number(row.size) });
+
+/** Ferry's record of each tus upload: who owns it, where it goes, and the tus library's own state. */
+export class TusUploadsRepository {
+  constructor(private readonly db: Db) {}
+
+  insert(row: TusUploadRow): Promise<unknown> {
+    return this.db.insertInto('tus_uploads').values(row).execute();
+  }
+
+  async find(id: string): Promise<TusUploadRow | undefined> {
+    const row = await this.db.selectFrom('tus_uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && normalize(row);
+  }
+
+  async update(id: string, changes: Partial<TusUploadRow>): Promise<void> {
+    await this.db.updateTable('tus_uploads').set(changes).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('tus_uploads').where('id', '=', id).execute();
+  }
+
+  /** Ids of uploads the tus library still tracks (its expiration sweep walks these). */
+  async listTracked(): Promise<string[]> {
+    const rows = await this.db.selectFrom('tus_uploads').select('id').where('info', 'is not', null).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Unfinished uploads past their expiry, oldest first. */
+  async listExpired(nowIso: string, limit: number): Promise<TusUploadRow[]> {
+    const rows = await this.db
+      .selectFrom('tus_uploads')
+      .selectAll()
+      .where('completed_at', 'is', null)
+      .where('expires_at', '<', nowIso)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
+    return rows.map(normalize);
+  }
+}

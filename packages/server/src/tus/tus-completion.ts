@@ -1,0 +1,54 @@
+import { randomBase36 } from '../ids.ts';
+import { conflict } from '../errors.ts';
+import { iso, type Clock } from '../domain/clock.ts';
+import type { Upload } from '@tus/utils';
+import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
+import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
+import type { LocalBlobStore } from '../storage/local-blob-store.ts';
+import type { Principal } from '../services/principal.ts';
+import type { FerryFileStore } from './ferry-file-store.ts';
+import type { TusUploadRules } from './tus-upload-rules.ts';
+
+/**
+ * Turns a finished tus upload into a verified file: digests (from the running hash, or read
+ * back once), the bytes moved into the blob store under a fresh key (a rename, no copy), and the
+ * file marked complete in one conditional update, so a file completed another way first wins
+ * and this upload's bytes are discarded. A finished partial upload just waits for its final.
+ */
+export class TusCompletion {
+  constructor(
+    private readonly uploads: TusUploadsRepository,
+    private readonly files: FilesRepository,
+    private readonly rules: TusUploadRules,
+    private readonly datastore: FerryFileStore,
+    private readonly blobs: LocalBlobStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async finish(principal: Principal, upload: Upload): Promise<FileRow | null> {
+    const row = await this.uploads.find(upload.id);
+    if (!row) throw conflict('This upload was terminated.', 'upload_terminated');
+    const now = iso(this.clock.now());
+    if (row.kind === 'partial') {
+      await this.uploads.update(upload.id, { completed_at: now, size: upload.size ?? null });
+      return null;
+    }
+    const size = upload.size ?? 0;
+    const file = row.file_id
+      ? (await this.files.findById(row.file_id))!
+      : await this.rules.resolveTarget(principal, this.rules.parseTarget(upload.metadata), size);
+    const digest = await this.datastore.digestOf(upload.id, size);
+    const key = `files/${randomBase36(26)}`;
+    await this.blobs.adopt(this.datastore.pathOf(upload.id), key);
+    const won = await this.files.markComplete(file.id, { ...digest, storage_key: key }, now);
+    if (!won) {
+      await this.blobs.delete(key);
+      await this.uploads.update(upload.id, { completed_at: now, info: null });
+      throw conflict('This file was completed by another upload first.', 'file_complete');
+    }
+    // The tus library forgets the upload (its bytes now belong to the file); Ferry keeps the row
+    // so HEAD still answers the finished offset.
+    await this.uploads.update(upload.id, { completed_at: now, file_id: file.id, info: null });
+    return (await this.files.findById(file.id))!;
+  }
+}

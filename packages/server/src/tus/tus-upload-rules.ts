@@ -1,0 +1,123 @@
+import { Metadata, type Upload } from '@tus/utils';
+import { newId } from '../ids.ts';
+import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
+import { iso, type Clock } from '../domain/clock.ts';
+import { normalizeFileName } from '../domain/file-name.ts';
+import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
+import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
+import type { FileService } from '../services/file-service.ts';
+import type { Principal } from '../services/principal.ts';
+import type { StorageReservation } from '../services/storage-reservation.ts';
+import type { TransferService } from '../services/transfer-service.ts';
+
+/** Where a finished upload goes: a declared file, or a new file by name. */
+export type UploadTarget =
+  | { transferId: string; fileId: string }
+  | { transferId: string; name: string; contentType?: string };
+
+/**
+ * Ferry's rules for tus uploads, independent of the wire: who may see an upload, where its bytes
+ * go, what creating one reserves, and how a finished upload becomes a verified file.
+ */
+export class TusUploadRules {
+  constructor(
+    private readonly uploads: TusUploadsRepository,
+    private readonly files: FilesRepository,
+    private readonly fileService: FileService,
+    private readonly transfers: TransferService,
+    private readonly reservation: StorageReservation,
+    private readonly clock: Clock,
+    private readonly expirySeconds: number,
+  ) {}
+
+  newUploadId(): string {
+    return newId('up');
+  }
+
+  expiresAt(): string {
+    return iso(new Date(this.clock.now().getTime() + this.expirySeconds * 1000));
+  }
+
+  /**
+   * An upload the caller may touch: its own, and for an upload token one made with a token of
+   * the same transfer. Anything else does not exist for them (404). Unfinished and expired: 410.
+   */
+  async visible(principal: Principal, id: string): Promise<TusUploadRow> {
+    const row = await this.uploads.find(id);
+    if (!row || row.user_id !== principal.userId) throw notFound('Upload');
+    if (principal.transferId !== undefined && row.transfer_id !== principal.transferId) throw notFound('Upload');
+    if (row.completed_at === null && row.expires_at < iso(this.clock.now())) {
+      throw gone('This upload expired before it was finished; start a new one.', 'upload_expired');
+    }
+    return row;
+  }
+
+  /** Reads transfer_id with file_id, or filename/filetype (name/type as Uppy sends them). */
+  parseTarget(metadata: Upload['metadata']): UploadTarget {
+    const meta = metadata ?? {};
+    const transferId = meta.transfer_id ?? undefined;
+    if (!transferId) throw badRequest('Upload-Metadata must carry transfer_id (base64).', 'missing_metadata');
+    if (meta.file_id) return { transferId, fileId: meta.file_id };
+    const filename = meta.filename ?? meta.name;
+    if (!filename) throw badRequest('Upload-Metadata must carry file_id, or filename for a new file.', 'missing_metadata');
+    return { transferId, name: filename, contentType: meta.filetype ?? meta.type ?? undefined };
+  }
+
+  /**
+   * Checks a new upload against the transfer and records it. A declared file's size must match;
+   * a new file is declared now (name, plan, disk reservation), or at the end when its length is
+   * deferred. Partial uploads (parallel parts) belong to no file until a final upload joins them.
+   */
+  async create(principal: Principal, upload: Upload, kind: 'single' | 'partial'): Promise<void> {
+    let target: { transferId: string | null; fileId: string | null } = { transferId: principal.transferId ?? null, fileId: null };
+    if (kind === 'partial') {
+      await this.reservation.assertRoom(upload.size ?? 0);
+    } else {
+      const parsed = this.parseTarget(upload.metadata);
+      if (upload.size === undefined && 'name' in parsed) {
+        // Length deferred: the file is declared when the upload finishes and its size is known.
+        const transfer = await this.transfers.openForUpload(principal, parsed.transferId);
+        const name = normalizeFileName(parsed.name);
+        if (!name.ok) throw badRequest(`filename: ${name.reason}`, 'invalid_file_name');
+        target = { transferId: transfer.id, fileId: null };
+      } else {
+        const file = await this.resolveTarget(principal, parsed, upload.size);
+        target = { transferId: file.transfer_id, fileId: file.id };
+      }
+    }
+    await this.uploads.insert({
+      id: upload.id,
+      user_id: principal.userId,
+      transfer_id: target.transferId,
+      file_id: target.fileId,
+      kind,
+      size: upload.size ?? null,
+      info: null,
+      concat: null,
+      created_at: iso(this.clock.now()),
+      expires_at: this.expiresAt(),
+      completed_at: null,
+    });
+  }
+
+  /** The file a finished upload of `size` bytes fills, checked and declared if new. */
+  async resolveTarget(principal: Principal, target: UploadTarget, size: number | undefined): Promise<FileRow> {
+    const transfer = await this.transfers.openForUpload(principal, target.transferId);
+    if ('fileId' in target) {
+      const file = await this.files.findById(target.fileId);
+      if (!file || file.transfer_id !== transfer.id) throw notFound('File');
+      if (file.state === 'complete') throw conflict('This file is already uploaded.', 'file_complete');
+      if (size === undefined) throw badRequest('A declared file has a known size: send Upload-Length, not Upload-Defer-Length.');
+      if (size !== file.size) {
+        throw new AppError(400, 'size_mismatch', `Upload-Length is ${size}; the file was declared with ${file.size} bytes.`, { declared_size: file.size });
+      }
+      return file;
+    }
+    if (size === undefined) throw badRequest('The upload length is not known yet.');
+    return this.fileService.declareForUpload(principal, transfer.id, { name: target.name, size, content_type: target.contentType });
+  }
+
+  encodeMetadata(metadata: Upload['metadata']): string | undefined {
+    return metadata ? Metadata.stringify(metadata) : undefined;
+  }
+}
