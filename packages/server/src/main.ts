@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     purgeGraceSeconds: config.purgeGraceSeconds,
     log: app.log,
+    uploads: app.services.uploadCleanup,
   });
   await sweeper.sweep();
   sweeper.start(config.sweepIntervalSeconds);

@@ -5,6 +5,7 @@ import type { FilesRepository } from '../repositories/files-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
 import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+import type { UploadCleanup } from './upload-cleanup.ts';
 
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 
@@ -32,6 +33,7 @@ export class Sweeper {
       clock: Clock;
       purgeGraceSeconds: number;
       log: FastifyBaseLogger;
+      uploads?: UploadCleanup;
     },
   ) {}
 
@@ -76,6 +78,8 @@ export class Sweeper {
       // Temporary blobs older than a day are leftovers of crashed or abandoned uploads.
       if ('sweepStaleTemps' in store && typeof store.sweepStaleTemps === 'function') await store.sweepStaleTemps(STALE_TEMP_MS);
     }
+    const abandoned = (await this.deps.uploads?.sweep()) ?? 0;
+    if (abandoned) this.deps.log.info({ abandoned }, 'removed unfinished uploads');
     await this.deps.users.deleteExpiredSessions(now.toISOString());
     await this.deps.counters.deleteExpired(now);
     if (expired || purged) this.deps.log.info({ expired, purged }, 'sweep');

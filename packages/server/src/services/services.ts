@@ -23,6 +23,7 @@ import { UploadPartsRepository } from '../repositories/upload-parts-repository.t
 import { PartAssembly } from './part-assembly.ts';
 import type { UploadServiceDeps } from './upload-service-deps.ts';
 import { createTus } from '../tus/tus-server.ts';
+import { UploadCleanup } from '../jobs/upload-cleanup.ts';
 import { SignedPartService } from './signed-part-service.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
@@ -75,6 +76,15 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
     parts,
     tus,
     shutdown,
+    uploadCleanup: new UploadCleanup({
+      parts: uploadParts,
+      tusUploads: tus.uploads,
+      tusDataPath: (id) => tus.datastore.pathOf(id),
+      locks,
+      stores,
+      clock,
+      expirySeconds: config.uploads.expirySeconds,
+    }),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),
     singleRequest: new SingleRequestUploadService(uploadDeps),

@@ -62,6 +62,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     clock,
     purgeGraceSeconds: config.purgeGraceSeconds,
     log: app.log,
+    uploads: app.services.uploadCleanup,
   });
   const harness: Harness = {
     app,

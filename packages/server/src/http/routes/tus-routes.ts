@@ -57,7 +57,8 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
 
   const idleTimeout = (request: FastifyRequest) => {
     // An idle body is cut (I100); what arrived is on disk, and HEAD reports it.
-    request.raw.socket?.setTimeout(config.uploads.idleTimeoutSeconds * 1000, () => request.raw.socket?.destroy());
+    const socket = request.raw.socket;
+    if (typeof socket?.setTimeout === 'function') socket.setTimeout(config.uploads.idleTimeoutSeconds * 1000, () => socket.destroy());
   };
 
   const uploadId = (request: FastifyRequest): string => {

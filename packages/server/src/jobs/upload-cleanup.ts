@@ -1,0 +1,55 @@
+import fsp from 'node:fs/promises';
+import type { Clock } from '../domain/clock.ts';
+import type { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
+import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
+import type { LocksRepository } from '../repositories/locks-repository.ts';
+import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+
+const BATCH = 100;
+
+/**
+ * Removes what unfinished uploads leave behind: parts older than the upload expiry or of files
+ * and transfers that no longer take them, tus uploads past their Upload-Expires, and leases whose
+ * holder died. Everything is found through the database, so a crash mid-sweep loses nothing.
+ */
+export class UploadCleanup {
+  constructor(
+    private readonly deps: {
+      parts: UploadPartsRepository;
+      tusUploads: TusUploadsRepository;
+      tusDataPath: (id: string) => string;
+      locks: LocksRepository;
+      stores: BlobStoreRegistry;
+      clock: Clock;
+      expirySeconds: number;
+    },
+  ) {}
+
+  /** One pass; answers how many parts and uploads were removed. */
+  async sweep(): Promise<number> {
+    const { parts, tusUploads, stores, clock } = this.deps;
+    const now = clock.now();
+    const edge = new Date(now.getTime() - this.deps.expirySeconds * 1000).toISOString();
+    let removed = 0;
+    for (;;) {
+      const abandoned = await parts.listAbandoned(edge, BATCH);
+      for (const part of abandoned) {
+        await stores.get(part.store_id).delete(part.storage_key);
+        await parts.delete(part.file_id, part.part_number, part.storage_key);
+      }
+      removed += abandoned.length;
+      if (abandoned.length < BATCH) break;
+    }
+    for (;;) {
+      const expired = await tusUploads.listExpired(now.toISOString(), BATCH);
+      for (const upload of expired) {
+        await fsp.rm(this.deps.tusDataPath(upload.id), { force: true });
+        await tusUploads.delete(upload.id);
+      }
+      removed += expired.length;
+      if (expired.length < BATCH) break;
+    }
+    await this.deps.locks.deleteExpired(now.toISOString());
+    return removed;
+  }
+}
