@@ -1,4 +1,5 @@
 import { create as contentDisposition } from 'content-disposition';
+import { baseName } from '../domain/relative-path.ts';
 import { DEFAULT_CONTENT_TYPE, normalizeContentType } from '../domain/file-name.ts';
 
 /**
@@ -65,7 +66,7 @@ export function downloadHeaders(input: DownloadHeadersInput): Record<string, str
   const headers: Record<string, string> = {
     // create() emits only printable ASCII: a quoted `filename` fallback with non-ASCII replaced by
     // `?`, plus `filename*=UTF-8''…` (RFC 6266/8187) percent-encoding everything else.
-    'Content-Disposition': contentDisposition(headerSafeName(input.name), { type: 'attachment' }),
+    'Content-Disposition': contentDisposition(headerSafeName(baseName(input.name)), { type: 'attachment' }),
     'Content-Type': servedContentType(input.contentType),
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': "default-src 'none'; sandbox",

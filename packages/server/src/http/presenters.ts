@@ -7,6 +7,7 @@ import type { ApiKeyRow } from '../repositories/api-keys-repository.ts';
 import { parseScopes } from '../services/key-service.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
 import { partCount } from '../services/file-declarations.ts';
+import { baseName } from '../domain/relative-path.ts';
 
 /** Turns rows into the API's JSON; the only place that knows public URLs. */
 export class Presenter {
@@ -20,7 +21,8 @@ export class Presenter {
     const view: Record<string, unknown> = {
       id: file.id,
       transfer_id: file.transfer_id,
-      name: file.name,
+      name: baseName(file.name),
+      path: file.name,
       size: file.size,
       content_type: file.content_type,
       state: file.state,

@@ -51,6 +51,7 @@ export const FileView = Type.Object(
     id: Type.String(),
     transfer_id: Type.String(),
     name: Type.String(),
+    path: Type.String({ description: 'The name with its folders ("photos/2024/a.jpg") when uploaded from a folder (tus relativePath); else the name.' }),
     size: Type.Integer(),
     content_type: Type.String(),
     state: Type.Union([Type.Literal('pending'), Type.Literal('complete')]),

@@ -134,7 +134,7 @@ export class DownloadService {
     return this.files.listForTransfer(transfer.id).then((all) => {
       const files = all.filter((f) => f.state === 'complete');
       if (files.length === 0) throw notFound('Files');
-      const names = sanitizeZipEntryNames(files.map((f) => f.name));
+      const names = sanitizeZipEntryNames(files.map((f) => f.name), { folders: true });
       const plan = planZip(
         files.map((file, i) => ({
           name: names[i]!,

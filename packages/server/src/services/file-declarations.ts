@@ -2,6 +2,7 @@ import { newId } from '../ids.ts';
 import { AppError, badRequest } from '../errors.ts';
 import { iso } from '../domain/clock.ts';
 import { normalizeContentType, normalizeFileName } from '../domain/file-name.ts';
+import { normalizeRelativePath } from '../domain/relative-path.ts';
 import type { PlanLimits } from '../config.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 
@@ -15,6 +16,8 @@ export interface FileDeclaration {
   name: string;
   size: number;
   content_type?: string;
+  /** Folder path from a browser's relativePath (tus); the file keeps its place in the tree. */
+  folder?: string;
 }
 
 /**
@@ -37,7 +40,7 @@ export function prepareDeclaredFiles(
   let total = existing.reduce((sum, f) => sum + f.size, 0);
   const nextPosition = existing.reduce((max, f) => Math.max(max, f.position + 1), 0);
   return declared.map((file, index) => {
-    const checked = normalizeFileName(file.name);
+    const checked = file.folder ? normalizeRelativePath(file.folder, file.name) : normalizeFileName(file.name);
     if (!checked.ok) throw badRequest(`files[${index}].name: ${checked.reason}`, 'invalid_file_name');
     if (names.has(checked.name)) {
       throw badRequest(`files[${index}].name: "${checked.name}" is already in this transfer.`, 'duplicate_file_name');

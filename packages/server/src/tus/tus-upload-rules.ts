@@ -3,6 +3,7 @@ import { newId } from '../ids.ts';
 import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
+import { normalizeRelativePath } from '../domain/relative-path.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
 import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { FileService } from '../services/file-service.ts';
@@ -13,7 +14,7 @@ import type { TransferService } from '../services/transfer-service.ts';
 /** Where a finished upload goes: a declared file, or a new file by name. */
 export type UploadTarget =
   | { transferId: string; fileId: string }
-  | { transferId: string; name: string; contentType?: string };
+  | { transferId: string; name: string; contentType?: string; folder?: string };
 
 /**
  * Ferry's rules for tus uploads, independent of the wire: who may see an upload, where its bytes
@@ -60,7 +61,7 @@ export class TusUploadRules {
     if (meta.file_id) return { transferId, fileId: meta.file_id };
     const filename = meta.filename ?? meta.name;
     if (!filename) throw badRequest('Upload-Metadata must carry file_id, or filename for a new file.', 'missing_metadata');
-    return { transferId, name: filename, contentType: meta.filetype ?? meta.type ?? undefined };
+    return { transferId, name: filename, contentType: meta.filetype ?? meta.type ?? undefined, folder: meta.relativePath ?? undefined };
   }
 
   /**
@@ -77,7 +78,7 @@ export class TusUploadRules {
       if (upload.size === undefined && 'name' in parsed) {
         // Length deferred: the file is declared when the upload finishes and its size is known.
         const transfer = await this.transfers.openForUpload(principal, parsed.transferId);
-        const name = normalizeFileName(parsed.name);
+        const name = parsed.folder ? normalizeRelativePath(parsed.folder, parsed.name) : normalizeFileName(parsed.name);
         if (!name.ok) throw badRequest(`filename: ${name.reason}`, 'invalid_file_name');
         target = { transferId: transfer.id, fileId: null };
       } else {
@@ -114,7 +115,7 @@ export class TusUploadRules {
       return file;
     }
     if (size === undefined) throw badRequest('The upload length is not known yet.');
-    return this.fileService.declareForUpload(principal, transfer.id, { name: target.name, size, content_type: target.contentType });
+    return this.fileService.declareForUpload(principal, transfer.id, { name: target.name, size, content_type: target.contentType, folder: target.folder });
   }
 
   encodeMetadata(metadata: Upload['metadata']): string | undefined {

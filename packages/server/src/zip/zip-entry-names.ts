@@ -97,12 +97,17 @@ function collisionKey(name: string): string {
  * sanitising, case-insensitively) get ` (1)`, ` (2)`… before the extension; the first occurrence
  * keeps its name. Every result is 1..255 UTF-8 bytes.
  */
-export function sanitizeZipEntryNames(names: string[]): string[] {
+export function sanitizeZipEntryNames(names: string[], options: { folders?: boolean } = {}): string[] {
   const taken = new Set<string>();
   return names.map((raw) => {
-    const { stem, extension } = splitExtension(sanitizeOne(raw));
+    // With `folders`, `/` separates folders (stored paths from a browser's relativePath, each
+    // segment validated at upload) and each segment is sanitised on its own; otherwise a name is
+    // one component and `/` in it is replaced like any unsafe character.
+    const segments = options.folders ? raw.split('/') : [raw];
+    const folder = segments.slice(0, -1).map((s) => `${sanitizeOne(s)}/`).join('');
+    const { stem, extension } = splitExtension(sanitizeOne(segments.at(-1)!));
     for (let n = 0; ; n++) {
-      const candidate = fit(stem, n === 0 ? '' : ` (${n})`, extension);
+      const candidate = folder + fit(stem, n === 0 ? '' : ` (${n})`, extension);
       const key = collisionKey(candidate);
       if (!taken.has(key)) {
         taken.add(key);
