@@ -1,7 +1,8 @@
 import { hmacBase64Url, safeEqual, sha256Hex } from './secrets.ts';
 
 /**
- * HMAC capabilities: signed download URLs (file id + expiry) and password access tokens
+ * HMAC capabilities: signed download URLs (file id + expiry), signed part upload URLs (file id +
+ * part number + expiry; the WeTransfer flow) and password access tokens
  * (transfer id + expiry + a fingerprint of the current password hash, so changing or clearing
  * the password kills every token issued before).
  */
@@ -15,6 +16,22 @@ export class UrlSigner {
   verifyDownload(fileId: string, expires: string, signature: string, nowMs: number): boolean {
     if (!/^\d{1,12}$/.test(expires)) return false;
     const ok = safeEqual(this.signDownload(fileId, Number(expires)), signature);
+    return ok && Number(expires) * 1000 > nowMs;
+  }
+
+  /** The signature of a part upload URL: one part of one file, until `expiresAtSeconds`. */
+  signPart(fileId: string, partNumber: number, expiresAtSeconds: number): string {
+    return hmacBase64Url(this.secret, `part:${fileId}:${partNumber}:${expiresAtSeconds}`);
+  }
+
+  /**
+   * True when `signature` was issued for exactly this file and part with this expiry, and the
+   * expiry has not passed. `expires` is the raw query value: anything but plain digits is false.
+   * The `part:` domain keeps a part signature from ever passing as a download signature.
+   */
+  verifyPart(fileId: string, partNumber: number, expires: string, signature: string, nowMs: number): boolean {
+    if (!/^\d{1,12}$/.test(expires) || !Number.isSafeInteger(partNumber) || partNumber < 1) return false;
+    const ok = safeEqual(this.signPart(fileId, partNumber, Number(expires)), signature);
     return ok && Number(expires) * 1000 > nowMs;
   }
 

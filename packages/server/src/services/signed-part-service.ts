@@ -1,6 +1,197 @@
+import type { Readable } from 'node:stream';
+import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import type { FileRow } from '../repositories/files-repository.ts';
+import type { UploadPartRow } from '../repositories/upload-parts-repository.ts';
+import { TransfersRepository } from '../repositories/transfers-repository.ts';
+import type { ExpectedChecksum } from './digest-meter.ts';
+import { partCount } from './file-declarations.ts';
+import type { Principal } from './principal.ts';
 import type { UploadServiceDeps } from './upload-service-deps.ts';
+import { sizeMismatch, sizeTooLarge } from './verified-write.ts';
 
-/** Signed part URLs (the WeTransfer flow). */
+/** How long a part upload URL stays valid: one hour, as WeTransfer's presigned S3 URLs. */
+export const PART_URL_TTL_SECONDS = 3600;
+
+/** What a signed part URL is made of; the HTTP layer turns it into a URL on the public origin. */
+export interface PartGrant {
+  partNumber: number;
+  expiresAtSeconds: number;
+  signature: string;
+}
+
+export interface PartUpload {
+  body: Readable | AsyncIterable<Buffer>;
+  /** Content-Length when the client sent one (a chunked body has none). */
+  contentLength?: number;
+  /** Content-MD5 / Content-Digest the client sent, checked against the bytes. */
+  checksums: ExpectedChecksum[];
+}
+
+export interface CompletedFile {
+  file: FileRow;
+  partNumbers: number;
+  chunkSize: number;
+}
+
+/**
+ * Signed part URLs (the WeTransfer flow): a file declared with a size is cut into parts of
+ * `part_size` bytes (the last one holds the rest); the owner asks for a signed URL per part, PUTs
+ * the parts in any order and in parallel, then completes the file, which joins the parts in order
+ * through one SHA-256/CRC-32 pass (PartAssembly). Part numbers arrive as raw path text and are
+ * checked here, so `1e1`, `01` or `1.5` never reach arithmetic.
+ */
 export class SignedPartService {
-  constructor(private readonly deps: UploadServiceDeps) {}
+  /** Signed URLs carry no credentials: the transfer's owner is looked up from the file. */
+  private readonly transfersRepo: TransfersRepository;
+
+  constructor(private readonly deps: UploadServiceDeps) {
+    this.transfersRepo = new TransfersRepository(deps.db);
+  }
+
+  /** A signed PUT URL for part `rawPart` of a pending file of the caller's open transfer. */
+  async grant(principal: Principal, transferId: string, fileId: string, rawPart: string): Promise<PartGrant> {
+    const number = parsePartNumber(rawPart);
+    const file = await this.pendingFile(principal, transferId, fileId);
+    partInRange(number, this.layout(file).count);
+    const expiresAtSeconds = Math.floor(this.deps.clock.now().getTime() / 1000) + PART_URL_TTL_SECONDS;
+    return { partNumber: number, expiresAtSeconds, signature: this.deps.signer.signPart(file.id, number, expiresAtSeconds) };
+  }
+
+  /**
+   * What a signed part URL stands for: the transfer's owner, pinned to that one transfer with
+   * files:write only (the same shape as an upload token), so every later check is the one owners
+   * get. 403 invalid_signature for a bad, foreign or expired signature.
+   */
+  async signedPrincipal(transferId: string, fileId: string, rawPart: string, expires: string, signature: string): Promise<Principal> {
+    const number = parsePartNumber(rawPart);
+    if (!this.deps.signer.verifyPart(fileId, number, expires, signature, this.deps.clock.now().getTime())) {
+      throw new AppError(403, 'invalid_signature', 'The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
+    }
+    const file = await this.deps.filesRepo.findById(fileId);
+    const transfer = file && (await this.transfersRepo.findById(file.transfer_id));
+    if (!file || !transfer || transfer.id !== transferId) throw notFound('File');
+    return { userId: transfer.user_id, scopes: ['files:write'], via: 'upload_token', transferId: transfer.id };
+  }
+
+  /**
+   * Stores one part. It must be exactly its size (chunk_size, or the remainder for the last):
+   * longer stops reading with 413, shorter is 400 size_mismatch, a wrong client digest is 400
+   * checksum_mismatch; in every such case nothing is kept and an earlier copy of the part stays.
+   * A part sent again replaces the earlier one (S3 semantics).
+   */
+  async receivePart(principal: Principal, transferId: string, fileId: string, rawPart: string, upload: PartUpload): Promise<{ partNumber: number; size: number }> {
+    const number = parsePartNumber(rawPart);
+    const file = await this.pendingFile(principal, transferId, fileId);
+    const { count, chunkSize } = this.layout(file);
+    partInRange(number, count);
+    const expected = expectedPartSize(file.size, chunkSize, number);
+    // A declared length decides before a byte is read; a chunked body is cut off while streaming.
+    if (upload.contentLength !== undefined && upload.contentLength > expected) throw sizeTooLarge(expected);
+    if (upload.contentLength !== undefined && upload.contentLength < expected) throw sizeMismatch(expected, upload.contentLength);
+    const row = await this.deps.parts.storePart(file, number, upload.body, { maxSize: expected, exactSize: expected, expected: upload.checksums });
+    return { partNumber: number, size: row.size };
+  }
+
+  /**
+   * Joins the parts and completes the file. `claimedParts` (the client's part_numbers) must equal
+   * the file's part count. Idempotent: a complete file answers as complete again, even once its
+   * transfer is finalized, so a retried call after a lost answer is safe; concurrent calls wait for
+   * the one assembling and make exactly one state change.
+   */
+  async complete(principal: Principal, transferId: string, fileId: string, claimedParts?: number): Promise<CompletedFile> {
+    const file = await this.fileForCompletion(principal, transferId, fileId);
+    const { count, chunkSize } = this.layout(file);
+    checkPartNumbers(claimedParts, count);
+    if (file.state === 'complete') return { file, partNumbers: count, chunkSize };
+    const numbers = Array.from({ length: count }, (_, i) => i + 1);
+    const done = await this.deps.parts.assemble(file.id, numbers, (current, parts) => checkAssembly(current, parts, numbers, chunkSize));
+    return { file: done, partNumbers: count, chunkSize };
+  }
+
+  private async openFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
+    const transfer = await this.deps.transfers.openForUpload(principal, transferId);
+    const file = await this.deps.filesRepo.findById(fileId);
+    if (!file || file.transfer_id !== transfer.id) throw notFound('File');
+    return file;
+  }
+
+  private async pendingFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
+    const file = await this.openFile(principal, transferId, fileId);
+    if (file.state === 'complete') throw conflict('This file is already complete; its parts can no longer change.', 'file_complete');
+    return file;
+  }
+
+  /** The open file, or, once the transfer is finalized, the file if it is complete (a retry). */
+  private async fileForCompletion(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
+    try {
+      return await this.openFile(principal, transferId, fileId);
+    } catch (error) {
+      // openForUpload checked ownership (and an upload token's pin) before the state it refused.
+      if (!(error instanceof AppError) || error.code !== 'transfer_finalized') throw error;
+      const file = await this.deps.filesRepo.findById(fileId);
+      if (!file || file.transfer_id !== transferId) throw notFound('File');
+      if (file.state !== 'complete') throw error;
+      return file;
+    }
+  }
+
+  /** Files declared with a transfer carry their part size; any other falls back to FERRY_PART_SIZE. */
+  private layout(file: FileRow): { count: number; chunkSize: number } {
+    const chunkSize = file.part_size ?? this.deps.config.uploads.partSizeBytes;
+    return { count: partCount(file.size, chunkSize), chunkSize };
+  }
+}
+
+/**
+ * A part number as the path gives it: plain decimal digits, no sign, point, exponent or leading
+ * zero (SECURITY B28: `-1`, `1.5`, `01`, `1e1` are 400). `0` is WeTransfer's documented 417.
+ */
+export function parsePartNumber(raw: string): number {
+  if (raw === '0') throw new AppError(417, 'invalid_part_number', 'Chunk numbers are 1-based');
+  if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw badRequest('The part number must be a whole number from 1, in plain digits.', 'invalid_part_number');
+  }
+  return Number(raw);
+}
+
+function partInRange(number: number, count: number): void {
+  if (number > count) {
+    throw badRequest(count === 0 ? 'This file is empty and has no parts; complete it directly.' : `This file has ${count} part(s); the part number must be 1 to ${count}.`, 'invalid_part_number');
+  }
+}
+
+/** Bytes part `number` must hold: chunk_size, except the last, which holds the rest. */
+function expectedPartSize(size: number, chunkSize: number, number: number): number {
+  return Math.min(chunkSize, size - (number - 1) * chunkSize);
+}
+
+function checkPartNumbers(claimed: number | undefined, count: number): void {
+  if (claimed !== undefined && claimed !== count) {
+    throw badRequest(`This file has ${count} part(s); part_numbers was ${claimed}.`, 'invalid_part_numbers');
+  }
+}
+
+/** Missing numbers listed in the envelope at most; the message names the first few. */
+const MAX_LISTED_MISSING = 1000;
+const MAX_NAMED_MISSING = 20;
+
+/**
+ * Runs under the assembly lease on the parts as stored: every part present (409 parts_missing,
+ * in WeTransfer's words) and each of its exact size (400 size_mismatch; the PUT already enforces
+ * it, this guards parts another flow stored under the same file).
+ */
+function checkAssembly(file: FileRow, parts: UploadPartRow[], numbers: number[], chunkSize: number): void {
+  const present = new Set(parts.map((p) => p.part_number));
+  const missing = numbers.filter((n) => !present.has(n));
+  if (missing.length > 0) {
+    const named = missing.slice(0, MAX_NAMED_MISSING).join(', ');
+    const more = missing.length > MAX_NAMED_MISSING ? ` and ${missing.length - MAX_NAMED_MISSING} more` : '';
+    throw new AppError(409, 'parts_missing', `Chunks ${named}${more} are still missing`, {
+      missing_parts: missing.slice(0, MAX_LISTED_MISSING),
+      missing_count: missing.length,
+    });
+  }
+  const total = parts.reduce((sum, p) => sum + p.size, 0);
+  const wrong = parts.find((p) => p.size !== expectedPartSize(file.size, chunkSize, p.part_number));
+  if (wrong || total !== file.size) throw sizeMismatch(file.size, total);
 }

@@ -12,6 +12,7 @@ import { checkCreation, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION
 import type { RouteContext } from './index.ts';
 
 const WRITE = { scope: 'files:write', uploadToken: true } as const;
+const empty = (description: string) => ({ type: 'null', description });
 const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-length, termination, expiration, checksum, concatenation). ' +
   'Credentials: an API key with files:write, or the transfer\'s upload token (X-Token, X-Upload-Token or Bearer fyu_...). ' +
   'Upload-Metadata carries transfer_id and either file_id (a declared file) or filename and filetype (a new file).';
@@ -27,16 +28,21 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   const { tus } = services;
   const active = new Map<string, number>();
 
-  /** Runs @tus/server on the request with the caller's context and relays its response. */
-  const relay = async (request: FastifyRequest, reply: FastifyReply, context: TusRequestContext) => {
+  /**
+   * Runs @tus/server on the request with the caller's context and relays its response. `headers`
+   * replace the library's; `after` runs once the library succeeded, before the reply is sent.
+   */
+  const relay = async (request: FastifyRequest, reply: FastifyReply, context: TusRequestContext, extra: RelayExtras = {}) => {
     const response = await tusContext.run(context, () => tus.server.handleWeb(new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request));
     response.headers.forEach((value, name) => {
       if (name !== 'content-length' && name !== 'content-type') reply.header(name, value);
     });
+    reply.headers(extra.headers ?? {});
     if (response.status >= 400) {
       const text = (await response.text()).trim();
       throw context.error ?? new AppError(response.status, codeForStatus(response.status), text || 'The upload request failed.');
     }
+    await extra.after?.();
     reply.code(response.status);
     return reply.send();
   };
@@ -68,22 +74,31 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   };
 
   for (const url of [TUS_PATH, `${TUS_PATH}/:id`]) {
-    server.options(url, { config: { auth: { public: true } }, schema: { tags: ['uploads'], summary: 'tus discovery and CORS preflight', description: DOC } }, async (request, reply) => {
-      await relay(request, reply, { principal: { userId: '', scopes: [], via: 'key' }, kind: 'single' });
-      reply.header('tus-extension', TUS_EXTENSIONS).header('tus-checksum-algorithm', TUS_CHECKSUM_ALGORITHMS.join(','));
+    server.options(url, { config: { auth: { public: true } }, schema: { tags: ['uploads'], summary: 'tus discovery and CORS preflight', description: DOC, response: { 204: empty('Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, and CORS headers for FERRY_CORS_ORIGINS.'), ...errorResponses() } } }, async (request, reply) => {
+      // The library announces its store's extensions (with its misspelt 'concatentation'): Ferry's list replaces them.
+      return relay(request, reply, { principal: { userId: '', scopes: [], via: 'key' }, kind: 'single' }, {
+        headers: { 'tus-extension': TUS_EXTENSIONS, 'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS.join(',') },
+      });
     });
   }
 
   server.post(TUS_PATH, {
     config: { auth: WRITE },
-    schema: { tags: ['uploads'], summary: 'Create a tus upload', description: DOC, response: errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 423, 460, 507) },
+    schema: { tags: ['uploads'], summary: 'Create a tus upload', description: DOC, response: { 201: empty('Location of the new upload (Upload-Offset with creation-with-upload; X-Ferry-File-Id once finished).'), ...errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 423, 460, 507) } },
   }, async (request, reply) => {
     checkTusVersion(request);
     const creation = checkCreation(request, config.uploads.tusMaxSizeBytes);
     const principal = request.principal!;
     if (creation.kind === 'final') return finalUpload(request, reply, principal, creation.concat!);
     idleTimeout(request);
-    return streaming(principal, () => relay(request, reply, { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum }));
+    const context: TusRequestContext = { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum };
+    try {
+      return await streaming(principal, () => relay(request, reply, context));
+    } catch (error) {
+      // The upload was made but the client gets no Location: nothing of it may stay behind.
+      if (context.created) await tus.completion.discard(context.created.uploadId, context.created.declaredFileId);
+      throw error;
+    }
   });
 
   const finalUpload = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, concat: string) => {
@@ -107,7 +122,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     method: 'HEAD',
     url: `${TUS_PATH}/:id`,
     config: { auth: WRITE },
-    schema: { tags: ['uploads'], summary: 'Offset of a tus upload', description: 'Answers Upload-Offset and Upload-Length with Cache-Control: no-store. 410 once an unfinished upload expired.' },
+    schema: { tags: ['uploads'], summary: 'Offset of a tus upload', description: 'Answers Upload-Offset and Upload-Length with Cache-Control: no-store. 410 once an unfinished upload expired.', response: { 200: empty('Upload-Offset, Upload-Length (or Upload-Defer-Length), Upload-Concat for partial and final uploads.'), ...errorResponses(401, 403, 404, 410, 412) } },
     handler: async (request, reply) => {
       checkTusVersion(request);
       const row = await tus.rules.visible(request.principal!, uploadId(request));
@@ -124,12 +139,14 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     const principal = request.principal!;
     const row = await tus.rules.visible(principal, uploadId(request));
     if (row.kind === 'final') throw forbidden('A final upload is assembled from its partial uploads; it takes no PATCH.', 'final_upload');
-    const { offset, checksum } = checkPatch(request);
+    const { offset, length, checksum } = checkPatch(request);
     if (row.completed_at !== null) {
       // PATCH into a finished upload (SECURITY B35): an empty PATCH at the end is harmless.
       if (offset === row.size && request.headers['content-length'] === '0') return reply.code(204).header('tus-resumable', TUS_VERSION).header('upload-offset', String(row.size)).send();
       throw conflict('This upload is complete; its bytes can no longer change.', 'upload_complete');
     }
+    await tus.rules.checkWritable(principal, row);
+    if (length !== undefined) await tus.rules.checkLengthDeclaration(principal, row, length, await tus.datastore.offsetOf(row.id));
     idleTimeout(request);
     return streaming(principal, () => relay(request, reply, { principal, kind: row.kind as 'single' | 'partial', checksum }));
   };
@@ -138,24 +155,26 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     checkTusVersion(request);
     const row = await tus.rules.visible(request.principal!, uploadId(request));
     if (row.completed_at !== null) throw conflict('A finished upload belongs to its file now; delete the file instead.', 'upload_complete');
-    return relay(request, reply, { principal: request.principal!, kind: 'single' });
+    // A file the upload declared by filename goes with it (else its name stays taken, pending forever).
+    const declared = tus.rules.declaredBy(row);
+    return relay(request, reply, { principal: request.principal!, kind: 'single' }, { after: async () => declared ? tus.completion.dropPendingFile(declared) : undefined });
   };
 
   server.patch(`${TUS_PATH}/:id`, {
     config: { auth: WRITE },
-    schema: { tags: ['uploads'], summary: 'Append to a tus upload', description: `${DOC} Upload-Checksum (sha1, sha256, md5) is verified: a mismatch answers 460 and the chunk is discarded. A second writer gets 423.`, response: errorResponses(400, 401, 403, 404, 409, 410, 412, 413, 415, 423, 460, 503, 507) },
+    schema: { tags: ['uploads'], summary: 'Append to a tus upload', description: `${DOC} Upload-Checksum (sha1, sha256, md5) is verified: a mismatch answers 460 and the chunk is discarded. A second writer gets 423.`, response: { 204: empty('The new Upload-Offset (X-Ferry-File-Id when the upload finished).'), ...errorResponses(400, 401, 403, 404, 409, 410, 412, 413, 415, 423, 460, 503, 507) } },
   }, patch);
 
   server.delete(`${TUS_PATH}/:id`, {
     config: { auth: WRITE },
-    schema: { tags: ['uploads'], summary: 'Terminate a tus upload', description: 'Removes an unfinished upload and its bytes.', response: { 204: { type: 'null' }, ...errorResponses(401, 403, 404, 409, 410, 412, 423) } },
+    schema: { tags: ['uploads'], summary: 'Terminate a tus upload', description: 'Removes an unfinished upload and its bytes.', response: { 204: empty('Terminated.'), ...errorResponses(401, 403, 404, 409, 410, 412, 423) } },
   }, terminate);
 
   // X-HTTP-Method-Override for clients that can only POST; authorization follows the effective
   // method (both need files:write), and anything but PATCH or DELETE is refused (C49).
   server.post(`${TUS_PATH}/:id`, {
     config: { auth: WRITE },
-    schema: { tags: ['uploads'], summary: 'PATCH or DELETE through X-HTTP-Method-Override', response: errorResponses(401, 403, 404, 405) },
+    schema: { tags: ['uploads'], summary: 'PATCH or DELETE through X-HTTP-Method-Override', response: { 204: empty('As the overridden method.'), ...errorResponses(401, 403, 404, 405) } },
   }, async (request, reply) => {
     const override = String(request.headers['x-http-method-override'] ?? '').toUpperCase();
     if (override !== 'PATCH' && override !== 'DELETE') {
@@ -164,6 +183,11 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     request.raw.method = override;
     return override === 'PATCH' ? patch(request, reply) : terminate(request, reply);
   });
+}
+
+interface RelayExtras {
+  headers?: Record<string, string>;
+  after?: () => Promise<void>;
 }
 
 function parseMetadata(header: string): Record<string, string | null> {
