@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { UPLOADS_TAG_DESCRIPTION } from './openapi-uploads-doc.ts';
 
 /** OpenAPI 3.1 generated from the route schemas, served at /openapi.json, browsable at /docs. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
@@ -15,6 +16,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           '(or a session cookie plus `X-CSRF-Token` for writes). Success bodies are `{ "data": ... }`; errors are ' +
           '`{ "error": { "code", "message", "details"? } }`.',
       },
+      tags: [{ name: 'uploads', description: UPLOADS_TAG_DESCRIPTION }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key fy_<prefix>_<secret>' },

@@ -38,6 +38,16 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/api/v1/transfers/{id}']!.patch!.requestBody).toBeDefined();
   });
 
+  it('documents the four ways to upload, each with an example', () => {
+    const uploads = (doc as unknown as { tags: { name: string; description: string }[] }).tags.find((t) => t.name === 'uploads')!;
+    for (const example of ['/api/v1/uploads', 'upload-url/', 'upload-complete', '/api/v1/upload-chunk', 'curl -T ./report.pdf']) {
+      expect(uploads.description).toContain(example);
+    }
+    for (const path of ['/api/v1/uploads', '/api/v1/uploads/{id}', '/api/v1/upload-chunk', '/api/v1/transfers/{id}/files/{fileId}/upload-url/{partNumber}']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+  });
+
   it('serves interactive docs at /docs', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/docs/' });
     expect(res.statusCode).toBe(200);
