@@ -118,6 +118,22 @@ export class TransfersRepository {
   }
 
   /**
+   * The chunk count of a file declared up front, set by its first chunk and never changed after
+   * (racing first chunks: one wins, the others see its count). Lives here with the transfer's
+   * upload bookkeeping; a pending file only.
+   */
+  async setFileChunkCountOnce(fileId: string, count: number, tx: DbOrTx = this.db): Promise<boolean> {
+    const r = await tx
+      .updateTable('files')
+      .set({ part_count: count })
+      .where('id', '=', fileId)
+      .where('part_count', 'is', null)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
    * Takes `bytes` (and, for a counted download, one download) from a recipient's allowance in one
    * conditional update, so racing requests can never overdraw it. The allowance is
    * max_downloads x the transfer's size in bytes, which closes the probe-then-resume loophole

@@ -34,6 +34,17 @@ export interface TransferInput {
   files?: FileDeclaration[];
 }
 
+/** A file's bytes already stored and checked, before any row names them. */
+export interface StoredFile {
+  name: string;
+  content_type?: string;
+  size: number;
+  sha256: string;
+  crc32: number;
+  store_id: string;
+  storage_key: string;
+}
+
 export interface TransferDetail {
   transfer: TransferWithTotals;
   files: FileRow[];
@@ -56,27 +67,8 @@ export class TransferService {
 
   async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
     const now = this.clock.now();
-    const slug = input.slug ? await this.checkSlug(input.slug) : randomBase62(22);
     const uploadToken = newUploadToken();
-    const row: TransferRow = {
-      id: newId('tr'),
-      user_id: owner.userId,
-      title: checkTitle(input.title),
-      message: checkMessage(input.message),
-      recipients: JSON.stringify(checkRecipients(input.recipients ?? [])),
-      slug,
-      password_hash: await this.passwordHash(input.password),
-      max_downloads: checkMaxDownloads(input.max_downloads),
-      download_count: 0,
-      state: 'uploading',
-      expires_at: resolveExpiry(input, this.plan, now, true) ?? null,
-      created_at: iso(now),
-      updated_at: iso(now),
-      finalized_at: null,
-      deleted_at: null,
-      purged_at: null,
-      upload_token_hash: uploadToken.hash,
-    };
+    const row = await this.newRow(owner, input, now, uploadToken.hash);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
     await this.reservation.assertRoom(fileRows.reduce((sum, f) => sum + f.size, 0));
     await this.db.transaction().execute(async (tx) => {
@@ -84,6 +76,33 @@ export class TransferService {
       for (const file of fileRows) await this.files.insert(file, tx);
     });
     return { ...(await this.get(owner.userId, row.id)), uploadToken: uploadToken.token };
+  }
+
+  /**
+   * A transfer born finalized around one file whose bytes are already stored and checked (the
+   * one-request upload): transfer, complete file and ready state are one transaction, so nobody
+   * ever sees it half-made. The caller deletes the blob when this throws. No upload token: there
+   * is nothing left to upload.
+   */
+  async createReadyWithFile(owner: Principal, input: TransferInput & { title: string }, file: StoredFile): Promise<TransferDetail> {
+    const now = this.clock.now();
+    const row: TransferRow = { ...(await this.newRow(owner, input, now, null)), state: 'ready', finalized_at: iso(now) };
+    const [declared] = prepareDeclaredFiles(row.id, [{ name: file.name, size: file.size, content_type: file.content_type }], [], this.plan, file.store_id, now, this.partSize);
+    const complete: FileRow = { ...declared!, state: 'complete', sha256: file.sha256, crc32: file.crc32, storage_key: file.storage_key, completed_at: iso(now) };
+    await this.db.transaction().execute(async (tx) => {
+      await this.transfers.insert(row, tx);
+      await this.files.insert(complete, tx);
+    });
+    return this.get(owner.userId, row.id);
+  }
+
+  /**
+   * Chunk uploads into a file declared up front: records the chunk count its first chunk
+   * announced, once (later calls change nothing). Answers the file as it now is.
+   */
+  async claimChunkCount(fileId: string, count: number): Promise<FileRow | undefined> {
+    await this.transfers.setFileChunkCountOnce(fileId, count);
+    return this.files.findById(fileId);
   }
 
   list(query: Omit<TransferListQuery, 'nowIso'>) {
@@ -167,6 +186,30 @@ export class TransferService {
     const transfer = await this.transfers.findForUser(userId, id);
     if (!transfer) throw notFound('Transfer');
     return transfer;
+  }
+
+  /** The row of a new, open transfer; every input checked (400, 409 slug_taken, 422 expiry_too_long). */
+  private async newRow(owner: Principal, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
+    const slug = input.slug ? await this.checkSlug(input.slug) : randomBase62(22);
+    return {
+      id: newId('tr'),
+      user_id: owner.userId,
+      title: checkTitle(input.title),
+      message: checkMessage(input.message),
+      recipients: JSON.stringify(checkRecipients(input.recipients ?? [])),
+      slug,
+      password_hash: await this.passwordHash(input.password),
+      max_downloads: checkMaxDownloads(input.max_downloads),
+      download_count: 0,
+      state: 'uploading',
+      expires_at: resolveExpiry(input, this.plan, now, true) ?? null,
+      created_at: iso(now),
+      updated_at: iso(now),
+      finalized_at: null,
+      deleted_at: null,
+      purged_at: null,
+      upload_token_hash: uploadTokenHash,
+    };
   }
 
   private async checkSlug(slug: string, exceptId?: string): Promise<string> {

@@ -58,8 +58,12 @@ const API_ROUTES: Record<string, Rule> = {
   'POST /api/v1/public/transfers/:slug/unlock': PUBLIC,
 };
 
-/** Routes outside /api: the auth guard does not run there, so each must be public by design. */
+/** Routes outside /api that need credentials (curl -T on /): the guard runs on them because they declare auth. */
+const GUARDED_ROOT_ROUTES = ['PUT /', 'PUT /:name'];
+
+/** Routes outside /api: public by design, except the guarded ones above. */
 const OTHER_ROUTES = [
+  ...GUARDED_ROOT_ROUTES,
   'GET /healthz',
   'GET /readyz',
   'GET /openapi.json',
@@ -182,6 +186,15 @@ describe('D59. the route table', () => {
       const [method, path] = route.split(' ') as [string, string];
       const res = await h.app.inject({ method: method as 'GET', url: concrete(path), headers: bearer(full) });
       expect({ route, passedGuard: ![401, 403].includes(res.statusCode) && res.statusCode < 500 }).toEqual({ route, passedGuard: true });
+    }
+  });
+
+  it('D59: the one-request upload on / needs a key with files:write (401 without, 403 with a key lacking it)', async () => {
+    for (const route of GUARDED_ROOT_ROUTES) {
+      const url = route.replace(':name', 'report.txt').split(' ')[1]!;
+      expectError(await h.app.inject({ method: 'PUT', url, payload: 'x' }), 401, 'missing_token');
+      const res = await h.app.inject({ method: 'PUT', url, payload: 'x', headers: bearer(lacking.get('files:write')!) });
+      expect(expectError(res, 403, 'insufficient_scope').required_scope).toBe('files:write');
     }
   });
 
