@@ -24,6 +24,7 @@ import { PartAssembly } from './part-assembly.ts';
 import type { UploadServiceDeps } from './upload-service-deps.ts';
 import { createTus } from '../tus/tus-server.ts';
 import { UploadCleanup } from '../jobs/upload-cleanup.ts';
+import { UploadConcurrency } from './upload-concurrency.ts';
 import { SignedPartService } from './signed-part-service.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
@@ -76,6 +77,7 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
     parts,
     tus,
     shutdown,
+    uploadSlots: new UploadConcurrency(config.uploads.maxConcurrentPerUser),
     uploadCleanup: new UploadCleanup({
       parts: uploadParts,
       tusUploads: tus.uploads,

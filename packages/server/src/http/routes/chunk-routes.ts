@@ -119,7 +119,7 @@ export function chunkRoutes(server: FastifyInstance, { services, config }: Route
     const h = request.headers;
     const expected = partChecksums(h);
     const { contentLength, body } = rawUploadBody(request, config.uploads.idleTimeoutSeconds);
-    const receipt = await services.chunks.receive(request.principal!, {
+    const receipt = await services.uploadSlots.run(request.principal!.userId, () => services.chunks.receive(request.principal!, {
       transferId: h['x-transfer-id'],
       fileRef: h['x-file-id'],
       index: strictHeaderInteger(h['x-chunk-index'], 'X-Chunk-Index')!,
@@ -128,7 +128,7 @@ export function chunkRoutes(server: FastifyInstance, { services, config }: Route
       size: strictHeaderInteger(h['x-file-size'], 'X-File-Size'),
       contentLength,
       expected,
-    }, body);
+    }, body));
     return { data: receipt };
   });
 }

@@ -182,11 +182,11 @@ export function signedPartUploadRoutes(server: FastifyInstance, { services }: Ro
     const { id, fileId, partNumber } = request.params;
     const { expires, signature } = request.query;
     const principal = request.principal ?? (await services.signedParts.signedPrincipal(id, fileId, partNumber, expires ?? '', signature ?? ''));
-    const stored = await services.signedParts.receivePart(principal, id, fileId, partNumber, {
+    const stored = await services.uploadSlots.run(principal.userId, () => services.signedParts.receivePart(principal, id, fileId, partNumber, {
       body: unreadBody(request.raw),
       contentLength: lengthHeader === undefined ? undefined : Number(lengthHeader),
       checksums: partChecksums(request.headers),
-    });
+    }));
     return { data: { part_number: stored.partNumber, size: stored.size } };
   });
 }

@@ -48,13 +48,13 @@ export function singleRequestRoutes(server: FastifyInstance, { services, present
   async function handle(request: FastifyRequest, reply: FastifyReply, name: string | undefined) {
     const h = request.headers as Record<string, string | undefined>;
     const { contentLength, body } = rawUploadBody(request, config.uploads.idleTimeoutSeconds);
-    const { transfer, files } = await services.singleRequest.upload(request.principal!, {
+    const { transfer, files } = await services.uploadSlots.run(request.principal!.userId, () => services.singleRequest.upload(request.principal!, {
       name,
       contentType: h['content-type'],
       contentLength,
       maxDays: maxDays(h['max-days']),
       maxDownloads: strictHeaderInteger(h['max-downloads'], 'Max-Downloads'),
-    }, body);
+    }, body));
     reply.code(201).header('x-ferry-transfer-id', transfer.id);
     if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ data: presenter.transfer(transfer, files, { signedUrls: true }) });
     return reply.type('text/plain; charset=utf-8').send(`${presenter.publicLink(transfer.slug!)}\n`);

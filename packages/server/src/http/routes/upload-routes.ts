@@ -36,13 +36,13 @@ export function uploadRoutes(server: FastifyInstance, { services, presenter }: R
     const lengthHeader = request.headers['content-length'];
     if (lengthHeader !== undefined && !/^\d{1,16}$/.test(lengthHeader)) throw badRequest('Content-Length must be a number.');
     const { id, fileId } = request.params as { id: string; fileId: string };
-    const file = await services.files.receiveContent(
+    const file = await services.uploadSlots.run(request.principal!.userId, () => services.files.receiveContent(
       request.principal!.userId,
       id,
       fileId,
       request.raw,
       lengthHeader === undefined ? undefined : Number(lengthHeader),
-    );
+    ));
     return { data: presenter.file(file, { signedUrl: true }) };
   });
 }
