@@ -70,7 +70,9 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, headers } = toEnvelope(error, request.id);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // Planned 5xx answers (503 at shutdown, 507 disk full) are states, not bugs: no stack trace.
+    if (error instanceof AppError && status >= 500) request.log.warn({ code: body.error.code, status }, 'request refused');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.error.code, status }, 'request refused');
     // A body we stopped reading must not be left on a kept-alive connection.
     const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NodeRequest } from 'srvx/node';
 import { Metadata } from '@tus/utils';
-import { AppError, conflict, forbidden, notFound, tooManyRequests } from '../../errors.ts';
+import { AppError, conflict, forbidden, notFound } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { Principal } from '../../services/principal.ts';
 import { tusContext, type TusRequestContext } from '../../tus/upload-context.ts';
@@ -26,7 +26,6 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   server.removeAllContentTypeParsers();
   server.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const { tus } = services;
-  const active = new Map<string, number>();
 
   /**
    * Runs @tus/server on the request with the caller's context and relays its response. `headers`
@@ -47,24 +46,26 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     return reply.send();
   };
 
-  /** Streams one body at a time per account beyond the cap are refused (SECURITY I101). */
-  const streaming = async <T>(principal: Principal, fn: () => Promise<T>): Promise<T> => {
-    const count = active.get(principal.userId) ?? 0;
-    if (count >= config.uploads.maxConcurrentPerUser) throw tooManyRequests(1, `At most ${config.uploads.maxConcurrentPerUser} uploads may stream at once.`);
-    active.set(principal.userId, count + 1);
-    try {
-      return await fn();
-    } finally {
-      const left = (active.get(principal.userId) ?? 1) - 1;
-      if (left > 0) active.set(principal.userId, left);
-      else active.delete(principal.userId);
-    }
-  };
+  /** Bodies in flight per account are capped across every upload protocol (SECURITY I101). */
+  const streaming = <T>(principal: Principal, fn: () => Promise<T>): Promise<T> => services.uploadSlots.run(principal.userId, fn);
 
-  const idleTimeout = (request: FastifyRequest) => {
-    // An idle body is cut (I100); what arrived is on disk, and HEAD reports it.
+  /**
+   * An idle body is cut (I100); what arrived is on disk, and HEAD reports it. The timer runs only
+   * while the body is read: once it has arrived the server is the slow one (hashing a resumed
+   * upload), and the listener is removed so kept-alive connections do not collect them.
+   */
+  const idleTimeout = (request: FastifyRequest, reply: FastifyReply) => {
     const socket = request.raw.socket;
-    if (typeof socket?.setTimeout === 'function') socket.setTimeout(config.uploads.idleTimeoutSeconds * 1000, () => socket.destroy());
+    if (typeof socket?.setTimeout !== 'function') return;
+    const onIdle = () => socket.destroy();
+    const disarm = () => {
+      socket.off('timeout', onIdle);
+      socket.setTimeout(0);
+    };
+    socket.setTimeout(config.uploads.idleTimeoutSeconds * 1000);
+    socket.on('timeout', onIdle);
+    request.raw.once('end', disarm);
+    reply.raw.once('close', () => socket.off('timeout', onIdle));
   };
 
   const uploadId = (request: FastifyRequest): string => {
@@ -90,7 +91,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     const creation = checkCreation(request, config.uploads.tusMaxSizeBytes);
     const principal = request.principal!;
     if (creation.kind === 'final') return finalUpload(request, reply, principal, creation.concat!);
-    idleTimeout(request);
+    idleTimeout(request, reply);
     const context: TusRequestContext = { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum };
     try {
       return await streaming(principal, () => relay(request, reply, context));
@@ -147,7 +148,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     }
     await tus.rules.checkWritable(principal, row);
     if (length !== undefined) await tus.rules.checkLengthDeclaration(principal, row, length, await tus.datastore.offsetOf(row.id));
-    idleTimeout(request);
+    idleTimeout(request, reply);
     return streaming(principal, () => relay(request, reply, { principal, kind: row.kind as 'single' | 'partial', checksum }));
   };
 

@@ -1,0 +1,81 @@
+/**
+ * Ferry's real server process that can be killed and started again on the same data folder and
+ * port, as an operator would after a crash (server-process.ts always makes a fresh folder/port).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './server-process.ts';
+
+const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunningServer {
+  child: ChildProcess;
+  pid: number;
+  output: () => string;
+  /** Exit code (null when killed by a signal) and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface RestartableServer {
+  dataDir: string;
+  port: number;
+  baseUrl: string;
+  current: RunningServer | null;
+  /** Starts the process (again) on the same folder and port; waits for /healthz. */
+  start(): Promise<RunningServer>;
+  /** kill -9 and wait for the process to be gone. */
+  crash(): Promise<void>;
+  /** Kills whatever runs and removes the data folder. */
+  dispose(): Promise<void>;
+}
+
+export async function restartableServer(env: Record<string, string> = {}): Promise<RestartableServer> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-crash-'));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server: RestartableServer = {
+    dataDir,
+    port,
+    baseUrl,
+    current: null,
+    async start() {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: SERVER_DIR,
+        env: { ...process.env, FERRY_DATA_DIR: dataDir, FERRY_PORT: String(port), FERRY_HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      const running: RunningServer = { child, pid: child.pid!, output: () => output, exited };
+      server.current = running;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early:\n${output}`);
+        const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return running;
+    },
+    async crash() {
+      const running = server.current;
+      if (!running) return;
+      if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+      await running.exited;
+      server.current = null;
+    },
+    async dispose() {
+      await server.crash();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
