@@ -61,7 +61,7 @@ export function checkCreation(request: FastifyRequest, maxSize: number): Creatio
 }
 
 /** PATCH: the tus media type (C37), a strict offset, an optional checksum (C42). */
-export function checkPatch(request: FastifyRequest): { offset: number; checksum?: ExpectedChecksum } {
+export function checkPatch(request: FastifyRequest): { offset: number; length?: number; checksum?: ExpectedChecksum } {
   if (header(request, 'content-type') !== 'application/offset+octet-stream') {
     throw new AppError(415, 'unsupported_media_type', 'PATCH bodies must be Content-Type: application/offset+octet-stream.');
   }
@@ -69,6 +69,9 @@ export function checkPatch(request: FastifyRequest): { offset: number; checksum?
   const offset = header(request, 'upload-offset');
   if (offset === undefined) throw badRequest('Upload-Offset is required.', 'invalid_header');
   const length = header(request, 'upload-length');
-  if (length !== undefined) strictLength('Upload-Length', length);
-  return { offset: strictLength('Upload-Offset', offset), checksum: tusChecksum(header(request, 'upload-checksum')) };
+  return {
+    offset: strictLength('Upload-Offset', offset),
+    ...(length !== undefined ? { length: strictLength('Upload-Length', length) } : {}),
+    checksum: tusChecksum(header(request, 'upload-checksum')),
+  };
 }

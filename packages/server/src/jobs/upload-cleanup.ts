@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import type { Clock } from '../domain/clock.ts';
 import type { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
-import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
+import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { LocksRepository } from '../repositories/locks-repository.ts';
 import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
 
@@ -18,6 +18,8 @@ export class UploadCleanup {
       parts: UploadPartsRepository;
       tusUploads: TusUploadsRepository;
       tusDataPath: (id: string) => string;
+      /** Runs before an expired tus upload is forgotten (drops a file it declared by filename). */
+      beforeTusExpiry?: (upload: TusUploadRow) => Promise<void>;
       locks: LocksRepository;
       stores: BlobStoreRegistry;
       clock: Clock;
@@ -43,6 +45,7 @@ export class UploadCleanup {
     for (;;) {
       const expired = await tusUploads.listExpired(now.toISOString(), BATCH);
       for (const upload of expired) {
+        await this.deps.beforeTusExpiry?.(upload);
         await fsp.rm(this.deps.tusDataPath(upload.id), { force: true });
         await tusUploads.delete(upload.id);
       }

@@ -82,6 +82,10 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
       parts: uploadParts,
       tusUploads: tus.uploads,
       tusDataPath: (id) => tus.datastore.pathOf(id),
+      beforeTusExpiry: async (upload) => {
+        const declared = tus.rules.declaredBy(upload);
+        if (declared) await tus.completion.dropPendingFile(declared);
+      },
       locks,
       stores,
       clock,

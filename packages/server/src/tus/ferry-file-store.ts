@@ -7,6 +7,7 @@ import { FileStore } from '@tus/file-store';
 import type { KvStore, Upload } from '@tus/utils';
 import { storageFull } from '../errors.ts';
 import { currentTusContext } from './upload-context.ts';
+import { FINISHED_STORAGE } from './tus-kv-store.ts';
 import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
 import { RunningDigest, type UploadHashers } from './upload-hashers.ts';
 
@@ -44,6 +45,28 @@ export class FerryFileStore extends FileStore {
 
   pathOf(id: string): string {
     return `${this.directory}/${id}`;
+  }
+
+  /** Bytes received so far: the length of the upload's file (0 if it has none). */
+  async offsetOf(id: string): Promise<number> {
+    try {
+      return (await fsp.stat(this.pathOf(id))).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Drops an upload's bytes and running digest (a discarded creation, a joined partial). */
+  async forget(id: string): Promise<void> {
+    this.hashers.drop(id);
+    await fsp.rm(this.pathOf(id), { force: true });
+  }
+
+  /** A finished upload's bytes were moved into the blob store: it answers complete, not gone. */
+  override async getUpload(id: string): Promise<Upload> {
+    const record = await this.configstore.get(id);
+    if (record?.storage?.type === FINISHED_STORAGE) return record;
+    return super.getUpload(id);
   }
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {

@@ -30,13 +30,15 @@ export class TusCompletion {
     if (!row) throw conflict('This upload was terminated.', 'upload_terminated');
     const now = iso(this.clock.now());
     if (row.kind === 'partial') {
-      await this.uploads.update(upload.id, { completed_at: now, size: upload.size ?? null });
+      // A finished partial stays an unfinished upload (completed_at null) until a final upload
+      // joins it: it still expires, is swept and can be terminated like any other.
+      await this.uploads.update(upload.id, { size: upload.size ?? null });
       return null;
     }
     const size = upload.size ?? 0;
-    const file = row.file_id
-      ? (await this.files.findById(row.file_id))!
-      : await this.rules.resolveTarget(principal, this.rules.parseTarget(upload.metadata), size);
+    // Checked again at the end: the transfer may have been deleted or expired meanwhile.
+    const target = row.file_id && row.transfer_id ? { transferId: row.transfer_id, fileId: row.file_id } : this.rules.parseTarget(upload.metadata);
+    const file = await this.rules.resolveTarget(principal, target, size);
     const digest = await this.datastore.digestOf(upload.id, size);
     const key = `files/${randomBase36(26)}`;
     await this.blobs.adopt(this.datastore.pathOf(upload.id), key);
@@ -50,5 +52,25 @@ export class TusCompletion {
     // so HEAD still answers the finished offset.
     await this.uploads.update(upload.id, { completed_at: now, file_id: file.id, info: null });
     return (await this.files.findById(file.id))!;
+  }
+
+  /**
+   * A creation POST that failed after the upload was made (460, 507, an aborted body...): the
+   * client got no Location and cannot resume it, so it goes, with the file it declared; else
+   * the name would stay taken by a file nobody can upload.
+   */
+  async discard(uploadId: string, declaredFileId: string | null): Promise<void> {
+    const row = await this.uploads.find(uploadId);
+    if (row && row.completed_at === null) {
+      await this.datastore.forget(uploadId);
+      await this.uploads.delete(uploadId);
+    }
+    if (declaredFileId) await this.dropPendingFile(declaredFileId);
+  }
+
+  /** A file an upload declared by filename goes with that upload while it has no bytes. */
+  async dropPendingFile(fileId: string): Promise<void> {
+    const file = await this.files.findById(fileId);
+    if (file?.state === 'pending') await this.files.delete(file.id);
   }
 }

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import type { Upload } from '@tus/utils';
 import { AppError, badRequest, conflict } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
@@ -15,6 +14,14 @@ import type { TusUploadRules } from './tus-upload-rules.ts';
 const UPLOAD_PATH = '/api/v1/uploads/';
 const ID = /^up_[0-9A-Za-z]{22}$/;
 const MAX_PARTS = 1000;
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+};
 
 /**
  * The concatenation extension's final upload, which @tus/server lacks. Partial uploads are
@@ -38,6 +45,8 @@ export class TusConcatenation {
   /** Upload ids from `final;<url> <url>`: absolute URLs on this server's host, or paths. */
   parseFinal(header: string, allowedHosts: string[]): string[] {
     const list = header.slice('final;'.length).trim().split(/ +/).filter(Boolean);
+    // `Host: example.com:80` and `http://example.com/...` are the same server: compare as URLs do.
+    const hosts = new Set(allowedHosts.flatMap((host) => [host, hostOf(`http://${host}`), hostOf(`https://${host}`)]).filter(Boolean));
     if (list.length === 0 || list.length > MAX_PARTS) throw badRequest(`Upload-Concat: final lists 1 to ${MAX_PARTS} partial uploads.`, 'invalid_concat');
     return list.map((raw) => {
       let url: URL;
@@ -47,7 +56,7 @@ export class TusConcatenation {
         throw badRequest('Upload-Concat lists something that is not an upload URL.', 'invalid_concat');
       }
       const relative = url.host === 'relative.invalid' && raw.startsWith('/');
-      if (!relative && !allowedHosts.includes(url.host)) {
+      if (!relative && ((url.protocol !== 'http:' && url.protocol !== 'https:') || !hosts.has(url.host))) {
         throw badRequest('Upload-Concat may only name uploads on this server.', 'invalid_concat');
       }
       const id = url.pathname.startsWith(UPLOAD_PATH) ? url.pathname.slice(UPLOAD_PATH.length) : '';
@@ -91,7 +100,7 @@ export class TusConcatenation {
         completed_at: now,
       });
       for (const id of ids) {
-        await fsp.rm(this.datastore.pathOf(id), { force: true });
+        await this.datastore.forget(id);
         await this.uploads.delete(id);
       }
       return (await this.files.findById(file.id))!;
@@ -103,7 +112,10 @@ export class TusConcatenation {
   private async checkPartial(principal: Principal, id: string): Promise<TusUploadRow> {
     const row = await this.rules.visible(principal, id);
     if (row.kind !== 'partial') throw badRequest(`${id} is not a partial upload (Upload-Concat: partial).`, 'invalid_concat');
-    if (row.completed_at === null) throw badRequest(`Partial upload ${id} is not finished yet.`, 'invalid_concat');
+    // Finished means every declared byte is on disk (the lease held by finalize keeps writers out).
+    if (row.size === null || (await this.datastore.offsetOf(id)) !== row.size) {
+      throw badRequest(`Partial upload ${id} is not finished yet.`, 'invalid_concat');
+    }
     return row;
   }
 

@@ -1,6 +1,9 @@
 import { Upload, type KvStore } from '@tus/utils';
 import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 
+/** Marks the record of an upload whose bytes have left the tus folder (see FerryFileStore.getUpload). */
+export const FINISHED_STORAGE = 'ferry-finished';
+
 /**
  * The tus library's per-upload record (size, metadata, creation date) kept in the database row
  * Ferry already has for the upload, so upload state survives restarts and is shared by every
@@ -11,7 +14,13 @@ export class TusKvStore implements KvStore<Upload> {
 
   async get(key: string): Promise<Upload | undefined> {
     const row = await this.uploads.find(key);
-    if (!row?.info) return undefined;
+    if (!row) return undefined;
+    if (!row.info) {
+      // A finished upload whose bytes became a file. @tus/server still reads it once after
+      // onUploadFinish (a POST with the whole body, or of length 0): it is complete, not missing.
+      if (row.completed_at === null || row.size === null) return undefined;
+      return new Upload({ id: key, size: row.size, offset: row.size, creation_date: row.created_at, storage: { type: FINISHED_STORAGE, path: '' } });
+    }
     return new Upload(JSON.parse(row.info));
   }
 

@@ -56,7 +56,7 @@ export function createTus(deps: TusDeps) {
     hashers,
     shutdown: deps.shutdown,
   });
-  const rules = new TusUploadRules(uploads, deps.filesRepo, deps.files, deps.transfers, deps.reservation, deps.clock, deps.config.uploads.expirySeconds);
+  const rules = new TusUploadRules(uploads, deps.filesRepo, deps.files, deps.transfers, deps.reservation, deps.clock, deps.config.uploads.expirySeconds, deps.config.plan);
   const completion = new TusCompletion(uploads, deps.filesRepo, rules, datastore, blobs, deps.clock);
   const concatenation = new TusConcatenation(uploads, deps.filesRepo, rules, datastore, blobs, deps.leases, deps.clock, deps.config.uploads.tusMaxSizeBytes);
   const locker = new LeaseLocker(deps.leases);
@@ -71,11 +71,15 @@ export function createTus(deps: TusDeps) {
     exposedHeaders: ['Upload-Expires', 'Tus-Checksum-Algorithm', 'X-Ferry-File-Id', 'X-Request-Id', 'Retry-After'],
     namingFunction: () => rules.newUploadId(),
     locker: (req) => (req.method === 'HEAD' ? noLocking : locker),
-    disableTerminationForFinishedUploads: true,
+    // Ferry's route refuses to terminate an upload that became a file (409). The library's own
+    // check (offset = length) would also keep finished partial uploads and uploads whose
+    // completion was refused (e.g. 413 at the end) from ever being removed by their owner.
+    disableTerminationForFinishedUploads: false,
     onUploadCreate: async (_req, upload) => {
       const context = currentTusContext();
       try {
-        await rules.create(context.principal, upload, context.kind);
+        const { declaredFileId } = await rules.create(context.principal, upload, context.kind);
+        context.created = { uploadId: upload.id, declaredFileId };
       } catch (error) {
         throw asTusError(error);
       }
@@ -94,7 +98,7 @@ export function createTus(deps: TusDeps) {
     },
   });
 
-  return { server, rules, concatenation, datastore, uploads, hashers };
+  return { server, rules, completion, concatenation, datastore, uploads, hashers };
 }
 
 export type Tus = ReturnType<typeof createTus>;

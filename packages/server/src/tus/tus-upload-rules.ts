@@ -10,6 +10,8 @@ import type { FileService } from '../services/file-service.ts';
 import type { Principal } from '../services/principal.ts';
 import type { StorageReservation } from '../services/storage-reservation.ts';
 import type { TransferService } from '../services/transfer-service.ts';
+import { prepareDeclaredFiles } from '../services/file-declarations.ts';
+import type { PlanLimits } from '../config.ts';
 
 /** Where a finished upload goes: a declared file, or a new file by name. */
 export type UploadTarget =
@@ -29,6 +31,7 @@ export class TusUploadRules {
     private readonly reservation: StorageReservation,
     private readonly clock: Clock,
     private readonly expirySeconds: number,
+    private readonly plan: PlanLimits,
   ) {}
 
   newUploadId(): string {
@@ -53,6 +56,14 @@ export class TusUploadRules {
     return row;
   }
 
+  /**
+   * Bytes may still go into this upload: its transfer is still open (not deleted, expired or
+   * finalized; SECURITY B34). Checked before each PATCH streams and again when the upload ends.
+   */
+  async checkWritable(principal: Principal, row: TusUploadRow): Promise<void> {
+    if (row.transfer_id !== null) await this.transfers.openForUpload(principal, row.transfer_id);
+  }
+
   /** Reads transfer_id with file_id, or filename/filetype (name/type as Uppy sends them). */
   parseTarget(metadata: Upload['metadata']): UploadTarget {
     const meta = metadata ?? {};
@@ -68,9 +79,11 @@ export class TusUploadRules {
    * Checks a new upload against the transfer and records it. A declared file's size must match;
    * a new file is declared now (name, plan, disk reservation), or at the end when its length is
    * deferred. Partial uploads (parallel parts) belong to no file until a final upload joins them.
+   * Answers the file this creation declared, if any (a failed creation must take it back).
    */
-  async create(principal: Principal, upload: Upload, kind: 'single' | 'partial'): Promise<void> {
+  async create(principal: Principal, upload: Upload, kind: 'single' | 'partial'): Promise<{ declaredFileId: string | null }> {
     let target: { transferId: string | null; fileId: string | null } = { transferId: principal.transferId ?? null, fileId: null };
+    let declaredFileId: string | null = null;
     if (kind === 'partial') {
       await this.reservation.assertRoom(upload.size ?? 0);
     } else {
@@ -80,10 +93,13 @@ export class TusUploadRules {
         const transfer = await this.transfers.openForUpload(principal, parsed.transferId);
         const name = parsed.folder ? normalizeRelativePath(parsed.folder, parsed.name) : normalizeFileName(parsed.name);
         if (!name.ok) throw badRequest(`filename: ${name.reason}`, 'invalid_file_name');
+        // Refused now rather than after every byte arrived (the name is checked again at the end).
+        if (await this.files.nameTaken(transfer.id, name.name)) throw badRequest(`filename: "${name.name}" is already in this transfer.`, 'duplicate_file_name');
         target = { transferId: transfer.id, fileId: null };
       } else {
         const file = await this.resolveTarget(principal, parsed, upload.size);
         target = { transferId: file.transfer_id, fileId: file.id };
+        if ('name' in parsed) declaredFileId = file.id;
       }
     }
     await this.uploads.insert({
@@ -99,6 +115,32 @@ export class TusUploadRules {
       expires_at: this.expiresAt(),
       completed_at: null,
     });
+    return { declaredFileId };
+  }
+
+  /**
+   * A PATCH declaring the length of a deferred upload (creation-defer-length). The length is set
+   * once (400 after), never below the bytes already received (409, as lua-tus E10), and for a new
+   * file must fit the transfer and the disk now (413/507, SECURITY B23/I106), not only after every
+   * byte arrived. @tus/server records the length; the file is declared when the upload finishes.
+   */
+  async checkLengthDeclaration(principal: Principal, row: TusUploadRow, length: number, received: number): Promise<void> {
+    if (row.size !== null) throw badRequest('Upload-Length is already set for this upload; it cannot change.', 'length_already_set');
+    if (length < received) throw conflict(`Upload-Length ${length} is below the ${received} bytes already received.`, 'length_below_offset');
+    if (row.kind !== 'single' || row.file_id !== null || row.info === null) return;
+    const target = this.parseTarget((JSON.parse(row.info) as { metadata?: Upload['metadata'] }).metadata);
+    if (!('name' in target)) return;
+    const transfer = await this.transfers.openForUpload(principal, target.transferId);
+    const existing = await this.files.listForTransfer(transfer.id);
+    prepareDeclaredFiles(transfer.id, [{ name: target.name, size: length }], existing, this.plan, 'check', this.clock.now());
+    await this.reservation.assertRoom(length);
+  }
+
+  /** The file an upload declared itself (by filename), as opposed to one declared beforehand. */
+  declaredBy(row: TusUploadRow): string | null {
+    if (row.file_id === null || row.info === null) return null;
+    const metadata = (JSON.parse(row.info) as { metadata?: Upload['metadata'] }).metadata ?? {};
+    return metadata.file_id ? null : row.file_id;
   }
 
   /** The file a finished upload of `size` bytes fills, checked and declared if new. */

@@ -15,6 +15,11 @@ export interface TusRequestContext {
   error?: AppError;
   /** Set by onUploadFinish: the file the upload became. */
   fileId?: string;
+  /**
+   * Set by onUploadCreate: the upload a POST made, and the file it declared (a new filename). If
+   * the POST then fails the client never learns the URL, so the route discards both.
+   */
+  created?: { uploadId: string; declaredFileId: string | null };
 }
 
 export const tusContext = new AsyncLocalStorage<TusRequestContext>();
