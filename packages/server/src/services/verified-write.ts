@@ -27,7 +27,7 @@ export interface VerifiedWriteOptions {
  * never becomes visible.
  */
 export async function storeVerified(store: BlobStore, body: Readable | AsyncIterable<Buffer>, options: VerifiedWriteOptions): Promise<VerifiedBlob> {
-  const meter = new DigestMeter(options.maxSize, options.expected);
+  const meter = new DigestMeter(options.maxSize, options.expected, options.folder !== 'parts');
   const written = store.writeTemp(meter);
   try {
     const copied = Promise.all([pipeline(body, meter), written]);

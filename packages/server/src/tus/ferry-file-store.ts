@@ -71,7 +71,8 @@ export class FerryFileStore extends FileStore {
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     const context = currentTusContext();
-    const digest = this.hashers.take(id, offset);
+    // A partial upload's digest would be thrown away: the final upload hashes the joined bytes.
+    const digest = context.kind === 'partial' ? null : this.hashers.take(id, offset);
     const before = digest?.copy() ?? null;
     const check = context.checksum ? createHash(context.checksum.algorithm) : null;
     let received = 0;
@@ -110,6 +111,16 @@ export class FerryFileStore extends FileStore {
     }
     if (digest) this.hashers.put(id, digest);
     return offset + received;
+  }
+
+  /** Flushes a finished upload's bytes to disk before it becomes a file (as every blob write does). */
+  async sync(id: string): Promise<void> {
+    const handle = await fsp.open(this.pathOf(id), 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   /** SHA-256 and CRC-32 of a finished upload: from the running digest, else read back once. */

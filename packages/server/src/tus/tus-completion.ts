@@ -41,6 +41,7 @@ export class TusCompletion {
     const file = await this.rules.resolveTarget(principal, target, size);
     const digest = await this.datastore.digestOf(upload.id, size);
     const key = `files/${randomBase36(26)}`;
+    await this.datastore.sync(upload.id);
     await this.blobs.adopt(this.datastore.pathOf(upload.id), key);
     const won = await this.files.markComplete(file.id, { ...digest, storage_key: key }, now);
     if (!won) {
