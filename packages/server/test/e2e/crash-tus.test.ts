@@ -158,13 +158,8 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
     );
   });
 
-  // SOURCE BUG (see the report): the upload idle timeout (FERRY_UPLOAD_IDLE_TIMEOUT, SECURITY
-  // I100) is a socket timeout that stays armed after the whole body arrived. When the last PATCH
-  // completes an upload whose running digest is gone (the server restarted since the upload
-  // began), onUploadFinish re-reads and hashes the whole file; if that takes longer than the idle
-  // timeout the server destroys the socket: the upload does complete, but the client gets
-  // ECONNRESET instead of 204 + X-Ferry-File-Id. Shown here with a 1 s timeout and 1 GiB (about
-  // 2-3 s of hashing on this machine); with the default 60 s it needs ~25+ GiB, or a slow disk.
+  // Regression: the idle timeout (FERRY_UPLOAD_IDLE_TIMEOUT, I100) must be disarmed once the body
+  // has arrived; re-hashing a resumed upload after a restart can outlast it (1 s timeout, 1 GiB here).
   it('after a restart, the PATCH that completes a 1 GiB upload gets its 204 although re-hashing outlasts the idle timeout', { timeout: 60_000 }, async () => {
     const size = 1024 * MiB;
     let last: Awaited<StreamedPatch['ended']>;
