@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { AppError, badRequest } from '../../errors.ts';
+import { badRequest } from '../../errors.ts';
 import type { PartGrant } from '../../services/signed-part-service.ts';
 import { partChecksums } from '../content-digests.ts';
+import { rawUploadBody } from '../raw-upload-body.ts';
 import { Data, DateTime, errorResponses, Nullable } from '../schemas.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../validation.ts';
 import type { RouteContext } from './index.ts';
@@ -145,7 +145,7 @@ function jsonOnly(scope: FastifyInstance): void {
 }
 
 /** The part PUT, in the raw-body context: `request.raw` is unread and streamed to storage. */
-export function signedPartUploadRoutes(server: FastifyInstance, { services }: RouteContext): void {
+export function signedPartUploadRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
 
   app.put('/api/v1/transfers/:id/files/:fileId/parts/:partNumber', {
@@ -173,29 +173,15 @@ export function signedPartUploadRoutes(server: FastifyInstance, { services }: Ro
       response: { 200: Data(PartView), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 417, 507) },
     },
   }, async (request) => {
-    const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
-    }
-    const lengthHeader = request.headers['content-length'];
-    if (lengthHeader !== undefined && !/^\d{1,16}$/.test(lengthHeader)) throw badRequest('Content-Length must be a number.');
+    const { contentLength, body } = rawUploadBody(request, config.uploads.idleTimeoutSeconds);
     const { id, fileId, partNumber } = request.params;
     const { expires, signature } = request.query;
     const principal = request.principal ?? (await services.signedParts.signedPrincipal(id, fileId, partNumber, expires ?? '', signature ?? ''));
     const stored = await services.uploadSlots.run(principal.userId, () => services.signedParts.receivePart(principal, id, fileId, partNumber, {
-      body: unreadBody(request.raw),
-      contentLength: lengthHeader === undefined ? undefined : Number(lengthHeader),
+      body,
+      contentLength,
       checksums: partChecksums(request.headers),
     }));
     return { data: { part_number: stored.partNumber, size: stored.size } };
   });
-}
-
-/**
- * The request body, read only once the service has checked everything else (a refused request
- * reads nothing), through an iterator that leaves the request alone when reading stops early (too
- * long): the 413 can still be answered on its socket, where pipeline() would destroy the request.
- */
-async function* unreadBody(raw: Readable): AsyncGenerator<Buffer> {
-  yield* raw.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import { DEFAULT_UPLOAD_NAME } from '../../services/single-request-upload-service.ts';
-import { rawUploadBody, strictHeaderInteger } from './chunk-routes.ts';
+import { rawUploadBody, strictHeaderInteger } from '../raw-upload-body.ts';
 import type { RouteContext } from './index.ts';
 
 const Headers = Type.Object({

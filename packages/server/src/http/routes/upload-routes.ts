@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { AppError, badRequest } from '../../errors.ts';
 import { Data, errorResponses } from '../schemas.ts';
+import { checkRawUploadHeaders } from '../raw-upload-body.ts';
 import type { RouteContext } from './index.ts';
 
 /**
@@ -29,19 +29,14 @@ export function uploadRoutes(server: FastifyInstance, { services, presenter }: R
       response: { 200: Data(Type.Ref('File')), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
     },
   }, async (request) => {
-    const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
-    }
-    const lengthHeader = request.headers['content-length'];
-    if (lengthHeader !== undefined && !/^\d{1,16}$/.test(lengthHeader)) throw badRequest('Content-Length must be a number.');
+    const contentLength = checkRawUploadHeaders(request);
     const { id, fileId } = request.params as { id: string; fileId: string };
     const file = await services.uploadSlots.run(request.principal!.userId, () => services.files.receiveContent(
       request.principal!.userId,
       id,
       fileId,
       request.raw,
-      lengthHeader === undefined ? undefined : Number(lengthHeader),
+      contentLength,
     ));
     return { data: presenter.file(file, { signedUrl: true }) };
   });
