@@ -35,20 +35,14 @@ import {
   type Server,
   type Timed,
 } from './bench-util.ts';
+import { BenchLifecycle } from './bench-lifecycle.ts';
+import { createApiKey, envInt } from './bench-client.ts';
 import { report, type Op, type PhaseResult, type Sample, type Who } from './bench-report.ts';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(benchDir, '..');
 const serverDir = path.join(repoRoot, 'packages', 'server');
 
-function envInt(name: string, def: number, min: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return def;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw new Error(`${name} must be a whole number >= ${min} (got ${JSON.stringify(raw)})`);
-  }
-  return Number(raw);
-}
 
 const SIZE = envInt('FERRY_BENCH_SIZE', 2 * GiB, 8);
 const ROUNDS = envInt('FERRY_BENCH_ROUNDS', 3, 1);
@@ -58,28 +52,7 @@ const SMALL = SIZE >= 8 * MiB ? Math.floor(SIZE / 8 / MiB) * MiB : Math.floor(SI
 
 // ---------------------------------------------------------------- cleanup (errors, Ctrl-C, exit)
 
-let workDir: string | undefined;
-let aborting = false;
-const live = new Set<Server>();
-
-async function cleanup(): Promise<void> {
-  await Promise.all([...live].map((s) => stopServer(s).finally(() => live.delete(s))));
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-  workDir = undefined;
-}
-
-process.on('exit', () => {
-  // Last resort when something skipped the async cleanup: never leave servers or 2 GiB files behind.
-  for (const s of live) s.child.kill('SIGKILL');
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    aborting = true;
-    process.stderr.write(`\n${signal}: stopping servers and removing temp files...\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const life = new BenchLifecycle();
 
 // ---------------------------------------------------------------- one phase
 
@@ -87,7 +60,7 @@ async function startBoth(size: number, phaseDir: string, bareDir: string): Promi
   const [barePort, ferryPort] = [await freePort(), await freePort()];
   const bareScript = path.join(benchDir, 'bare-server.ts');
   const bare = await startServer('baseline', bareScript, repoRoot, barePort, { BARE_PORT: String(barePort), BARE_DIR: bareDir });
-  live.add(bare);
+  life.live.add(bare);
   const ferry = await startServer('ferry', 'src/main.ts', serverDir, ferryPort, {
     FERRY_DATA_DIR: path.join(phaseDir, 'ferry-data'),
     FERRY_PORT: String(ferryPort),
@@ -95,26 +68,10 @@ async function startBoth(size: number, phaseDir: string, bareDir: string): Promi
     FERRY_RATE_LIMIT_PER_MINUTE: '100000',
     FERRY_MAX_TRANSFER_SIZE: String(2 * size + GiB),
   });
-  live.add(ferry);
+  life.live.add(ferry);
   return { ferry, bare };
 }
 
-/** signup -> login (cookie + CSRF) -> API key with the transfer and file scopes. */
-async function createApiKey(base: string): Promise<string> {
-  const email = `bench-${Date.now()}-${process.pid}@example.com`;
-  const password = 'bench-password-0123456789';
-  await api(base, 'POST', '/api/v1/auth/signup', { body: { email, password }, expect: 202 });
-  const login = await api(base, 'POST', '/api/v1/auth/login', { body: { email, password }, expect: 200 });
-  const csrf: string = login.json.data.csrf_token;
-  const session = login.res.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('ferry_session='));
-  if (!session || !csrf) throw new Error('login did not return a ferry_session cookie and a csrf_token');
-  const key = await api(base, 'POST', '/api/v1/keys', {
-    headers: { cookie: session, 'x-csrf-token': csrf },
-    body: { name: 'bench', scopes: ['transfers:read', 'transfers:write', 'files:read', 'files:write'] },
-    expect: 201,
-  });
-  return key.json.data.key as string;
-}
 
 function check(t: Timed, what: string, status: number, bytes: number): void {
   if (t.status !== status) throw new Error(`${what}: HTTP ${t.status}, expected ${status}: ${t.body.slice(0, 2000)}`);
@@ -122,7 +79,7 @@ function check(t: Timed, what: string, status: number, bytes: number): void {
 }
 
 async function runPhase(sourceFile: string, size: number, sha256: string): Promise<PhaseResult> {
-  const phaseDir = path.join(workDir!, `phase-${size}`);
+  const phaseDir = path.join(life.workDir!, `phase-${size}`);
   fs.mkdirSync(phaseDir);
   const bareDir = path.join(phaseDir, 'baseline-data');
   fs.mkdirSync(bareDir);
@@ -134,7 +91,7 @@ async function runPhase(sourceFile: string, size: number, sha256: string): Promi
   const samples: Sample[] = [];
 
   const timed = async (who: Who, op: Op, round: number, server: Server, run: () => Promise<Timed>, verify: (t: Timed) => void) => {
-    if (aborting) throw new Error('aborted');
+    if (life.aborting) throw new Error('aborted');
     syncDisks();
     const cpu0 = procCpuSeconds(server.pid);
     const t = await run();
@@ -187,7 +144,7 @@ async function runPhase(sourceFile: string, size: number, sha256: string): Promi
   };
   for (const s of [ferry, bare]) {
     await stopServer(s);
-    live.delete(s);
+    life.live.delete(s);
     // FERRY_LOG_LEVEL=warn: anything a server printed during the rounds deserves a look.
     const said = s.output().trim();
     if (said) console.log(`  ${s.name} printed (last 8000 chars):\n${said.replace(/^/gm, '    ')}`);
@@ -212,8 +169,8 @@ async function main(): Promise<void> {
       `${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
 
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bench-'));
-  const sourceFile = path.join(workDir, 'source.bin');
+  life.workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bench-'));
+  const sourceFile = path.join(life.workDir, 'source.bin');
   const started = Date.now();
   const digests = await generateFile(sourceFile, SIZE, sizes);
   syncDisks();
@@ -228,11 +185,11 @@ async function main(): Promise<void> {
 }
 
 main()
-  .then(() => cleanup())
+  .then(() => life.cleanup())
   .catch(async (error: unknown) => {
-    if (aborting) return; // the signal handler is cleaning up and will exit
+    if (life.aborting) return; // the signal handler is cleaning up and will exit
     process.stderr.write(`\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    for (const s of live) process.stderr.write(`\n--- last output of ${s.name} (pid ${s.pid}) ---\n${s.output()}\n`);
-    await cleanup();
+    for (const s of life.live) process.stderr.write(`\n--- last output of ${s.name} (pid ${s.pid}) ---\n${s.output()}\n`);
+    await life.cleanup();
     process.exitCode = 1;
   });

@@ -24,6 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GiB, MiB, api, fmtSize, freePort, generateFile, mibps, procCpuSeconds, procStatusBytes, startServer, stopServer, syncDisks, type Server } from './bench-util.ts';
 import { createApiKey, envInt, resetPeakRss } from './bench-client.ts';
+import { BenchLifecycle } from './bench-lifecycle.ts';
 import { PROTOCOLS, bareParallel, bareSingle, type Done, type Job, type Protocol, type Target } from './upload-clients.ts';
 import { report, type Measure, type Outcome } from './upload-report.ts';
 
@@ -40,26 +41,7 @@ let ferryBlobs = '';
 
 // ---------------------------------------------------------------- cleanup (errors, Ctrl-C, exit)
 
-let workDir: string | undefined;
-let aborting = false;
-const live = new Set<Server>();
-
-async function cleanup(): Promise<void> {
-  await Promise.all([...live].map((s) => stopServer(s).finally(() => live.delete(s))));
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-  workDir = undefined;
-}
-process.on('exit', () => {
-  for (const s of live) s.child.kill('SIGKILL');
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    aborting = true;
-    process.stderr.write(`\n${signal}: stopping servers and removing temp files...\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const life = new BenchLifecycle();
 
 // ---------------------------------------------------------------- availability
 
@@ -108,7 +90,7 @@ async function deleteAndPurge(target: Target, transferId: string): Promise<void>
 }
 
 async function timedRun(p: Protocol, server: Server, target: Target, job: Job, sha256: string, bareDir: string): Promise<Measure> {
-  if (aborting) throw new Error('aborted');
+  if (life.aborting) throw new Error('aborted');
   const run = await p.prepare(target, job);
   syncDisks();
   const rssReset = resetPeakRss(server.pid);
@@ -165,19 +147,19 @@ async function main(): Promise<void> {
     `Ferry upload protocols: ${fmtSize(SIZE)}, ${ROUNDS} rounds, ${PARALLEL} streams for parallel protocols, parts/chunks of ${fmtSize(PART_SIZE)}, ` +
       `node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bench-uploads-'));
-  const sourceFile = path.join(workDir, 'source.bin');
+  life.workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ferry-bench-uploads-'));
+  const sourceFile = path.join(life.workDir, 'source.bin');
   const t0 = Date.now();
   const sha256 = (await generateFile(sourceFile, SIZE, [])).get(SIZE)!;
   syncDisks();
   console.log(`Generated ${fmtSize(SIZE)} test file in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const bareDir = path.join(workDir, 'baseline-data');
+  const bareDir = path.join(life.workDir, 'baseline-data');
   fs.mkdirSync(bareDir);
-  ferryBlobs = path.join(workDir, 'ferry-data', 'blobs');
+  ferryBlobs = path.join(life.workDir, 'ferry-data', 'blobs');
   const [barePort, ferryPort] = [await freePort(), await freePort()];
   const bare = await startServer('baseline', path.join(benchDir, 'bare-server.ts'), repoRoot, barePort, { BARE_PORT: String(barePort), BARE_DIR: bareDir });
-  live.add(bare);
+  life.live.add(bare);
   const ferry = await startServer('ferry', 'src/main.ts', serverDir, ferryPort, {
     FERRY_DATA_DIR: path.dirname(ferryBlobs),
     FERRY_PURGE_GRACE: '0',
@@ -190,7 +172,7 @@ async function main(): Promise<void> {
     FERRY_MAX_TRANSFER_SIZE: String(2 * SIZE + GiB),
     FERRY_PART_SIZE: String(PART_SIZE),
   });
-  live.add(ferry);
+  life.live.add(ferry);
   console.log(`  servers: ferry pid ${ferry.pid} (${ferry.base}), baseline pid ${bare.pid} (${bare.base})`);
 
   const ferryTarget: Target = { base: ferry.base, auth: { authorization: `Bearer ${await createApiKey(ferry.base)}` } };
@@ -216,7 +198,7 @@ async function main(): Promise<void> {
         const ferryM = await timedRun(o.protocol, ferry, ferryTarget, job(''), sha256, bareDir);
         o.rounds.push({ round, ferry: ferryM, base, basePar });
       } catch (error) {
-        if (ferry.child.exitCode !== null || ferry.child.signalCode !== null || aborting) throw error;
+        if (ferry.child.exitCode !== null || ferry.child.signalCode !== null || life.aborting) throw error;
         o.error = error instanceof Error ? error.message : String(error);
         console.log(`  ${o.protocol.id}: FAILED, skipped from now on: ${o.error}`);
       }
@@ -225,7 +207,7 @@ async function main(): Promise<void> {
 
   for (const s of [ferry, bare]) {
     await stopServer(s);
-    live.delete(s);
+    life.live.delete(s);
     const said = s.output().trim();
     if (said) console.log(`\n  ${s.name} printed (last 8000 chars):\n${said.replace(/^/gm, '    ')}`);
   }
@@ -234,11 +216,11 @@ async function main(): Promise<void> {
 }
 
 main()
-  .then(() => cleanup())
+  .then(() => life.cleanup())
   .catch(async (error: unknown) => {
-    if (aborting) return;
+    if (life.aborting) return;
     process.stderr.write(`\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    for (const s of live) process.stderr.write(`\n--- last output of ${s.name} (pid ${s.pid}) ---\n${s.output()}\n`);
-    await cleanup();
+    for (const s of life.live) process.stderr.write(`\n--- last output of ${s.name} (pid ${s.pid}) ---\n${s.output()}\n`);
+    await life.cleanup();
     process.exitCode = 1;
   });
