@@ -15,7 +15,7 @@ const WRITE = { scope: 'files:write', uploadToken: true } as const;
 const empty = (description: string) => ({ type: 'null', description });
 const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-length, termination, expiration, checksum, concatenation). ' +
   'Credentials: an API key with files:write, or the transfer\'s upload token (X-Token, X-Upload-Token or Bearer fyu_...). ' +
-  'Upload-Metadata carries transfer_id and either file_id (a declared file) or filename and filetype (a new file).';
+  'Upload-Metadata carries transfer_id and either file_id (a declared file) or filename and filetype (a new file; relativePath keeps its folders).';
 
 /**
  * The tus endpoint: Fastify authenticates and checks Ferry's rules on the headers, @tus/server
