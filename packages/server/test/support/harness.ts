@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type OpenedDatabase } from '../../src/db/database.ts';
+import { createTestDatabase } from './test-database.ts';
 import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
 import { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
 import { Sweeper } from '../../src/jobs/sweeper.ts';
@@ -41,10 +42,11 @@ export interface Harness {
  */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-test-'));
+  const testDatabase = await createTestDatabase();
   const config = loadConfig({
     FERRY_DATA_DIR: dataDir,
     FERRY_LOG_LEVEL: 'silent',
-    FERRY_DATABASE_URL: process.env.FERRY_TEST_DATABASE_URL ?? '',
+    FERRY_DATABASE_URL: testDatabase.url,
     ...env,
   });
   const clock = new TestClock();
@@ -81,6 +83,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async close() {
       await app.close();
       await database.close();
+      await testDatabase.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };

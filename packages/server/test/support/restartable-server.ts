@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './server-process.ts';
+import { createTestDatabase } from './test-database.ts';
 
 const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -34,6 +35,7 @@ export interface RestartableServer {
 
 export async function restartableServer(env: Record<string, string> = {}): Promise<RestartableServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-crash-'));
+  const database = await createTestDatabase();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const server: RestartableServer = {
@@ -44,7 +46,7 @@ export async function restartableServer(env: Record<string, string> = {}): Promi
     async start() {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
         cwd: SERVER_DIR,
-        env: { ...process.env, FERRY_DATA_DIR: dataDir, FERRY_PORT: String(port), FERRY_HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn', ...env },
+        env: { ...process.env, FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), FERRY_HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -74,6 +76,7 @@ export async function restartableServer(env: Record<string, string> = {}): Promi
     },
     async dispose() {
       await server.crash();
+      await database.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
