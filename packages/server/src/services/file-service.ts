@@ -141,7 +141,7 @@ export class FileService {
       const declaration = { name: part.filename, size: declaredSize ?? 0, content_type: fields.content_type ?? part.mimetype };
       const existing = await this.files.listForTransfer(transfer.id);
       // Checks name, count and plan before a byte is stored; the real size is checked again below.
-      prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now());
+      prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
       const room = this.plan.maxTransferSizeBytes - existing.reduce((sum, f) => sum + f.size, 0);
       const store = this.stores.defaultStore;
       const stored = await storeVerified(store, part.file, { maxSize: declaredSize ?? room, exactSize: declaredSize });
@@ -149,7 +149,7 @@ export class FileService {
         return await this.db.transaction().execute(async (tx) => {
           const now = this.clock.now();
           const current = await this.files.listForTransfer(transfer.id, tx);
-          const [row] = prepareDeclaredFiles(transfer.id, [{ ...declaration, size: stored.digest.size }], current, this.plan, store.id, now);
+          const [row] = prepareDeclaredFiles(transfer.id, [{ ...declaration, size: stored.digest.size }], current, this.plan, store.id, now, this.partSize);
           const complete: FileRow = {
             ...row!,
             state: 'complete',

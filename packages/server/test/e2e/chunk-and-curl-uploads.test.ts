@@ -59,14 +59,12 @@ describe('curl -T and chunk uploads over real HTTP', () => {
   let base: string;
   let dir: string;
   let me: Account;
-  let auth: Record<string, string>;
 
   beforeAll(async () => {
     h = await startHarness({ FERRY_UPLOAD_IDLE_TIMEOUT: String(IDLE_SECONDS) });
     base = await h.listen();
     dir = await makeTempDir('curl-chunks');
     me = await signUp(base, 'curl-e2e@example.com');
-    auth = { authorization: `Bearer ${me.key}` };
   });
 
   afterAll(async () => {

@@ -12,7 +12,6 @@ import { makeTempDir, signUp } from '../support/e2e.ts';
 import { restartableServer, type RestartableServer } from '../support/restartable-server.ts';
 import {
   MiB,
-  TUS,
   createTransfer,
   downloadSha256,
   runTusUpload,

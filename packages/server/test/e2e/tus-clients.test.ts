@@ -9,34 +9,27 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, makeTempDir, readSlice, run, sha256, signUp, type Account } from '../support/e2e.ts';
-import { MiB, TUS, b64, createTransfer, downloadSha256, metadataHeader, runTusUpload, tusHead, writePatternFile } from '../support/tus-e2e.ts';
+import { startTusServer, type TusServer } from '../support/tus-server.ts';
+import { call, readSlice, run, sha256, type Account } from '../support/e2e.ts';
+import { MiB, TUS, b64, createTransfer, metadataHeader, runTusUpload, tusHead, writePatternFile } from '../support/tus-e2e.ts';
 
 const GiB = 1024 * MiB;
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
 describe('tus uploads with real clients (tus-js-client, curl)', () => {
-  let h: Harness;
   let base: string;
   let dir: string;
   let owner: Account;
   let auth: Record<string, string>;
 
+  let server: TusServer;
   beforeAll(async () => {
-    h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(2 * GiB) });
-    base = await h.listen();
-    dir = await makeTempDir('tus');
-    owner = await signUp(base, 'tus-owner@example.com');
-    auth = { authorization: `Bearer ${owner.key}` };
+    server = await startTusServer();
+    ({ base, dir, owner, auth } = server);
   });
+  afterAll(() => server?.close());
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
-
-  const download = (fileId: string) => downloadSha256(`${base}/api/v1/files/${fileId}/download`, auth);
+  const download = (fileId: string) => server.download(fileId);
 
   it('tus-js-client: a 1 GiB upload aborted part-way resumes from its uploadUrl; the download matches', { timeout: 90_000 }, async () => {
     const size = GiB;

@@ -10,11 +10,10 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, makeTempDir, sha256, signUp, type Account } from '../support/e2e.ts';
-import { MiB, TUS, createTransfer, downloadSha256, metadataHeader, runTusUpload, tusCreate, tusHead, writePatternFile } from '../support/tus-e2e.ts';
-
-const GiB = 1024 * MiB;
+import type { Harness } from '../support/harness.ts';
+import { startTusServer, type TusServer } from '../support/tus-server.ts';
+import { call, sha256, type Account } from '../support/e2e.ts';
+import { MiB, TUS, createTransfer, metadataHeader, runTusUpload, tusCreate, tusHead, writePatternFile } from '../support/tus-e2e.ts';
 
 describe('tus uploads with real clients (tus-js-client, curl)', () => {
   let h: Harness;
@@ -23,20 +22,14 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
   let owner: Account;
   let auth: Record<string, string>;
 
+  let server: TusServer;
   beforeAll(async () => {
-    h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(2 * GiB) });
-    base = await h.listen();
-    dir = await makeTempDir('tus');
-    owner = await signUp(base, 'tus-owner@example.com');
-    auth = { authorization: `Bearer ${owner.key}` };
+    server = await startTusServer();
+    ({ h, base, dir, owner, auth } = server);
   });
+  afterAll(() => server?.close());
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
-
-  const download = (fileId: string) => downloadSha256(`${base}/api/v1/files/${fileId}/download`, auth);
+  const download = (fileId: string) => server.download(fileId);
 
   it('the transfer\'s upload token works instead of a key (X-Upload-Token and Bearer fyu_), only for its transfer', { timeout: 60_000 }, async () => {
     const declaredSize = 5 * MiB + 7;

@@ -2,15 +2,12 @@
  * Ferry's real server process that can be killed and started again on the same data folder and
  * port, as an operator would after a crash (server-process.ts always makes a fresh folder/port).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from './server-process.ts';
+import { freePort, spawnFerry, waitHealthy } from './server-process.ts';
 import { createTestDatabase } from './test-database.ts';
-
-const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface RunningServer {
   child: ChildProcess;
@@ -44,27 +41,10 @@ export async function restartableServer(env: Record<string, string> = {}): Promi
     baseUrl,
     current: null,
     async start() {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        cwd: SERVER_DIR,
-        env: { ...process.env, FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), FERRY_HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout!.on('data', (d) => (output += d));
-      child.stderr!.on('data', (d) => (output += d));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('exit', (code, signal) => resolve({ code, signal })),
-      );
-      const running: RunningServer = { child, pid: child.pid!, output: () => output, exited };
+      const { child, output, exited } = spawnFerry({ FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), ...env });
+      const running: RunningServer = { child, pid: child.pid!, output, exited };
       server.current = running;
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early:\n${output}`);
-        const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
-        if (ok) break;
-        if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitHealthy(baseUrl, child, output);
       return running;
     },
     async crash() {

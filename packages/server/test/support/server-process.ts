@@ -33,30 +33,15 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-proc-'));
   const database = await createTestDatabase();
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: SERVER_DIR,
-    env: { ...process.env, FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), FERRY_HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, output, exited } = spawnFerry({ FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), ...env });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-    const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitHealthy(baseUrl, child, output);
   return {
     child,
     baseUrl,
     dataDir,
-    output: () => output,
-    exited,
+    output,
+    exited: exited.then((e) => e.code),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
@@ -64,4 +49,30 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Ferry's main.ts in its own node process on loopback, its output collected for failure messages. */
+export function spawnFerry(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: SERVER_DIR,
+    env: { ...process.env, FERRY_HOST: '127.0.0.1', FERRY_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => text, exited };
+}
+
+/** Resolves once /healthz answers; throws with the server's output if it exits or takes over 30 s. */
+export async function waitHealthy(baseUrl: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early:\n${output()}`);
+    const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
