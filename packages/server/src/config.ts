@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { S3Settings } from './storage/s3-client.ts';
 
 /** Everything Ferry reads from the environment, read once by the composition root. */
 export interface Config {
@@ -19,7 +20,20 @@ export interface Config {
   logLevel: string;
   shutdownGraceSeconds: number;
   uploads: UploadSettings;
+  storage: StorageSettings;
+  /** FERRY_REDIS_URL: shared rate limits, upload slots and leases across instances. */
+  redisUrl: string | null;
+  /** FERRY_REDIS_PREFIX: prefix of every Redis key, so several deployments can share a server. */
+  redisPrefix: string;
   plan: PlanLimits;
+}
+
+/** Where new files go (FERRY_STORAGE); files already stored stay where their row says. */
+export interface StorageSettings {
+  driver: 'local' | 's3';
+  s3: S3Settings | null;
+  /** FERRY_S3_REDIRECT_DOWNLOADS: answer downloads with a 302 to a short-lived presigned GET. */
+  redirectDownloads: boolean;
 }
 
 /** How resumable uploads behave, whatever the protocol. */
@@ -130,6 +144,9 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentPerUser: int('FERRY_MAX_CONCURRENT_UPLOADS', 32, 1, 10000),
       idleTimeoutSeconds: int('FERRY_UPLOAD_IDLE_TIMEOUT', 60, 1, 3600),
     },
+    storage: readStorage(env, problems),
+    redisUrl: readRedisUrl(env, problems),
+    redisPrefix: env.FERRY_REDIS_PREFIX?.trim() || 'ferry:',
     plan: {
       name: env.FERRY_PLAN_NAME?.trim() || 'default',
       maxExpiryDays: int('FERRY_MAX_EXPIRY_DAYS', 30, 1, 36500),
@@ -146,4 +163,44 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function readStorage(env: Env, problems: string[]): StorageSettings {
+  const driver = (env.FERRY_STORAGE?.trim() || 'local') as StorageSettings['driver'];
+  if (driver !== 'local' && driver !== 's3') {
+    problems.push(`FERRY_STORAGE must be one of local, s3 (got ${JSON.stringify(env.FERRY_STORAGE)})`);
+    return { driver: 'local', s3: null, redirectDownloads: false };
+  }
+  const flag = env.FERRY_S3_REDIRECT_DOWNLOADS?.trim().toLowerCase();
+  const redirectDownloads = flag === '1' || flag === 'true' || flag === 'yes' || flag === 'on';
+  if (flag && !redirectDownloads && !['0', 'false', 'no', 'off'].includes(flag)) problems.push('FERRY_S3_REDIRECT_DOWNLOADS must be true or false');
+  if (driver === 'local') return { driver, s3: null, redirectDownloads: false };
+  const endpoint = env.FERRY_S3_ENDPOINT?.trim() || null;
+  if (endpoint) {
+    try {
+      const url = new URL(endpoint);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('FERRY_S3_ENDPOINT must be an http(s) URL');
+    } catch {
+      problems.push(`FERRY_S3_ENDPOINT is not a URL (got ${JSON.stringify(endpoint)})`);
+    }
+  }
+  const bucket = env.FERRY_S3_BUCKET?.trim() ?? '';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push('FERRY_S3_BUCKET must be a bucket name (3-63 lower-case letters, digits, dots, hyphens)');
+  const accessKeyId = env.FERRY_S3_ACCESS_KEY_ID?.trim() || null;
+  const secretAccessKey = env.FERRY_S3_SECRET_ACCESS_KEY?.trim() || null;
+  if ((accessKeyId === null) !== (secretAccessKey === null)) problems.push('FERRY_S3_ACCESS_KEY_ID and FERRY_S3_SECRET_ACCESS_KEY go together (or neither, for the AWS default credential chain)');
+  const pathStyle = env.FERRY_S3_FORCE_PATH_STYLE?.trim().toLowerCase();
+  const forcePathStyle = pathStyle ? ['1', 'true', 'yes', 'on'].includes(pathStyle) : endpoint !== null;
+  return {
+    driver,
+    s3: { endpoint, bucket, region: env.FERRY_S3_REGION?.trim() || 'us-east-1', accessKeyId, secretAccessKey, forcePathStyle },
+    redirectDownloads,
+  };
+}
+
+function readRedisUrl(env: Env, problems: string[]): string | null {
+  const raw = env.FERRY_REDIS_URL?.trim();
+  if (!raw) return null;
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) problems.push('FERRY_REDIS_URL must be a redis:// or rediss:// URL');
+  return raw;
 }

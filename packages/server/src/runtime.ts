@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenedDatabase } from './db/database.ts';
 import { randomBase62 } from './ids.ts';
-import { LocalBlobStore } from './storage/local-blob-store.ts';
-import { BlobStoreRegistry } from './services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from './services/blob-store-registry.ts';
+import { openBlobStores } from './storage/blob-store-factory.ts';
 
 export interface Runtime {
   database: OpenedDatabase;
@@ -34,6 +34,10 @@ export function loadOrCreateSecret(config: Config): string {
 export async function openRuntime(config: Config): Promise<Runtime> {
   const secret = loadOrCreateSecret(config);
   const database = await openDatabase(config.databaseUrl);
-  const local = await new LocalBlobStore({ root: path.join(config.dataDir, 'blobs') }).init();
-  return { database, stores: new BlobStoreRegistry(local), secret };
+  try {
+    return { database, stores: await openBlobStores(config), secret };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 }

@@ -63,3 +63,12 @@ export class StorageFullError extends Error {
     this.name = 'StorageFullError';
   }
 }
+
+/** The medium did not answer or failed (an object store down, a network error): retry later. */
+export class StorageUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('storage is unavailable');
+    this.name = 'StorageUnavailableError';
+    this.cause = cause;
+  }
+}

@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type OpenedDatabase } from '../../src/db/database.ts';
-import { createTestDatabase } from './test-database.ts';
-import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
-import { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
+import { createTestStack } from './test-stack.ts';
+import type { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
+import { openBlobStores } from '../../src/storage/blob-store-factory.ts';
 import { Sweeper } from '../../src/jobs/sweeper.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 
@@ -38,21 +38,21 @@ export interface Harness {
 
 /**
  * A whole Ferry on real SQLite and a real folder, built like main.ts builds it. Pass FERRY_*
- * overrides in `env`. The database follows FERRY_TEST_DATABASE_URL when set (scale-out runs).
+ * overrides in `env`. In the scale-out run the database, the store and Redis follow the
+ * FERRY_TEST_* services (test/support/test-stack.ts).
  */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-test-'));
-  const testDatabase = await createTestDatabase();
+  const stack = await createTestStack();
   const config = loadConfig({
     FERRY_DATA_DIR: dataDir,
     FERRY_LOG_LEVEL: 'silent',
-    FERRY_DATABASE_URL: testDatabase.url,
+    ...stack.env,
     ...env,
   });
   const clock = new TestClock();
   const database = await openDatabase(config.databaseUrl);
-  const local = await new LocalBlobStore({ root: path.join(dataDir, 'blobs') }).init();
-  const stores = new BlobStoreRegistry(local);
+  const stores = await openBlobStores(config);
   const app = await buildApp({ config, db: database.db, stores, secret: 'test-secret-'.padEnd(48, 'x'), clock });
   const r = app.services.repositories;
   const sweeper = new Sweeper({
@@ -83,7 +83,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async close() {
       await app.close();
       await database.close();
-      await testDatabase.drop();
+      await stack.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, spawnFerry, waitHealthy } from './server-process.ts';
-import { createTestDatabase } from './test-database.ts';
+import { createTestStack } from './test-stack.ts';
 
 export interface RunningServer {
   child: ChildProcess;
@@ -32,7 +32,7 @@ export interface RestartableServer {
 
 export async function restartableServer(env: Record<string, string> = {}): Promise<RestartableServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-crash-'));
-  const database = await createTestDatabase();
+  const stack = await createTestStack();
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const server: RestartableServer = {
@@ -41,7 +41,7 @@ export async function restartableServer(env: Record<string, string> = {}): Promi
     baseUrl,
     current: null,
     async start() {
-      const { child, output, exited } = spawnFerry({ FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), ...env });
+      const { child, output, exited } = spawnFerry({ FERRY_DATA_DIR: dataDir, ...stack.env, FERRY_PORT: String(port), ...env });
       const running: RunningServer = { child, pid: child.pid!, output, exited };
       server.current = running;
       await waitHealthy(baseUrl, child, output);
@@ -56,7 +56,7 @@ export async function restartableServer(env: Record<string, string> = {}): Promi
     },
     async dispose() {
       await server.crash();
-      await database.drop();
+      await stack.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };

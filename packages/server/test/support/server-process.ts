@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase } from './test-database.ts';
+import { createTestStack } from './test-stack.ts';
 
 const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -31,9 +31,9 @@ export async function freePort(): Promise<number> {
 /** Ferry as users run it: its own node process (main.ts under tsx), on a free loopback port. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-proc-'));
-  const database = await createTestDatabase();
+  const stack = await createTestStack();
   const port = await freePort();
-  const { child, output, exited } = spawnFerry({ FERRY_DATA_DIR: dataDir, FERRY_DATABASE_URL: database.url, FERRY_PORT: String(port), ...env });
+  const { child, output, exited } = spawnFerry({ FERRY_DATA_DIR: dataDir, ...stack.env, FERRY_PORT: String(port), ...env });
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitHealthy(baseUrl, child, output);
   return {
@@ -45,7 +45,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
-      await database.drop();
+      await stack.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
