@@ -1,4 +1,3 @@
-import fsp from 'node:fs/promises';
 import type { Clock } from '../domain/clock.ts';
 import type { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
 import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
@@ -17,7 +16,8 @@ export class UploadCleanup {
     private readonly deps: {
       parts: UploadPartsRepository;
       tusUploads: TusUploadsRepository;
-      tusDataPath: (id: string) => string;
+      /** Drops an expired tus upload's bytes, wherever the tus store keeps them. */
+      forgetTusBytes: (id: string) => Promise<void>;
       /** Runs before an expired tus upload is forgotten (drops a file it declared by filename). */
       beforeTusExpiry?: (upload: TusUploadRow) => Promise<void>;
       locks: LocksRepository;
@@ -46,7 +46,7 @@ export class UploadCleanup {
       const expired = await tusUploads.listExpired(now.toISOString(), BATCH);
       for (const upload of expired) {
         await this.deps.beforeTusExpiry?.(upload);
-        await fsp.rm(this.deps.tusDataPath(upload.id), { force: true });
+        await this.deps.forgetTusBytes(upload.id);
         await tusUploads.delete(upload.id);
       }
       removed += expired.length;

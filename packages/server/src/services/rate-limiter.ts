@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.ts';
-import type { CountersRepository } from '../repositories/counters-repository.ts';
+import type { RateCounters } from './rate-counters.ts';
 
 export interface RateDecision {
   allowed: boolean;
@@ -11,7 +11,7 @@ export interface RateDecision {
 /** Fixed-window limits over shared counters: every instance enforces the same numbers. */
 export class RateLimiter {
   constructor(
-    private readonly counters: CountersRepository,
+    private readonly counters: RateCounters,
     private readonly clock: Clock,
   ) {}
 

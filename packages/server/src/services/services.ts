@@ -81,7 +81,7 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
     uploadCleanup: new UploadCleanup({
       parts: uploadParts,
       tusUploads: tus.uploads,
-      tusDataPath: (id) => tus.datastore.pathOf(id),
+      forgetTusBytes: (id) => tus.datastore.forget(id),
       beforeTusExpiry: async (upload) => {
         const declared = tus.rules.declaredBy(upload);
         if (declared) await tus.completion.dropPendingFile(declared);

@@ -3,17 +3,29 @@ import { tooManyRequests } from '../errors.ts';
 /**
  * Caps how many upload bodies one account streams at once (SECURITY I101), whatever the
  * protocol: the next one beyond the cap answers 429 with Retry-After before a byte is read.
- * Counted per instance, in memory: a body in flight is bound to this process anyway, and the
- * count dies with it, so a crash can never leave an account locked out.
+ * UploadConcurrency counts per process; RedisUploadSlots counts across instances.
  */
-export class UploadConcurrency {
+export interface UploadSlots {
+  /** Runs `fn` holding one of `userId`'s slots; 429 rate_limited when all are taken. */
+  run<T>(userId: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** The error every UploadSlots implementation throws when an account has no slot free. */
+export const uploadSlotsFull = (maxPerUser: number) =>
+  tooManyRequests(1, `At most ${maxPerUser} uploads may stream at once; retry when one ends.`);
+
+/**
+ * In-memory slots: a body in flight is bound to this process anyway, and the count dies with
+ * it, so a crash can never leave an account locked out.
+ */
+export class UploadConcurrency implements UploadSlots {
   private readonly active = new Map<string, number>();
 
   constructor(private readonly maxPerUser: number) {}
 
   async run<T>(userId: string, fn: () => Promise<T>): Promise<T> {
     const count = this.active.get(userId) ?? 0;
-    if (count >= this.maxPerUser) throw tooManyRequests(1, `At most ${this.maxPerUser} uploads may stream at once; retry when one ends.`);
+    if (count >= this.maxPerUser) throw uploadSlotsFull(this.maxPerUser);
     this.active.set(userId, count + 1);
     try {
       return await fn();

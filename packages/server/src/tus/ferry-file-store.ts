@@ -6,6 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import type { KvStore, Upload } from '@tus/utils';
 import { storageFull } from '../errors.ts';
+import { randomBase36 } from '../ids.ts';
+import type { LocalBlobStore } from '../storage/local-blob-store.ts';
+import type { FerryTusStore, SettledUpload } from './tus-bytes.ts';
 import { currentTusContext } from './upload-context.ts';
 import { FINISHED_STORAGE } from './tus-kv-store.ts';
 import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
@@ -22,6 +25,8 @@ export interface FerryFileStoreOptions {
   expirationPeriodInMilliseconds: number;
   hashers: UploadHashers;
   shutdown: AbortSignal;
+  /** Finished uploads become blobs here by rename: `directory` must be on the same filesystem. */
+  blobs: LocalBlobStore;
 }
 
 /**
@@ -30,14 +35,16 @@ export interface FerryFileStoreOptions {
  * again and answered 460), 507 when the disk fills, and 503 at shutdown. The offset is always
  * the file's length on disk, so whatever happens HEAD shows bytes that really arrived.
  */
-export class FerryFileStore extends FileStore {
+export class FerryFileStore extends FileStore implements FerryTusStore {
   private readonly hashers: UploadHashers;
   private readonly shutdown: AbortSignal;
+  private readonly blobs: LocalBlobStore;
 
   constructor(options: FerryFileStoreOptions) {
     super(options);
     this.hashers = options.hashers;
     this.shutdown = options.shutdown;
+    this.blobs = options.blobs;
     // @tus/server checks for this (misspelt) name before accepting Upload-Concat; Ferry's route
     // handles final uploads itself, so the store only ever sees ordinary and partial uploads.
     this.extensions = [...this.extensions, 'concatentation'];
@@ -54,6 +61,19 @@ export class FerryFileStore extends FileStore {
     } catch {
       return 0;
     }
+  }
+
+  async openRead(id: string): Promise<Readable> {
+    return fs.createReadStream(this.pathOf(id), { highWaterMark: HIGH_WATER_MARK });
+  }
+
+  /** Digests (followed or read back once), then fsync and a rename into the blob store. */
+  async settle(id: string, size: number): Promise<SettledUpload> {
+    const digest = await this.digestOf(id, size);
+    const storageKey = `files/${randomBase36(26)}`;
+    await this.sync(id);
+    await this.blobs.adopt(this.pathOf(id), storageKey);
+    return { ...digest, storageKey };
   }
 
   /** Drops an upload's bytes and running digest (a discarded creation, a joined partial). */

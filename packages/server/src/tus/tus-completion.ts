@@ -1,17 +1,16 @@
-import { randomBase36 } from '../ids.ts';
 import { conflict } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { Upload } from '@tus/utils';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
 import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
-import type { LocalBlobStore } from '../storage/local-blob-store.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
 import type { Principal } from '../services/principal.ts';
-import type { FerryFileStore } from './ferry-file-store.ts';
+import type { FerryTusStore } from './tus-bytes.ts';
 import type { TusUploadRules } from './tus-upload-rules.ts';
 
 /**
  * Turns a finished tus upload into a verified file: digests (from the running hash, or read
- * back once), the bytes moved into the blob store under a fresh key (a rename, no copy), and the
+ * back once), the bytes handed to the blob store without a copy (see FerryTusStore.settle), and the
  * file marked complete in one conditional update, so a file completed another way first wins
  * and this upload's bytes are discarded. A finished partial upload just waits for its final.
  */
@@ -20,8 +19,8 @@ export class TusCompletion {
     private readonly uploads: TusUploadsRepository,
     private readonly files: FilesRepository,
     private readonly rules: TusUploadRules,
-    private readonly datastore: FerryFileStore,
-    private readonly blobs: LocalBlobStore,
+    private readonly datastore: FerryTusStore,
+    private readonly blobs: BlobStore,
     private readonly clock: Clock,
   ) {}
 
@@ -39,10 +38,7 @@ export class TusCompletion {
     // Checked again at the end: the transfer may have been deleted or expired meanwhile.
     const target = row.file_id && row.transfer_id ? { transferId: row.transfer_id, fileId: row.file_id } : this.rules.parseTarget(upload.metadata);
     const file = await this.rules.resolveTarget(principal, target, size);
-    const digest = await this.datastore.digestOf(upload.id, size);
-    const key = `files/${randomBase36(26)}`;
-    await this.datastore.sync(upload.id);
-    await this.blobs.adopt(this.datastore.pathOf(upload.id), key);
+    const { storageKey: key, ...digest } = await this.datastore.settle(upload.id, size);
     const won = await this.files.markComplete(file.id, { ...digest, storage_key: key }, now);
     if (!won) {
       await this.blobs.delete(key);

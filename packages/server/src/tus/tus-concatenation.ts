@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { Upload } from '@tus/utils';
 import { AppError, badRequest, conflict } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
@@ -8,11 +7,10 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { Principal } from '../services/principal.ts';
 import type { Lease, UploadLeases } from '../services/upload-leases.ts';
 import { storeVerified } from '../services/verified-write.ts';
-import type { FerryFileStore } from './ferry-file-store.ts';
+import { UPLOAD_ID, type FerryTusStore } from './tus-bytes.ts';
 import type { TusUploadRules } from './tus-upload-rules.ts';
 
 const UPLOAD_PATH = '/api/v1/uploads/';
-const ID = /^up_[0-9A-Za-z]{22}$/;
 const MAX_PARTS = 1000;
 
 const hostOf = (url: string): string => {
@@ -35,7 +33,7 @@ export class TusConcatenation {
     private readonly uploads: TusUploadsRepository,
     private readonly files: FilesRepository,
     private readonly rules: TusUploadRules,
-    private readonly datastore: FerryFileStore,
+    private readonly datastore: FerryTusStore,
     private readonly store: BlobStore,
     private readonly leases: UploadLeases,
     private readonly clock: Clock,
@@ -60,7 +58,7 @@ export class TusConcatenation {
         throw badRequest('Upload-Concat may only name uploads on this server.', 'invalid_concat');
       }
       const id = url.pathname.startsWith(UPLOAD_PATH) ? url.pathname.slice(UPLOAD_PATH.length) : '';
-      if (!ID.test(id) || url.search || url.hash) throw badRequest('Upload-Concat may only name uploads on this server.', 'invalid_concat');
+      if (!UPLOAD_ID.test(id) || url.search || url.hash) throw badRequest('Upload-Concat may only name uploads on this server.', 'invalid_concat');
       return id;
     });
   }
@@ -121,7 +119,7 @@ export class TusConcatenation {
 
   private async *concatenate(ids: string[]): AsyncGenerator<Buffer> {
     for (const id of ids) {
-      for await (const chunk of fs.createReadStream(this.datastore.pathOf(id), { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+      for await (const chunk of await this.datastore.openRead(id)) yield chunk as Buffer;
     }
   }
 }

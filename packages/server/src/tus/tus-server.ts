@@ -7,12 +7,15 @@ import { AppError } from '../errors.ts';
 import type { FilesRepository } from '../repositories/files-repository.ts';
 import { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import { LocalBlobStore } from '../storage/local-blob-store.ts';
+import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
 import type { FileService } from '../services/file-service.ts';
 import type { StorageReservation } from '../services/storage-reservation.ts';
 import type { TransferService } from '../services/transfer-service.ts';
 import type { UploadLeases } from '../services/upload-leases.ts';
 import { FerryFileStore } from './ferry-file-store.ts';
+import { FerryS3Store } from './ferry-s3-store.ts';
+import type { FerryTusStore } from './tus-bytes.ts';
 import { TusKvStore } from './tus-kv-store.ts';
 import { LeaseLocker, noLocking } from './tus-locker.ts';
 import { TusUploadRules } from './tus-upload-rules.ts';
@@ -40,22 +43,31 @@ export interface TusDeps {
 const asTusError = (error: unknown): unknown => (error instanceof AppError ? toTusError(error) : error);
 
 /**
- * @tus/server configured for Ferry: uploads are written beside the local blob store (same
- * filesystem, so a finished upload becomes a blob by rename), their records live in the
- * database, writers exclude each other with database leases, and Ferry's rules run in its hooks.
+ * The tus data store matching the default blob store, so a finished upload becomes a blob without
+ * a copy: beside the local store (same filesystem, a rename), or in the same bucket (the object).
+ */
+function tusStoreFor(deps: TusDeps, records: TusKvStore, hashers: UploadHashers): FerryTusStore {
+  const blobs = deps.stores.defaultStore;
+  const expirationPeriodInMilliseconds = deps.config.uploads.expirySeconds * 1000;
+  if (blobs instanceof LocalBlobStore) {
+    return new FerryFileStore({ directory: path.join(blobs.root, '.tus'), configstore: records, expirationPeriodInMilliseconds, hashers, shutdown: deps.shutdown, blobs });
+  }
+  if (blobs instanceof S3BlobStore && deps.config.storage.s3) {
+    return new FerryS3Store({ settings: deps.config.storage.s3, blobs, records, expirationPeriodInMilliseconds, shutdown: deps.shutdown });
+  }
+  throw new Error(`tus uploads are not supported on blob store "${blobs.id}"`);
+}
+
+/**
+ * @tus/server configured for Ferry: the bytes go where the default blob store is, the upload
+ * records live in the database, writers exclude each other with shared leases, and Ferry's
+ * rules run in its hooks.
  */
 export function createTus(deps: TusDeps) {
   const blobs = deps.stores.defaultStore;
-  if (!(blobs instanceof LocalBlobStore)) throw new Error('tus uploads need the local blob store (object storage support comes with scale-out)');
   const uploads = new TusUploadsRepository(deps.db);
   const hashers = new UploadHashers();
-  const datastore = new FerryFileStore({
-    directory: path.join(blobs.root, '.tus'),
-    configstore: new TusKvStore(uploads),
-    expirationPeriodInMilliseconds: deps.config.uploads.expirySeconds * 1000,
-    hashers,
-    shutdown: deps.shutdown,
-  });
+  const datastore = tusStoreFor(deps, new TusKvStore(uploads), hashers);
   const rules = new TusUploadRules(uploads, deps.filesRepo, deps.files, deps.transfers, deps.reservation, deps.clock, deps.config.uploads.expirySeconds, deps.config.plan);
   const completion = new TusCompletion(uploads, deps.filesRepo, rules, datastore, blobs, deps.clock);
   const concatenation = new TusConcatenation(uploads, deps.filesRepo, rules, datastore, blobs, deps.leases, deps.clock, deps.config.uploads.tusMaxSizeBytes);

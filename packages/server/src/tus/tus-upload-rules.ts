@@ -1,5 +1,5 @@
 import { Metadata, type Upload } from '@tus/utils';
-import { newId } from '../ids.ts';
+import { newId, randomBase36 } from '../ids.ts';
 import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
@@ -34,8 +34,9 @@ export class TusUploadRules {
     private readonly plan: PlanLimits,
   ) {}
 
+  /** Lower-case, so the id can also name the upload's object in a bucket (FerryS3Store). */
   newUploadId(): string {
-    return newId('up');
+    return `up_${randomBase36(25)}`;
   }
 
   expiresAt(): string {

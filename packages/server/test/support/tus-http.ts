@@ -31,7 +31,7 @@ export const digest = (algorithm: string, body: Buffer) => createHash(algorithm)
 export const idOf = (res: Injected): string => {
   expect(res.statusCode, res.body.slice(0, 500)).toBe(201);
   const location = String(res.headers.location);
-  expect(location).toMatch(new RegExp(`${UPLOADS}/up_[0-9A-Za-z]{22}$`));
+  expect(location).toMatch(new RegExp(`${UPLOADS}/up_[0-9a-z]{25}$`));
   return location.slice(location.lastIndexOf('/') + 1);
 };
 

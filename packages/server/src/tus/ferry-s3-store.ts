@@ -1,0 +1,168 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { S3Store } from '@tus/s3-store';
+import type { KvStore, Upload } from '@tus/utils';
+import { randomBase36 } from '../ids.ts';
+import type { S3BlobStore } from '../storage/s3-blob-store.ts';
+import type { S3Settings } from '../storage/s3-client.ts';
+import { s3ClientConfig } from '../storage/s3-client.ts';
+import { FINISHED_STORAGE, type TusKvStore } from './tus-kv-store.ts';
+import { NEW_UPLOAD_ID, type FerryTusStore, type SettledUpload } from './tus-bytes.ts';
+import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
+import { currentTusContext } from './upload-context.ts';
+import { RunningDigest } from './upload-hashers.ts';
+
+class ShutdownError extends Error {}
+
+/**
+ * No caching of S3Store's per-upload metadata: another instance may have changed it (a deferred
+ * length declared there), so each request reads the `.info` object again (one small GET).
+ */
+class NoCache<T> implements KvStore<T> {
+  async get(): Promise<T | undefined> {
+    return undefined;
+  }
+  async set(): Promise<void> {}
+  async delete(): Promise<void> {}
+  async list(): Promise<string[]> {
+    return [];
+  }
+}
+
+export interface FerryS3StoreOptions {
+  settings: S3Settings;
+  blobs: S3BlobStore;
+  records: TusKvStore;
+  expirationPeriodInMilliseconds: number;
+  shutdown: AbortSignal;
+}
+
+/**
+ * @tus/s3-store with Ferry's rules: an upload is a multipart upload on the object named by its
+ * id, so every instance sees the same offset (S3's part list) and a client resumes through any
+ * of them. Ferry adds the checksum extension (a PATCH with Upload-Checksum is spooled to a temp
+ * file and checked before any byte reaches S3), 503 at shutdown, Ferry's database record of each
+ * upload, and `settle`: the completed object becomes the file's blob as it is (no copy), after
+ * it was read back once for its SHA-256 and CRC-32.
+ */
+export class FerryS3Store extends S3Store implements FerryTusStore {
+  private readonly blobs: S3BlobStore;
+  private readonly records: TusKvStore;
+  private readonly shutdown: AbortSignal;
+
+  constructor(options: FerryS3StoreOptions) {
+    super({
+      s3ClientConfig: { ...s3ClientConfig(options.settings), bucket: options.settings.bucket },
+      cache: new NoCache(),
+      useTags: false,
+      expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
+    });
+    this.blobs = options.blobs;
+    this.records = options.records;
+    this.shutdown = options.shutdown;
+    // Same as FerryFileStore: Ferry's route handles final uploads, the store sees partials only.
+    this.extensions = [...this.extensions, 'checksum', 'concatentation'];
+  }
+
+  override async create(upload: Upload): Promise<Upload> {
+    if (!NEW_UPLOAD_ID.test(upload.id)) throw new Error(`upload id ${upload.id} cannot name an object`);
+    const created = await super.create(upload);
+    await this.records.set(upload.id, created);
+    return created;
+  }
+
+  override async declareUploadLength(id: string, length: number): Promise<void> {
+    await super.declareUploadLength(id, length);
+    const record = await this.records.get(id);
+    if (record) await this.records.set(id, Object.assign(record, { size: length }));
+  }
+
+  /** A finished upload became a file: it answers complete from Ferry's record, not from S3. */
+  override async getUpload(id: string): Promise<Upload> {
+    const record = await this.records.get(id);
+    if (record?.storage?.type === FINISHED_STORAGE) return record;
+    return super.getUpload(id);
+  }
+
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    const context = currentTusContext();
+    let spool: string | null = null;
+    const onShutdown = () => readable.destroy(new ShutdownError());
+    this.shutdown.addEventListener('abort', onShutdown, { once: true });
+    try {
+      if (this.shutdown.aborted) throw new ShutdownError();
+      let source: Readable = readable;
+      if (context.checksum) {
+        spool = path.join(os.tmpdir(), `ferry-tus-${randomBytes(12).toString('hex')}`);
+        const hash = createHash(context.checksum.algorithm);
+        await pipeline(readable, async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        }, fs.createWriteStream(spool, { highWaterMark: 1024 * 1024 }));
+        if (!hash.digest().equals(context.checksum.digest)) throw toTusError(checksumMismatch());
+        source = fs.createReadStream(spool, { highWaterMark: 1024 * 1024 });
+      }
+      return await super.write(source, id, offset);
+    } catch (error) {
+      if (error instanceof ShutdownError || this.shutdown.aborted) throw toTusError(shuttingDown());
+      throw error;
+    } finally {
+      this.shutdown.removeEventListener('abort', onShutdown);
+      if (spool) await fsp.rm(spool, { force: true });
+    }
+  }
+
+  async offsetOf(id: string): Promise<number> {
+    try {
+      return (await this.getUpload(id)).offset;
+    } catch {
+      return 0;
+    }
+  }
+
+  async forget(id: string): Promise<void> {
+    try {
+      await this.remove(id);
+    } catch {
+      // no multipart upload or info left: nothing to drop
+    }
+    await this.deleteObjects([`${id}.part`]);
+  }
+
+  async openRead(id: string): Promise<Readable> {
+    return this.blobs.read(id);
+  }
+
+  /**
+   * The completed object keeps its key (the upload id) and becomes the file's blob; its digests
+   * come from reading it back once. A zero-byte upload never completed its multipart upload, so
+   * it gets a fresh empty blob instead.
+   */
+  async settle(id: string, size: number): Promise<SettledUpload> {
+    if (size === 0) {
+      await this.forget(id);
+      const storageKey = `files/${randomBase36(26)}`;
+      const temp = await this.blobs.writeTemp(Readable.from([]));
+      await this.blobs.commit(temp.tempKey, storageKey);
+      return { ...new RunningDigest().result(), storageKey };
+    }
+    const stored = await this.blobs.stat(id);
+    if (stored?.size !== size) throw new Error(`upload ${id} holds ${stored?.size ?? 'no'} bytes, expected ${size}`);
+    const digest = new RunningDigest();
+    for await (const chunk of await this.blobs.read(id)) digest.update(chunk as Buffer);
+    await this.deleteObjects([`${id}.info`, `${id}.part`]);
+    return { ...digest.result(), storageKey: id };
+  }
+
+  private async deleteObjects(keys: string[]): Promise<void> {
+    await this.blobs.client.send(new DeleteObjectsCommand({ Bucket: this.blobs.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+  }
+}
