@@ -28,8 +28,9 @@ async function run(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const { database, stores, secret } = await openRuntime(config);
-  const services = createServices({ config, db: database.db, stores, clock: systemClock, secret });
+  const runtime = await openRuntime(config);
+  const { database, stores, secret, redis } = runtime;
+  const services = createServices({ config, db: database.db, stores, clock: systemClock, secret, redis });
   try {
     if (command === 'create-user') {
       if (!values.email) throw new Error('--email is required');
@@ -56,7 +57,7 @@ async function run(): Promise<number> {
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   } finally {
-    await database.close();
+    await runtime.close();
   }
 }
 

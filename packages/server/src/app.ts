@@ -15,12 +15,15 @@ import { badRequest } from './errors.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
+import type { Redis } from 'ioredis';
 
 export interface AppDeps {
   config: Config;
   db: Db;
   stores: BlobStoreRegistry;
   secret: string;
+  /** Shared state across instances (FERRY_REDIS_URL); opened and closed by the caller. */
+  redis?: Redis | null;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
 }
@@ -45,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const services = createServices({ ...deps, clock: deps.clock ?? systemClock });
+  const services = createServices({ ...deps, redis: deps.redis ?? null, clock: deps.clock ?? systemClock });
   app.decorate('services', services);
   app.setValidatorCompiler(validatorCompiler);
   for (const schema of sharedSchemas) app.addSchema(schema);

@@ -16,12 +16,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const { database, stores, secret } = await openRuntime(config);
+  let onRedisError: (err: Error) => void = () => undefined;
+  const runtime = await openRuntime(config, (err) => onRedisError(err));
+  const { database, stores, secret, redis } = runtime;
   const app = await buildApp({
     config,
     db: database.db,
     stores,
     secret,
+    redis,
     logger: {
       level: config.logLevel,
       redact: {
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
       },
     },
   });
+  onRedisError = (err) => app.log.warn({ err: err.message }, 'redis connection error');
   const r = app.services.repositories;
   const sweeper = new Sweeper({
     transfers: r.transfers,
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
     force.unref();
     await sweeper.stop();
     await app.close();
-    await database.close();
+    await runtime.close();
     clearTimeout(force);
     process.exit(0);
   };

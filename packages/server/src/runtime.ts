@@ -5,11 +5,17 @@ import { openDatabase, type OpenedDatabase } from './db/database.ts';
 import { randomBase62 } from './ids.ts';
 import type { BlobStoreRegistry } from './services/blob-store-registry.ts';
 import { openBlobStores } from './storage/blob-store-factory.ts';
+import type { Redis } from 'ioredis';
+import { closeRedis, openRedis } from './shared-state/redis-connection.ts';
 
 export interface Runtime {
   database: OpenedDatabase;
   stores: BlobStoreRegistry;
   secret: string;
+  /** Null without FERRY_REDIS_URL. */
+  redis: Redis | null;
+  /** Closes what was opened here (database, Redis). */
+  close(): Promise<void>;
 }
 
 /**
@@ -30,12 +36,29 @@ export function loadOrCreateSecret(config: Config): string {
   return secret;
 }
 
-/** Opens what the server and the admin CLI share: database, blob stores, secret. */
-export async function openRuntime(config: Config): Promise<Runtime> {
+/**
+ * Opens what the server, the admin CLI and the test harness share: database, blob stores (the
+ * bucket is created when missing), Redis, secret. Fails, closing what it opened, when any of them
+ * cannot be reached, so a misconfigured instance never starts half-connected.
+ */
+export async function openRuntime(config: Config, onRedisError?: (err: Error) => void): Promise<Runtime> {
   const secret = loadOrCreateSecret(config);
   const database = await openDatabase(config.databaseUrl);
+  let redis: Redis | null = null;
   try {
-    return { database, stores: await openBlobStores(config), secret };
+    const stores = await openBlobStores(config);
+    redis = config.redisUrl ? await openRedis(config.redisUrl, { onError: onRedisError }) : null;
+    const opened = redis;
+    return {
+      database,
+      stores,
+      secret,
+      redis,
+      async close() {
+        if (opened) await closeRedis(opened);
+        await database.close();
+      },
+    };
   } catch (error) {
     await database.close();
     throw error;

@@ -29,6 +29,13 @@ import { SignedPartService } from './signed-part-service.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { Redis } from 'ioredis';
+import type { RateCounters } from './rate-counters.ts';
+import type { LeaseStore } from './upload-leases.ts';
+import type { UploadSlots } from './upload-concurrency.ts';
+import { RedisRateCounters } from '../shared-state/redis-rate-counters.ts';
+import { RedisLeaseStore } from '../shared-state/redis-lease-store.ts';
+import { RedisUploadSlots } from '../shared-state/redis-upload-slots.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -36,20 +43,29 @@ export interface ServiceDeps {
   stores: BlobStoreRegistry;
   clock: Clock;
   secret: string;
+  redis: Redis | null;
 }
 
 /** Wires repositories into services; the only place that knows how they fit together. */
-export function createServices({ config, db, stores, clock, secret }: ServiceDeps) {
+export function createServices({ config, db, stores, clock, secret, redis }: ServiceDeps) {
   const users = new UsersRepository(db);
   const apiKeys = new ApiKeysRepository(db);
   const transfersRepo = new TransfersRepository(db);
   const filesRepo = new FilesRepository(db);
   const counters = new CountersRepository(db);
   const signer = new UrlSigner(secret);
-  const rateLimiter = new RateLimiter(counters, clock);
+  // With Redis, the state every instance must agree on lives there; else in the database
+  // (shared too) and, for upload slots, in this process.
+  const prefix = config.redisPrefix;
+  const rateCounters: RateCounters = redis ? new RedisRateCounters(redis, { prefix }) : counters;
+  const rateLimiter = new RateLimiter(rateCounters, clock);
   const locks = new LocksRepository(db);
   const reservation = new StorageReservation(db, stores);
-  const leases = new UploadLeases(locks);
+  const leaseStore: LeaseStore = redis ? new RedisLeaseStore(redis, { prefix }) : locks;
+  const leases = new UploadLeases(leaseStore);
+  const uploadSlots: UploadSlots = redis
+    ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
+    : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
   const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes);
   const uploadParts = new UploadPartsRepository(db);
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
@@ -77,7 +93,7 @@ export function createServices({ config, db, stores, clock, secret }: ServiceDep
     parts,
     tus,
     shutdown,
-    uploadSlots: new UploadConcurrency(config.uploads.maxConcurrentPerUser),
+    uploadSlots,
     uploadCleanup: new UploadCleanup({
       parts: uploadParts,
       tusUploads: tus.uploads,

@@ -2,25 +2,25 @@ import type { Redis } from 'ioredis';
 import type { RateCounters } from '../services/rate-counters.ts';
 
 /**
- * One round trip: count the hit and report how long the window has left. The window opens with
- * the first hit (the key's expiry is set only when INCR created it), so Redis's clock owns it
- * and every instance sees the same reset whatever its own clock says. A key found without an
- * expiry (written by hand, or a lost PEXPIRE) gets one rather than counting forever.
+ * One round trip: count the hit in its window's own key, which expires a little after the window
+ * ends. Windows are aligned to the application clock (window n covers [n*w, (n+1)*w)), so every
+ * instance agrees on them as far as their clocks agree, and a test clock moves them too.
  */
 const HIT_LUA = `
 local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if count == 1 or ttl < 0 then
+if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
 end
-return {count, ttl}
+return count
 `;
+
+/** Keys outlive their window by this much, so clocks a little apart still count in one key. */
+const EXPIRY_MARGIN_MS = 60_000;
 
 const COMMAND = 'ferryRateHit';
 
 interface HitScript {
-  [COMMAND](key: string, windowMs: number): Promise<[number, number]>;
+  [COMMAND](key: string, expiresInMs: number): Promise<number>;
 }
 
 export interface RedisRateCountersOptions {
@@ -43,8 +43,10 @@ export class RedisRateCounters implements RateCounters {
 
   async hit(bucket: string, now: Date, windowSeconds: number): Promise<{ count: number; resetsAt: Date }> {
     const windowMs = Math.max(1, Math.round(windowSeconds * 1000));
+    const window = Math.floor(now.getTime() / windowMs);
+    const endsAt = (window + 1) * windowMs;
     const script = this.redis as unknown as HitScript;
-    const [count, ttlMs] = await script[COMMAND](`${this.prefix}rate:${bucket}`, windowMs);
-    return { count: Number(count), resetsAt: new Date(now.getTime() + Math.max(0, Number(ttlMs))) };
+    const count = await script[COMMAND](`${this.prefix}rate:${bucket}:${window}`, endsAt - now.getTime() + EXPIRY_MARGIN_MS);
+    return { count: Number(count), resetsAt: new Date(endsAt) };
   }
 }

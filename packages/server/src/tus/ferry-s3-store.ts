@@ -7,11 +7,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { S3Store } from '@tus/s3-store';
-import type { KvStore, Upload } from '@tus/utils';
+import { ERRORS, type KvStore, type Upload } from '@tus/utils';
 import { randomBase36 } from '../ids.ts';
 import type { S3BlobStore } from '../storage/s3-blob-store.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { s3ClientConfig } from '../storage/s3-client.ts';
+import { isS3NotFound } from '../storage/s3-errors.ts';
 import { FINISHED_STORAGE, type TusKvStore } from './tus-kv-store.ts';
 import { NEW_UPLOAD_ID, type FerryTusStore, type SettledUpload } from './tus-bytes.ts';
 import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
@@ -120,6 +121,22 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
     }
   }
 
+  /**
+   * Termination: the multipart upload is aborted if it is still open (a finished partial has
+   * none left), and the object, its info and any incomplete part go. A missing upload is 404.
+   */
+  override async remove(id: string): Promise<void> {
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await this.getMetadata(id))['upload-id'];
+    } catch (error) {
+      if (isS3NotFound(error)) throw ERRORS.FILE_NOT_FOUND;
+      throw error;
+    }
+    if (uploadId) await this.blobs.multipart.abort(id, uploadId);
+    await this.deleteObjects([id, `${id}.info`, `${id}.part`]);
+  }
+
   async offsetOf(id: string): Promise<number> {
     try {
       return (await this.getUpload(id)).offset;
@@ -131,10 +148,10 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
   async forget(id: string): Promise<void> {
     try {
       await this.remove(id);
-    } catch {
-      // no multipart upload or info left: nothing to drop
+    } catch (error) {
+      if (error !== ERRORS.FILE_NOT_FOUND) throw error;
+      await this.deleteObjects([id, `${id}.part`]);
     }
-    await this.deleteObjects([`${id}.part`]);
   }
 
   async openRead(id: string): Promise<Readable> {

@@ -2,10 +2,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { bytes, createTransfer, expectData, expectError, sha256 } from '../support/http.ts';
-import { UPLOADS, V, OCTET, metadata, idOf, expectHeadStatus, type HeaderMap, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { UPLOADS, V, OCTET, metadata, idOf, expectHeadStatus, type HeaderMap, startTusHttp, tusHelpers, tusUploadsStored } from '../support/tus-http.ts';
 
 /**
  * The tus endpoint's I103 (no compressed bodies), credentials (upload tokens in every header,
@@ -118,8 +117,7 @@ describe('expiry (C48)', () => {
     const id = idOf(res);
     const p = await e.app.inject({ method: 'PATCH', url: `${UPLOADS}/${id}`, headers: { ...V, ...bearer(ekey), ...OCTET, 'upload-offset': '0' }, payload: bytes(10) });
     expect(p.statusCode).toBe(204);
-    const dir = path.join((e.stores.defaultStore as LocalBlobStore).root, '.tus');
-    expect(await readdir(dir)).toContain(id);
+    expect(await tusUploadsStored(e)).toContain(id);
     e.clock.advance(3601 * 1000);
     expect((await e.app.inject({ method: 'HEAD', url: `${UPLOADS}/${id}`, headers: { ...V, ...bearer(ekey) } })).statusCode).toBe(410);
     const t = expectData(await createTransfer(e.app, ekey, { title: 'late', files: [] }), 201);
@@ -130,7 +128,7 @@ describe('expiry (C48)', () => {
     });
     expectError(final, 410, 'upload_expired');
     await e.app.services.uploadCleanup.sweep();
-    expect(await readdir(dir)).not.toContain(id);
+    expect(await tusUploadsStored(e)).not.toContain(id);
     expect((await e.app.inject({ method: 'HEAD', url: `${UPLOADS}/${id}`, headers: { ...V, ...bearer(ekey) } })).statusCode).toBe(404);
   });
 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
   ({ h, key } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, create, head, patch, offsetOf, fileView, download, transferFiles, tusDir } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, create, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
 
 describe('discovery (OPTIONS)', () => {
   it('announces version, extensions, max size and checksum algorithms without credentials', async () => {
@@ -86,11 +86,11 @@ describe('creation', () => {
 
   it('a declared file with another Upload-Length is 400 size_mismatch and creates nothing', async () => {
     const t = await transfer([{ name: 'sized.bin', size: 1000 }]);
-    const before = await readdir(tusDir());
+    const before = await tusUploadsStored();
     const res = await create({ transfer_id: t.id, file_id: t.fileIds[0]! }, 999);
     expect(expectError(res, 400, 'size_mismatch').declared_size).toBe(1000);
     expect(res.headers.location).toBeUndefined();
-    expect(await readdir(tusDir())).toEqual(before);
+    expect(await tusUploadsStored()).toEqual(before);
   });
 
   it('a new filename declares a new file in the transfer', async () => {

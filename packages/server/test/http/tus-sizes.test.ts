@@ -18,7 +18,7 @@ beforeAll(async () => {
   ({ h, key } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, create, started, head, patch, offsetOf, download, transferFiles, tusDir } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, create, started, head, patch, offsetOf, download, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
 
 describe('sizes (SECURITY B18-B25, B34, B35)', () => {
   it('B18/B20/B21: Upload-Length -1, 1e3, 12abc, 0x10, " 12 ", 1.5 and 40 digits are 400', async () => {
@@ -92,7 +92,7 @@ describe('sizes (SECURITY B18-B25, B34, B35)', () => {
     expectError(res, 413, 'payload_too_large');
     const offset = await offsetOf(id);
     expect(offset).toBeLessThanOrEqual(1500);
-    const onDisk = await readFile(path.join(tusDir(), id));
+    const onDisk = await tusBytes(id);
     expect(onDisk.length).toBe(offset);
     expect(onDisk.equals(content.subarray(0, offset))).toBe(true);
     // The upload goes on from there.

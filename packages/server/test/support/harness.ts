@@ -4,10 +4,10 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { openDatabase, type OpenedDatabase } from '../../src/db/database.ts';
+import type { OpenedDatabase } from '../../src/db/database.ts';
+import { openRuntime } from '../../src/runtime.ts';
 import { createTestStack } from './test-stack.ts';
 import type { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
-import { openBlobStores } from '../../src/storage/blob-store-factory.ts';
 import { Sweeper } from '../../src/jobs/sweeper.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 
@@ -51,9 +51,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ...env,
   });
   const clock = new TestClock();
-  const database = await openDatabase(config.databaseUrl);
-  const stores = await openBlobStores(config);
-  const app = await buildApp({ config, db: database.db, stores, secret: 'test-secret-'.padEnd(48, 'x'), clock });
+  const runtime = await openRuntime({ ...config, secret: 'test-secret-'.padEnd(48, 'x') });
+  const { database, stores } = runtime;
+  const app = await buildApp({ config, db: database.db, stores, redis: runtime.redis, secret: runtime.secret, clock });
   const r = app.services.repositories;
   const sweeper = new Sweeper({
     transfers: r.transfers,
@@ -82,7 +82,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
     async close() {
       await app.close();
-      await database.close();
+      await runtime.close();
       await stack.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },

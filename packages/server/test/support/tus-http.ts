@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { expect } from 'vitest';
-import type { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
+import type { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
+import { listObjectKeys } from './test-s3.ts';
 import { bearer, createAccount, startHarness, type Harness } from './harness.ts';
 import { createTransfer, expectData, type Injected } from './http.ts';
 
@@ -109,8 +113,33 @@ export function tusHelpers(current: () => { h: Harness; key: string }) {
   const transferFiles = async (transferId: string) =>
     expectData(await app().inject({ method: 'GET', url: `/api/v1/transfers/${transferId}`, headers: owner() })).files as any[];
 
-  /** Files left in the tus working directory (bytes of unfinished uploads). */
-  const tusDir = () => path.join((current().h.stores.defaultStore as LocalBlobStore).root, '.tus');
+  return { tus, transfer, create, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored: () => tusUploadsStored(current().h), tusBytes: (id: string) => tusBytes(current().h, id) };
+}
 
-  return { tus, transfer, create, started, head, patch, offsetOf, fileView, download, transferFiles, tusDir };
+/**
+ * Ids of the tus uploads whose bytes or records the tus store still holds: files in the tus folder
+ * beside the local store, or objects and open multipart uploads in the bucket.
+ */
+export async function tusUploadsStored(h: Harness): Promise<string[]> {
+  const store = h.stores.defaultStore;
+  if (store instanceof LocalBlobStore) return readdir(path.join(store.root, '.tus')).catch(() => []);
+  const s3 = store as S3BlobStore;
+  const keys = [...(await listObjectKeys(s3.client, s3.bucket, 'up_')), ...(await s3.multipart.listOpen('up_')).map((u) => u.objectKey)];
+  return [...new Set(keys.map((k) => k.replace(/\.(info|part)$/, '')))];
+}
+
+/** The bytes an unfinished upload holds so far (small uploads: on S3 they are its `.part` object). */
+export async function tusBytes(h: Harness, id: string): Promise<Buffer> {
+  const store = h.stores.defaultStore;
+  if (store instanceof LocalBlobStore) return readFile(path.join(store.root, '.tus', id));
+  const s3 = store as S3BlobStore;
+  for (const key of [`${id}.part`, id]) {
+    try {
+      const res = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    } catch (err) {
+      if ((err as Error).name !== 'NoSuchKey') throw err;
+    }
+  }
+  return Buffer.alloc(0);
 }
