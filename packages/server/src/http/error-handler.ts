@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { dependencyDown } from './dependency-errors.ts';
 
 interface Envelope {
   error: { code: string; message: string; details?: unknown };
@@ -26,6 +27,10 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message?: st
 
 /** One envelope for every error; a 5xx never carries internals, only the request id. */
 export function toEnvelope(error: unknown, requestId: string): { status: number; body: Envelope; headers: Record<string, string> } {
+  if (!(error instanceof AppError)) {
+    const down = dependencyDown(error);
+    if (down) error = down;
+  }
   if (error instanceof AppError) {
     const body: Envelope = { error: { code: error.code, message: error.message }, ...error.context };
     if (error.details !== undefined) body.error.details = error.details;

@@ -68,7 +68,13 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
   const part = slice(request, file.size, headers);
   const length = file.size === 0 ? 0 : part.end - part.start + 1;
   const charged = part.charged ? length : 0;
+  // On S3 with redirects on, a GET is answered by the bucket: counted and charged like the range
+  // it asked for (the client sends the same Range there), with nothing to refund.
+  const redirect = request.method === 'GET' && file.size > 0
+    ? await downloads.presignedUrl(file, { contentDisposition: headers['Content-Disposition']!, contentType: headers['Content-Type']! })
+    : null;
   const refund = await downloads.admit(transfer, [file.id], audience, part.counts, charged);
+  if (redirect) return reply.code(302).header('location', redirect).header('cache-control', 'no-store').send();
   void reply.code(part.status).headers(headers);
   if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, file.size));
   void reply.header('content-length', length);

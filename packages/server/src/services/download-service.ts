@@ -9,6 +9,7 @@ import type { TransfersRepository, TransferWithTotals } from '../repositories/tr
 import { planZip, type ZipPlan } from '../zip/zip-plan.ts';
 import { sanitizeZipEntryNames } from '../zip/zip-entry-names.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import type { TransferService } from './transfer-service.ts';
 
 /** Finds the caller's access token for a transfer (a header, or the cookie named after the transfer). */
@@ -18,6 +19,12 @@ export type AccessTokenLookup = (transferId: string) => string | undefined;
 export type Refund = (unsentBytes: number) => Promise<void>;
 const noRefund: Refund = async () => undefined;
 const RESUME_SLACK_BYTES = 8 * 1024 * 1024;
+/**
+ * A redirect URL only has to live until the client follows it: S3 checks it when a GET starts, so
+ * a long download outlives it, and a resume goes through Ferry again (which re-checks the link).
+ * This also bounds how long a URL handed out before a deletion keeps working.
+ */
+const REDIRECT_TTL_SECONDS = 60;
 
 /** Who is downloading decides whether the download counts against the link's allowance. */
 export type Audience = 'owner' | 'recipient';
@@ -47,6 +54,7 @@ export class DownloadService {
     private readonly stores: BlobStoreRegistry,
     private readonly signer: UrlSigner,
     private readonly clock: Clock,
+    private readonly redirectDownloads = false,
   ) {}
 
   async ownerFile(userId: string, fileId: string): Promise<FileDownload> {
@@ -128,6 +136,17 @@ export class DownloadService {
 
   open(file: FileRow, range?: ByteRange): Promise<Readable> {
     return this.stores.get(file.store_id).read(file.storage_key, range);
+  }
+
+  /**
+   * A short-lived presigned GET that the object store answers itself (FERRY_S3_REDIRECT_DOWNLOADS),
+   * with the download's own headers baked in; null when the file's store cannot sign URLs.
+   */
+  async presignedUrl(file: FileRow, headers: { contentDisposition: string; contentType: string }): Promise<string | null> {
+    if (!this.redirectDownloads) return null;
+    const store = this.stores.get(file.store_id);
+    if (!(store instanceof S3BlobStore) || !file.storage_key) return null;
+    return store.multipart.presignGet(file.storage_key, REDIRECT_TTL_SECONDS, headers);
   }
 
   private zip(transfer: TransferWithTotals, audience: Audience): Promise<ZipDownload> {

@@ -74,7 +74,7 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
   const shutdown = new AbortController();
   const tus = createTus({ config, db, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
   const uploadDeps: UploadServiceDeps = { config, db, clock, signer, stores, transfers, files, filesRepo, parts, reservation, leases };
-  const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock);
+  const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
   return {
     db,
     stores,

@@ -7,6 +7,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -169,6 +170,37 @@ export class S3BlobStore implements BlobStore {
   /** Object storage does not run out in a way it can report. */
   async freeSpace(): Promise<number | null> {
     return null;
+  }
+
+  /**
+   * Removes leftovers of crashed or abandoned writes older than `olderThanMs`: temp objects, and
+   * multipart uploads under the temp prefix that were never completed (S3 keeps their parts, and
+   * bills them, forever otherwise). Answers how many went.
+   */
+  async sweepStaleTemps(olderThanMs: number): Promise<number> {
+    if (!(olderThanMs >= 0)) throw new RangeError(`invalid age ${olderThanMs}`);
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const open of await this.multipart.listOpen(TEMP_PREFIX)) {
+      if (open.initiated && open.initiated.getTime() > cutoff) continue;
+      await this.multipart.abort(open.objectKey.slice(TEMP_PREFIX.length), open.uploadId, open.objectKey);
+      removed += 1;
+    }
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: TEMP_PREFIX, ContinuationToken: token }));
+        for (const object of page.Contents ?? []) {
+          if (!object.Key || (object.LastModified && object.LastModified.getTime() > cutoff)) continue;
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
+          removed += 1;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw toStoreError(err);
+    }
+    return removed;
   }
 
   /** Size of an object by its full key, or null when there is none. */

@@ -103,10 +103,13 @@ export class S3Multipart {
     }
   }
 
-  /** Idempotent: an upload already completed or aborted is not an error. */
-  async abort(key: string, uploadId: string): Promise<void> {
+  /**
+   * Idempotent: an upload already completed or aborted is not an error. `rawObjectKey` names an
+   * object outside the blob key space (a temp object), for the store's own sweeping.
+   */
+  async abort(key: string, uploadId: string, rawObjectKey?: string): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId }));
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: rawObjectKey ?? this.objectKey(key), UploadId: uploadId }));
     } catch (err) {
       if (isS3NotFound(err)) return;
       throw toStoreError(err);

@@ -94,10 +94,13 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     const context = currentTusContext();
     let spool: string | null = null;
-    const onShutdown = () => readable.destroy(new ShutdownError());
-    this.shutdown.addEventListener('abort', onShutdown, { once: true });
+    // The library's own pipeline sees `readable` fail first and answers with that error as it
+    // is, so at shutdown it fails with the tus-shaped 503 (status_code and body) itself.
+    const shutdown = this.shutdown;
+    const onShutdown = () => readable.destroy(Object.assign(new ShutdownError('shutting down'), toTusError(shuttingDown())));
+    shutdown.addEventListener('abort', onShutdown, { once: true });
     try {
-      if (this.shutdown.aborted) throw new ShutdownError();
+      if (shutdown.aborted) throw new ShutdownError();
       let source: Readable = readable;
       if (context.checksum) {
         spool = path.join(os.tmpdir(), `ferry-tus-${randomBytes(12).toString('hex')}`);
@@ -113,10 +116,10 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
       }
       return await super.write(source, id, offset);
     } catch (error) {
-      if (error instanceof ShutdownError || this.shutdown.aborted) throw toTusError(shuttingDown());
+      if (error instanceof ShutdownError || shutdown.aborted) throw toTusError(shuttingDown());
       throw error;
     } finally {
-      this.shutdown.removeEventListener('abort', onShutdown);
+      shutdown.removeEventListener('abort', onShutdown);
       if (spool) await fsp.rm(spool, { force: true });
     }
   }

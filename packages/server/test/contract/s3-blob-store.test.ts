@@ -96,6 +96,23 @@ describe.runIf(settings)('S3BlobStore on a real S3 server', () => {
     expect((await store.multipart.listOpen(key)).map((u) => u.uploadId)).not.toContain(uploadId);
   });
 
+  it('sweeps temp objects and abandoned multipart uploads under the temp prefix, and nothing else', async () => {
+    const kept = `kept-${randomBytes(4).toString('hex')}`;
+    const temp = await store.writeTemp(Readable.from([randomBytes(100)]));
+    await store.commit(temp.tempKey, kept);
+    const orphan = await store.writeTemp(Readable.from([randomBytes(100)]));
+    const { CreateMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+    await store.client.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: '.tmp/crashed-write' }));
+    const live = await store.multipart.create(`live-${randomBytes(4).toString('hex')}`);
+    expect(await store.sweepStaleTemps(3600_000)).toBe(0);
+    expect(await store.sweepStaleTemps(0)).toBe(2);
+    expect(await listObjectKeys(store.client, store.bucket, '.tmp/')).toEqual([]);
+    expect(await store.multipart.listOpen('.tmp/')).toEqual([]);
+    expect((await store.multipart.listOpen()).map((u) => u.uploadId)).toContain(live);
+    expect(await store.stat(kept)).toEqual({ size: 100 });
+    await expect(store.commit(orphan.tempKey, 'x')).rejects.toThrow();
+  });
+
   it('answers StorageUnavailableError when the S3 server cannot be reached', async () => {
     const down = new S3BlobStore({ client: createS3Client({ ...settings!, endpoint: 'http://127.0.0.1:9' }), bucket: settings!.bucket });
     await expect(down.stat('anything')).rejects.toBeInstanceOf(StorageUnavailableError);

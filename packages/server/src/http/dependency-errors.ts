@@ -1,0 +1,39 @@
+import { AppError } from '../errors.ts';
+import { StorageUnavailableError } from '../storage/blob-store.ts';
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * PostgreSQL SQLSTATE classes that mean the server, not the request, is the problem: connection
+ * exceptions (08), too many connections (53300), admin shutdown / crash (57P01-57P03).
+ */
+function isDatabaseDown(error: { code?: unknown; message?: unknown }): boolean {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (code.startsWith('08') || code === '53300' || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  const message = typeof error.message === 'string' ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
+}
+
+/** ioredis: the connection is gone, or a command timed out or ran out of retries. */
+function isRedisDown(error: { name?: unknown; message?: unknown }): boolean {
+  const message = typeof error.message === 'string' ? error.message : '';
+  return error.name === 'MaxRetriesPerRequestError' || /Connection is closed|Command timed out|Stream isn't writeable/.test(message);
+}
+
+/**
+ * A failure of something Ferry depends on (object storage, PostgreSQL, Redis) met mid-request:
+ * 503 with Retry-After in the usual envelope, never a 500. Anything else answers null.
+ */
+export function dependencyDown(error: unknown): AppError | null {
+  if (!error || typeof error !== 'object') return null;
+  const e = error as { code?: unknown; name?: unknown; message?: unknown };
+  const retry = { 'retry-after': '5' };
+  if (error instanceof StorageUnavailableError) {
+    return new AppError(503, 'storage_unavailable', 'File storage is unavailable; retry shortly.', {}, undefined, retry);
+  }
+  if (isDatabaseDown(e) || (typeof e.code === 'string' && NETWORK_CODES.has(e.code) && /postgres|5432|connect/i.test(String(e.message)))) {
+    return new AppError(503, 'database_unavailable', 'The database is unavailable; retry shortly.', {}, undefined, retry);
+  }
+  if (isRedisDown(e)) return new AppError(503, 'shared_state_unavailable', 'Shared state (Redis) is unavailable; retry shortly.', {}, undefined, retry);
+  return null;
+}
