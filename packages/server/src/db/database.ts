@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
+import * as directMultipart from './migrations/003-direct-multipart.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -16,7 +17,7 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial, '002-uploads': uploads };
+const migrations: Record<string, Migration> = { '001-initial': initial, '002-uploads': uploads, '003-direct-multipart': directMultipart };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

@@ -139,6 +139,14 @@ export interface UsageCountersTable {
   count: number;
 }
 
+export interface DirectMultipartUploadsTable {
+  file_id: string;
+  store_id: string;
+  object_key: string;
+  upload_id: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -147,6 +155,7 @@ export interface Database {
   transfers: TransfersTable;
   files: FilesTable;
   upload_parts: UploadPartsTable;
+  direct_multipart_uploads: DirectMultipartUploadsTable;
   tus_uploads: TusUploadsTable;
   upload_locks: UploadLocksTable;
   rate_counters: RateCountersTable;

@@ -24,6 +24,8 @@ export class UploadCleanup {
       stores: BlobStoreRegistry;
       clock: Clock;
       expirySeconds: number;
+      /** Multipart uploads sent straight to object storage and never completed. */
+      abortStaleDirectUploads?: (beforeIso: string) => Promise<number>;
     },
   ) {}
 
@@ -52,6 +54,7 @@ export class UploadCleanup {
       removed += expired.length;
       if (expired.length < BATCH) break;
     }
+    removed += (await this.deps.abortStaleDirectUploads?.(edge)) ?? 0;
     await this.deps.locks.deleteExpired(now.toISOString());
     return removed;
   }

@@ -26,6 +26,7 @@ import { createTus } from '../tus/tus-server.ts';
 import { UploadCleanup } from '../jobs/upload-cleanup.ts';
 import { UploadConcurrency } from './upload-concurrency.ts';
 import { SignedPartService } from './signed-part-service.ts';
+import { DirectMultipart } from './direct-multipart.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import type { BlobStoreRegistry } from './blob-store-registry.ts';
@@ -66,14 +67,15 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
   const uploadSlots: UploadSlots = redis
     ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
-  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes);
+  const direct = new DirectMultipart(db, filesRepo, stores, leases, clock);
+  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   const uploadParts = new UploadPartsRepository(db);
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes);
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTus({ config, db, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
-  const uploadDeps: UploadServiceDeps = { config, db, clock, signer, stores, transfers, files, filesRepo, parts, reservation, leases };
+  const uploadDeps: UploadServiceDeps = { config, db, clock, signer, stores, transfers, files, filesRepo, parts, reservation, leases, direct };
   const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
   return {
     db,
@@ -106,6 +108,7 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
       stores,
       clock,
       expirySeconds: config.uploads.expirySeconds,
+      abortStaleDirectUploads: (beforeIso) => direct.abortStale(beforeIso),
     }),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),

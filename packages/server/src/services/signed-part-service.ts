@@ -17,6 +17,8 @@ export interface PartGrant {
   partNumber: number;
   expiresAtSeconds: number;
   signature: string;
+  /** On S3: the presigned UploadPart URL itself (parts then go straight to the bucket). */
+  directUrl?: string;
 }
 
 export interface PartUpload {
@@ -52,9 +54,13 @@ export class SignedPartService {
   async grant(principal: Principal, transferId: string, fileId: string, rawPart: string): Promise<PartGrant> {
     const number = parsePartNumber(rawPart);
     const file = await this.pendingFile(principal, transferId, fileId);
-    partInRange(number, this.layout(file).count);
+    const { count, chunkSize } = this.layout(file);
+    partInRange(number, count);
     const expiresAtSeconds = Math.floor(this.deps.clock.now().getTime() / 1000) + PART_URL_TTL_SECONDS;
-    return { partNumber: number, expiresAtSeconds, signature: this.deps.signer.signPart(file.id, number, expiresAtSeconds) };
+    const directUrl = this.deps.direct.enabled
+      ? await this.deps.direct.partUrl(file, number, expectedPartSize(file.size, chunkSize, number), PART_URL_TTL_SECONDS)
+      : undefined;
+    return { partNumber: number, expiresAtSeconds, signature: this.deps.signer.signPart(file.id, number, expiresAtSeconds), directUrl };
   }
 
   /**
@@ -104,8 +110,17 @@ export class SignedPartService {
     checkPartNumbers(claimedParts, count);
     if (file.state === 'complete') return { file, partNumbers: count, chunkSize };
     const numbers = Array.from({ length: count }, (_, i) => i + 1);
+    // Parts sent straight to S3 are completed there; parts sent through Ferry are joined here.
+    if (this.deps.direct.enabled && count > 0 && (await this.deps.direct.find(file.id) || !(await this.hasFerryParts(file.id)))) {
+      const done = await this.deps.direct.complete(file.id, (current, parts) => checkAssembly(current, parts, numbers, chunkSize));
+      return { file: done, partNumbers: count, chunkSize };
+    }
     const done = await this.deps.parts.assemble(file.id, numbers, (current, parts) => checkAssembly(current, parts, numbers, chunkSize));
     return { file: done, partNumbers: count, chunkSize };
+  }
+
+  private async hasFerryParts(fileId: string): Promise<boolean> {
+    return (await this.deps.parts.list(fileId)).length > 0;
   }
 
   private async openFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
@@ -180,7 +195,7 @@ const MAX_NAMED_MISSING = 20;
  * in WeTransfer's words) and each of its exact size (400 size_mismatch; the PUT already enforces
  * it, this guards parts another flow stored under the same file).
  */
-function checkAssembly(file: FileRow, parts: UploadPartRow[], numbers: number[], chunkSize: number): void {
+function checkAssembly(file: FileRow, parts: Pick<UploadPartRow, 'part_number' | 'size'>[], numbers: number[], chunkSize: number): void {
   const present = new Set(parts.map((p) => p.part_number));
   const missing = numbers.filter((n) => !present.has(n));
   if (missing.length > 0) {

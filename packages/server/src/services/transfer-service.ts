@@ -63,6 +63,8 @@ export class TransferService {
     private readonly plan: PlanLimits,
     private readonly reservation: StorageReservation,
     private readonly partSize: number,
+    /** Aborts parts sent straight to object storage, so their presigned URLs die with the transfer. */
+    private readonly abortDirectUploads: (fileIds: string[]) => Promise<void> = async () => undefined,
   ) {}
 
   async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
@@ -180,6 +182,8 @@ export class TransferService {
     await this.requireOwned(userId, id);
     const now = iso(this.clock.now());
     await this.transfers.update(id, { state: 'deleted', deleted_at: now, updated_at: now });
+    const pending = (await this.files.listForTransfer(id)).filter((f) => f.state !== 'complete');
+    await this.abortDirectUploads(pending.map((f) => f.id));
   }
 
   async requireOwned(userId: string, id: string): Promise<TransferWithTotals> {

@@ -9,6 +9,7 @@ import type { PartAssembly } from './part-assembly.ts';
 import type { StorageReservation } from './storage-reservation.ts';
 import type { TransferService } from './transfer-service.ts';
 import type { UploadLeases } from './upload-leases.ts';
+import type { DirectMultipart } from './direct-multipart.ts';
 
 /** What every upload protocol's service may use; they differ in wire format, not in rules. */
 export interface UploadServiceDeps {
@@ -23,4 +24,5 @@ export interface UploadServiceDeps {
   parts: PartAssembly;
   reservation: StorageReservation;
   leases: UploadLeases;
+  direct: DirectMultipart;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -75,12 +76,20 @@ export class S3BlobStore implements BlobStore {
   async writeTemp(body: Readable): Promise<TempBlob> {
     const tempKey = randomBytes(16).toString('hex');
     let size = 0;
-    const counted = new PassThrough({ highWaterMark: 1024 * 1024 });
-    counted.on('data', (chunk: Buffer) => {
-      size += chunk.length;
+    // Counting in transform() (not a 'data' listener) keeps the stream paused for its consumer.
+    const counted = new Transform({
+      highWaterMark: 1024 * 1024,
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        callback(null, chunk);
+      },
     });
-    body.once('error', (err) => counted.destroy(err));
-    body.pipe(counted);
+    // pipeline() also fails `counted` when `body` is destroyed without an error (busboy gives up
+    // on a cut-short form that way), so the upload below always settles.
+    let bodyError: unknown;
+    const piping = pipeline(body, counted).catch((err: unknown) => {
+      bodyError = err;
+    });
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: TEMP_PREFIX + tempKey, Body: counted },
@@ -90,13 +99,15 @@ export class S3BlobStore implements BlobStore {
     });
     try {
       await upload.done();
+      await piping;
+      if (bodyError) throw bodyError;
     } catch (err) {
-      body.unpipe(counted);
+      counted.destroy();
+      await piping;
       // A failed body aborts the multipart upload (leavePartsOnError false); a single PUT that
       // failed left nothing. Either way nothing of this write stays visible.
       await this.discardTemp(tempKey).catch(() => undefined);
-      if (body.errored) throw body.errored;
-      throw toStoreError(err);
+      throw bodyError ?? toStoreError(err);
     }
     return { tempKey, size };
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { call, fetchToFile, makeTempDir, readSlice, rebase, run, sha256, sha256File, signUp, writeRandomFile, type Account } from '../support/e2e.ts';
+import { blobKeys, tempBlobCount } from '../support/stored-blobs.ts';
 
 /**
  * The two upload flows with real clients on a real listening server: `curl -T` (file and stdin)
@@ -116,7 +117,7 @@ describe('curl -T and chunk uploads over real HTTP', () => {
   });
 
   it('a body cut short of its Content-Length is refused and creates nothing', async () => {
-    const blobsIn = () => fsp.readdir(path.join(h.dataDir, 'blobs', 'files')).then((names) => names.length, () => 0);
+    const blobsIn = async () => (await blobKeys(h.stores, 'files')).length;
     const before = (await call(base, 'GET', '/api/v1/transfers', { key: me.key })).body.pagination.total;
     const blobsBefore = await blobsIn();
     const port = Number(new URL(base).port);
@@ -128,7 +129,7 @@ describe('curl -T and chunk uploads over real HTTP', () => {
     expect(after.body.pagination.total).toBe(before);
     expect(await blobsIn()).toBe(blobsBefore);
     // The bytes that did arrive are discarded, not left as a temporary blob.
-    const temps = () => fsp.readdir(path.join(h.dataDir, 'blobs', '.tmp')).then((names) => names.length, () => 0);
+    const temps = () => tempBlobCount(h.stores);
     for (let i = 0; i < 50 && (await temps()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await temps()).toBe(0);
   });

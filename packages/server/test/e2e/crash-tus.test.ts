@@ -126,7 +126,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
     const answerMs = Date.now() - signalled;
     const sent = patch.sent();
     expect(ended.error).toBeUndefined();
-    expect(ended.status).toBe(503);
+    expect(ended.status, `${ended.body} ${first.output()}`).toBe(503);
     expect(ended.headers!['retry-after']).toBeDefined();
     expect(JSON.parse(ended.body!).error.code).toBe('unavailable');
     const exit = await first.exited;

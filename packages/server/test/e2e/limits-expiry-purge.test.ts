@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { call, rebase, sha256, signUp, type Account } from '../support/e2e.ts';
+import { blobExists, blobKeys, type Stores } from '../support/stored-blobs.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -22,7 +21,7 @@ describe('download limits, expiry and purge against a listening server', () => {
     await h?.close();
   });
 
-  /** Creates, uploads and finalizes a one-file transfer; answers its links and where its blob lives. */
+  /** Creates, uploads and finalizes a one-file transfer; answers its links and where its blob lives (store and key). */
   async function share(options: Record<string, unknown>, content = randomBytes(256 * 1024)) {
     const created = await call(base, 'POST', '/api/v1/transfers', {
       key: owner.key,
@@ -44,10 +43,14 @@ describe('download limits, expiry and purge against a listening server', () => {
       link,
       fileLink: `${link}/files/${fileId}`,
       signedUrl: rebase(base, ready.body.data.files[0].download_url),
-      blob: path.join(h.dataDir, 'blobs', row!.storage_key!),
+      blob: { store: h.stores.get(row!.store_id), key: row!.storage_key },
       slug: ready.body.data.slug as string,
     };
   }
+
+  /** Whether the blob is still stored, and whether its store still lists it among its files. */
+  const stored = (blob: { store: Stores; key: string }) => blobExists(blob.store, blob.key);
+  const inFiles = async (blob: { store: Stores; key: string }) => (await blobKeys(blob.store, 'files')).includes(blob.key);
 
   const codeOf = async (url: string, key?: string) => {
     const reply = await call(base, 'GET', url, { key });
@@ -85,7 +88,8 @@ describe('download limits, expiry and purge against a listening server', () => {
     const t = await share({ expires_at: expiresAt });
     expect(await codeOf(t.fileLink)).toBe('200');
     expect(await codeOf(t.signedUrl)).toBe('200');
-    expect(fs.existsSync(t.blob)).toBe(true);
+    expect(await stored(t.blob)).toBe(true);
+    expect(await inFiles(t.blob)).toBe(true);
 
     h.clock.advance(61_000);
     expect(await codeOf(`${base}/api/v1/public/transfers/${t.slug}`)).toBe('410 transfer_expired');
@@ -104,8 +108,8 @@ describe('download limits, expiry and purge against a listening server', () => {
     expect(detail.body.data.state).toBe('expired');
     const listed = await call(base, 'GET', '/api/v1/transfers?state=expired', { key: owner.key });
     expect(listed.body.data.map((x: { id: string }) => x.id)).toContain(t.id);
-    expect(fs.existsSync(t.blob)).toBe(false);
-    expect(fs.readdirSync(path.join(h.dataDir, 'blobs', 'files'))).not.toContain(path.basename(t.blob));
+    expect(await stored(t.blob)).toBe(false);
+    expect(await inFiles(t.blob)).toBe(false);
     // Purged: the link no longer resolves, the signed URL and the owner still get 410.
     expect(await codeOf(t.fileLink)).toMatch(/^(404|410)/);
     expect(await codeOf(t.signedUrl)).toBe('410 transfer_expired');
@@ -148,18 +152,18 @@ describe('download limits, expiry and purge against a listening server', () => {
     expect(listed.body.data.map((x: { id: string }) => x.id)).not.toContain(t.id);
 
     await h.sweeper.sweep();
-    expect(fs.existsSync(t.blob)).toBe(true);
+    expect(await stored(t.blob)).toBe(true);
     h.clock.advance(DAY_MS - 60_000);
     await h.sweeper.sweep();
-    expect(fs.existsSync(t.blob)).toBe(true);
+    expect(await stored(t.blob)).toBe(true);
 
     h.clock.advance(60_000 + 1_000);
     const result = await h.sweeper.sweep();
     expect(result.purged).toBe(1);
-    expect(fs.existsSync(t.blob)).toBe(false);
-    expect(fs.readdirSync(path.join(h.dataDir, 'blobs', 'files'))).not.toContain(path.basename(t.blob));
+    expect(await stored(t.blob)).toBe(false);
+    expect(await inFiles(t.blob)).toBe(false);
     // Only the deleted transfer's blobs went; a live one a day later is untouched.
-    expect(fs.existsSync(other.blob)).toBe(true);
+    expect(await stored(other.blob)).toBe(true);
     expect(await codeOf(`${base}/api/v1/files/${other.fileId}/download`, owner.key)).toBe('200');
   });
 });

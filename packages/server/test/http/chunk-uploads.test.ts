@@ -34,12 +34,12 @@ interface ChunkHeaders {
   extra?: Record<string, string>;
 }
 
-function sendChunk(c: ChunkHeaders, body: Buffer | string) {
+function sendChunk(c: ChunkHeaders, body: Buffer | string, to: Harness = h) {
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'x-file-id': c.fileId, 'x-chunk-index': String(c.index), 'x-total-chunks': String(c.total) };
   if (c.token !== undefined) headers['x-token'] = c.token;
   if (c.name !== undefined) headers['x-file-name'] = c.name;
   if (c.size !== undefined) headers['x-file-size'] = String(c.size);
-  return h.app.inject({ method: 'POST', url: '/api/v1/upload-chunk', headers: { ...headers, ...c.extra }, payload: body });
+  return to.app.inject({ method: 'POST', url: '/api/v1/upload-chunk', headers: { ...headers, ...c.extra }, payload: body });
 }
 
 /** Sends every chunk of `content` (cut into `total` near-equal pieces) in order; answers the last receipt. */
@@ -127,9 +127,16 @@ describe('one file by chunks', () => {
   });
 
   it('I106: a file the disk cannot hold is refused at its first chunk (507)', async () => {
-    const { id, token } = await openTransfer();
-    expectError(await sendChunk({ token, fileId: 'huge', index: 0, total: 2, name: 'huge.bin', size: 2 ** 50 }, bytes(10)), 507, 'storage_full');
-    expect((await getTransfer(id)).files).toEqual([]);
+    // The local store's disk-full check (object storage reports no free space), so on a local folder on every stack.
+    const disk = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(PLAN_BYTES), FERRY_STORAGE: 'local' });
+    try {
+      const { key: diskKey } = await createAccount(disk.app, 'chunks-disk@example.com');
+      const t = expectData(await createTransfer(disk.app, diskKey, { title: 'chunks' }), 201);
+      expectError(await sendChunk({ token: t.upload_token, fileId: 'huge', index: 0, total: 2, name: 'huge.bin', size: 2 ** 50 }, bytes(10), disk), 507, 'storage_full');
+      expect(expectData(await disk.app.inject({ method: 'GET', url: `/api/v1/transfers/${t.id}`, headers: bearer(diskKey) })).files).toEqual([]);
+    } finally {
+      await disk.close();
+    }
   });
 
   it('I103: compressed bodies are 415', async () => {

@@ -21,7 +21,8 @@ const tus = { 'tus-resumable': '1.0.0' };
 const meta = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
 
 beforeAll(async () => {
-  h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(2 ** 50) });
+  // Tests the local store's disk-full handling (object storage reports no free space): local folder on every stack.
+  h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(2 ** 50), FERRY_STORAGE: 'local' });
   blobs = path.join(h.dataDir, 'blobs');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', blobs]);
   await fs.mkdir(path.join(blobs, '.tmp'), { recursive: true });

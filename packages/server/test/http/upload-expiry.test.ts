@@ -1,8 +1,9 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { bytes, createTransfer, expectData } from '../support/http.ts';
+import { partsLeft } from '../support/stored-blobs.ts';
+import { tusBytes, tusUploadsStored } from '../support/tus-http.ts';
 
 /** Unfinished uploads expire after FERRY_UPLOAD_EXPIRY and the sweeper removes everything they left. */
 
@@ -29,13 +30,13 @@ describe('expired unfinished uploads', () => {
     });
     expect(created.statusCode).toBe(201);
     const id = path.basename(new URL(created.headers.location as string).pathname);
-    const data = path.join(h.dataDir, 'blobs', '.tus', id);
-    expect((await fs.stat(data)).size).toBe(400);
+    expect(await tusUploadsStored(h)).toContain(id);
+    expect((await tusBytes(h, id)).length).toBe(400);
     expect(await files(t.id)).toHaveLength(1);
 
     h.clock.advance(3601 * 1000);
     await h.sweeper.sweep();
-    await expect(fs.stat(data)).rejects.toThrow();
+    expect(await tusUploadsStored(h)).not.toContain(id);
     expect(await files(t.id)).toHaveLength(0);
     const head = await h.app.inject({ method: 'HEAD', url: `/api/v1/uploads/${id}`, headers: { ...bearer(key), 'tus-resumable': '1.0.0' } });
     expect(head.statusCode).toBe(404);
@@ -49,11 +50,11 @@ describe('expired unfinished uploads', () => {
     const put = await h.app.inject({ method: 'PUT', url: `/api/v1/transfers/${t.id}/files/${fileId}/parts/1`, headers: bearer(key), payload: bytes(100) });
     expect(put.statusCode).toBe(200);
     expect(await h.app.services.parts.list(fileId)).toHaveLength(1);
+    expect(await partsLeft(h.stores)).not.toHaveLength(0);
     h.clock.advance(3601 * 1000);
     await h.sweeper.sweep();
     expect(await h.app.services.parts.list(fileId)).toHaveLength(0);
-    const parts = await fs.readdir(path.join(h.dataDir, 'blobs', 'parts')).catch(() => []);
-    expect(parts).toHaveLength(0);
+    expect(await partsLeft(h.stores)).toEqual([]);
     const complete = await h.app.inject({ method: 'PUT', url: `/api/v1/transfers/${t.id}/files/${fileId}/upload-complete`, headers: bearer(key) });
     expect(complete.statusCode).toBe(409);
   });

@@ -1,10 +1,9 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { bytes, createTransfer, expectData, expectError, multipart, putContent, sha256, type Part } from '../support/http.ts';
+import { tempBlobCount } from '../support/stored-blobs.ts';
 
 /** Raw PUT and multipart uploads: SECURITY.md B18-B20, B24, B25, B35, I103 and the declared-size rule. */
 
@@ -187,7 +186,7 @@ describe('multipart POST /transfers/:id/files (declare and upload at once)', () 
     }
     const files = expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key) }));
     expect(files.map((f: { name: string }) => f.name)).toEqual(['other.bin']);
-    expect(await readdir(path.join(h.dataDir, 'blobs', '.tmp'))).toEqual([]);
+    expect(await tempBlobCount(h.stores)).toBe(0);
   });
 
   it('I103: a Content-Encoding other than identity on a form is 415; so are text and body-less requests', async () => {

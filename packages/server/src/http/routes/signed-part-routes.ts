@@ -62,7 +62,7 @@ const CompleteBody = Nullable(
 );
 
 const partUrl = (publicUrl: string, transferId: string, fileId: string, grant: PartGrant) =>
-  `${publicUrl}/api/v1/transfers/${transferId}/files/${fileId}/parts/${grant.partNumber}?expires=${grant.expiresAtSeconds}&signature=${grant.signature}`;
+  grant.directUrl ?? `${publicUrl}/api/v1/transfers/${transferId}/files/${fileId}/parts/${grant.partNumber}?expires=${grant.expiresAtSeconds}&signature=${grant.signature}`;
 
 /** Signed part URLs: the JSON routes, in the normal (parsing) context. */
 export function signedPartRoutes(server: FastifyInstance, { services, config }: RouteContext): void {

@@ -1,0 +1,134 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { conflict } from '../errors.ts';
+import { randomBase36 } from '../ids.ts';
+import { iso, type Clock } from '../domain/clock.ts';
+import type { Db } from '../db/database.ts';
+import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
+import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import type { StoredPart } from '../storage/s3-multipart.ts';
+import { RunningDigest } from '../tus/upload-hashers.ts';
+import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { UploadLeases } from './upload-leases.ts';
+
+const ASSEMBLY_WAIT_MS = 10 * 60_000;
+
+interface DirectUpload {
+  file_id: string;
+  store_id: string;
+  object_key: string;
+  upload_id: string;
+}
+
+/**
+ * Signed part URLs on S3: parts go from the client straight to the bucket as the parts of one S3
+ * multipart upload per file (presigned UploadPart URLs; S3 checks signature, expiry and the
+ * signed Content-Length itself). Completion checks every part's size from S3's own part list,
+ * completes the upload, reads the object back once for SHA-256 and CRC-32, and only then marks
+ * the file complete. Aborting the upload (expiry, deleted transfer) makes every URL dead at S3.
+ */
+export class DirectMultipart {
+  constructor(
+    private readonly db: Db,
+    private readonly files: FilesRepository,
+    private readonly stores: BlobStoreRegistry,
+    private readonly leases: UploadLeases,
+    private readonly clock: Clock,
+  ) {}
+
+  /** True when new files live in a store that clients can upload parts to directly. */
+  get enabled(): boolean {
+    return this.stores.defaultStore instanceof S3BlobStore;
+  }
+
+  /** A presigned UploadPart URL for part `number` of `size` bytes, valid `ttlSeconds`. */
+  async partUrl(file: FileRow, number: number, size: number, ttlSeconds: number): Promise<string> {
+    const upload = await this.ensure(file);
+    return this.storeOf(upload).multipart.presignPart(upload.object_key, upload.upload_id, number, size, ttlSeconds);
+  }
+
+  async find(fileId: string): Promise<DirectUpload | undefined> {
+    return this.db.selectFrom('direct_multipart_uploads').selectAll().where('file_id', '=', fileId).executeTakeFirst();
+  }
+
+  /**
+   * Completes the file from the parts S3 holds. `check` runs under the assembly lease on those
+   * parts and throws to refuse (missing parts, wrong sizes). Concurrent callers wait for the one
+   * holding the lease and get the same file; exactly one marks it complete.
+   */
+  async complete(fileId: string, check: (file: FileRow, parts: { part_number: number; size: number }[]) => void): Promise<FileRow> {
+    const deadline = Date.now() + ASSEMBLY_WAIT_MS;
+    for (;;) {
+      const file = await this.files.findById(fileId);
+      if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
+      if (file.state === 'complete') return file;
+      const lease = await this.leases.tryAcquire(`assemble:${fileId}`);
+      if (!lease) {
+        if (Date.now() > deadline) throw conflict('The file is still being assembled; retry later.', 'assembly_in_progress');
+        await sleep(100);
+        continue;
+      }
+      try {
+        return await this.completeHolding(fileId, check);
+      } finally {
+        await lease.release();
+      }
+    }
+  }
+
+  /** Aborts the S3 uploads of these files (their part URLs stop working at S3) and forgets them. */
+  async abortForFiles(fileIds: string[]): Promise<void> {
+    if (fileIds.length === 0) return;
+    const uploads = await this.db.selectFrom('direct_multipart_uploads').selectAll().where('file_id', 'in', fileIds).execute();
+    for (const upload of uploads) await this.abort(upload);
+  }
+
+  /** Uploads started before `beforeIso` and never completed; answers how many were aborted. */
+  async abortStale(beforeIso: string): Promise<number> {
+    const stale = await this.db.selectFrom('direct_multipart_uploads').selectAll().where('created_at', '<', beforeIso).limit(500).execute();
+    for (const upload of stale) await this.abort(upload);
+    return stale.length;
+  }
+
+  private async completeHolding(fileId: string, check: (file: FileRow, parts: { part_number: number; size: number }[]) => void): Promise<FileRow> {
+    const file = await this.files.findById(fileId);
+    if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
+    if (file.state === 'complete') return file;
+    const upload = await this.find(fileId);
+    const store = upload && this.storeOf(upload);
+    const parts: StoredPart[] = (upload && store && (await store.multipart.listParts(upload.object_key, upload.upload_id))) || [];
+    check(file, parts.map((p) => ({ part_number: p.partNumber, size: p.size })));
+    if (!upload || !store) throw conflict('No parts were uploaded for this file.', 'parts_missing');
+    await store.multipart.complete(upload.object_key, upload.upload_id, parts);
+    const digest = new RunningDigest();
+    for await (const chunk of await store.read(upload.object_key)) digest.update(chunk as Buffer);
+    const won = await this.files.markComplete(file.id, { ...digest.result(), storage_key: upload.object_key }, iso(this.clock.now()));
+    if (!won) await store.delete(upload.object_key);
+    await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', fileId).execute();
+    return (await this.files.findById(fileId))!;
+  }
+
+  /** The file's S3 upload, created on first use; a concurrent creator's extra upload is aborted. */
+  private async ensure(file: FileRow): Promise<DirectUpload> {
+    const existing = await this.find(file.id);
+    if (existing) return existing;
+    const store = this.stores.defaultStore as S3BlobStore;
+    const objectKey = `files/${randomBase36(26)}`;
+    const uploadId = await store.multipart.create(objectKey, file.content_type);
+    const row = { file_id: file.id, store_id: store.id, object_key: objectKey, upload_id: uploadId, created_at: iso(this.clock.now()) };
+    const inserted = await this.db.insertInto('direct_multipart_uploads').values(row).onConflict((oc) => oc.column('file_id').doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return row;
+    await store.multipart.abort(objectKey, uploadId);
+    return (await this.find(file.id))!;
+  }
+
+  private async abort(upload: DirectUpload): Promise<void> {
+    await this.storeOf(upload).multipart.abort(upload.object_key, upload.upload_id);
+    await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', upload.file_id).execute();
+  }
+
+  private storeOf(upload: DirectUpload): S3BlobStore {
+    const store = this.stores.get(upload.store_id);
+    if (!(store instanceof S3BlobStore)) throw new Error(`store ${upload.store_id} takes no direct parts`);
+    return store;
+  }
+}
