@@ -159,11 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
   };
   config.uploads.tusMaxSizeBytes = Math.min(int('FERRY_TUS_MAX_SIZE', config.plan.maxTransferSizeBytes, 1), config.plan.maxTransferSizeBytes);
   if (config.storage.driver === 's3') {
-    // S3 refuses parts under 5 MiB (but the last) and uploads of more than 10 000 parts.
+    // S3 refuses parts under 5 MiB (but the last); files of more than 10 000 parts get larger ones.
     if (config.uploads.partSizeBytes < 5 * 1024 * 1024) problems.push('FERRY_PART_SIZE must be at least 5242880 (5 MiB) with FERRY_STORAGE=s3');
-    else if (Math.ceil(config.plan.maxTransferSizeBytes / config.uploads.partSizeBytes) > 10_000) {
-      problems.push('FERRY_MAX_TRANSFER_SIZE / FERRY_PART_SIZE must be at most 10000 parts with FERRY_STORAGE=s3; raise FERRY_PART_SIZE');
-    }
   }
   for (const origin of config.uploads.corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`FERRY_CORS_ORIGINS entries must be origins like https://app.example (got ${JSON.stringify(origin)})`);

@@ -20,6 +20,7 @@ an \`upload_token\` (\`fyu_...\`, shown once) that grants uploads into that tran
 
     URL=$(curl -s $BASE/api/v1/transfers/$TID/files/$FID/upload-url/$N -H "Authorization: Bearer $KEY" | jq -r .data.url)
     curl -T part.$N "$URL"                                   # no credentials; any order; retries overwrite
+    # with S3 storage the URL is a presigned S3 UploadPart URL: the bytes go straight to the bucket
     curl -X PUT $BASE/api/v1/transfers/$TID/files/$FID/upload-complete -H "Authorization: Bearer $KEY"
 
 **3. Chunks** (Trinsfer style): the transfer turns ready by itself when the last chunk arrives.

@@ -12,6 +12,9 @@ export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
 /** Parts a file of `size` bytes is cut into (an empty file has none). */
 export const partCount = (size: number, partSize: number): number => Math.ceil(size / partSize);
 
+/** Parts one file may be cut into, whatever the store (S3 allows no more). */
+export const MAX_PARTS = 10_000;
+
 export interface FileDeclaration {
   name: string;
   size: number;
@@ -72,7 +75,8 @@ export function prepareDeclaredFiles(
       created_at: iso(now),
       updated_at: iso(now),
       completed_at: null,
-      part_size: partSize,
+      // At most 10 000 parts per file (S3's limit): a very large file gets larger parts.
+      part_size: Math.max(partSize, Math.ceil(file.size / MAX_PARTS)),
       part_count: null,
       client_file_id: null,
     } satisfies FileRow;

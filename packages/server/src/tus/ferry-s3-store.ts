@@ -97,7 +97,12 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
     // The library's own pipeline sees `readable` fail first and answers with that error as it
     // is, so at shutdown it fails with the tus-shaped 503 (status_code and body) itself.
     const shutdown = this.shutdown;
-    const onShutdown = () => readable.destroy(Object.assign(new ShutdownError('shutting down'), toTusError(shuttingDown())));
+    // Set on the captured context: the abort listener runs outside the request's async context.
+    const onShutdown = () => {
+      const refusal = shuttingDown();
+      context.error = refusal;
+      readable.destroy(Object.assign(new ShutdownError('shutting down'), { status_code: refusal.status, body: `${refusal.message}\n` }));
+    };
     shutdown.addEventListener('abort', onShutdown, { once: true });
     try {
       if (shutdown.aborted) throw new ShutdownError();

@@ -6,6 +6,7 @@ import { sendFile, sendZip } from '../send-download.ts';
 import type { RouteContext } from './index.ts';
 
 const Binary = Type.String({ format: 'binary', description: 'The file bytes (200 whole, 206 one range).' });
+const Redirect = Type.Null({ description: 'With S3 storage and FERRY_S3_REDIRECT_DOWNLOADS on: Location is a presigned S3 GET valid 60 s; send the same Range there.' });
 
 export function downloadRoutes(server: FastifyInstance, { services }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
@@ -20,10 +21,12 @@ export function downloadRoutes(server: FastifyInstance, { services }: RouteConte
       summary: 'Download a file (owner key, or a signed URL without credentials)',
       description:
         'One Range (206, 416 past the end), If-Range, ETag (SHA-256), Last-Modified. Signed URLs (from GET transfer) carry ' +
-        'expires and signature and die with the transfer. Served as an attachment with nosniff and a sandbox CSP.',
+        'expires and signature and die with the transfer. Served as an attachment with nosniff and a sandbox CSP. With S3 ' +
+        'storage and FERRY_S3_REDIRECT_DOWNLOADS on, a GET answers 302 to a presigned S3 GET (60 s) that carries the same ' +
+        'headers; it counts as a download like the range asked for. HEAD is always answered by Ferry.',
       params: IdParam('id', 'fl'),
       querystring: Type.Object({ expires: Type.Optional(Type.String({ maxLength: 20 })), signature: Type.Optional(Type.String({ maxLength: 100 })) }),
-      response: { 200: Binary, 206: Binary, ...errorResponses(401, 403, 404, 409, 410, 416) },
+      response: { 200: Binary, 206: Binary, 302: Redirect, ...errorResponses(401, 403, 404, 409, 410, 416) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };

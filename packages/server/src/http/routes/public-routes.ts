@@ -17,6 +17,7 @@ const tokenLookup = (request: FastifyRequest) => (transferId: string) => {
 const Slug = Type.Object({ slug: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$' }) });
 const SlugFile = Type.Object({ slug: Slug.properties.slug, fileId: Type.String({ pattern: '^fl_[0-9a-zA-Z]{22}$' }) });
 const Binary = Type.String({ format: 'binary' });
+const Redirect = Type.Null({ description: 'With S3 storage and FERRY_S3_REDIRECT_DOWNLOADS on: Location is a presigned S3 GET valid 60 s.' });
 
 const PublicTransfer = Type.Object({
   title: Type.String(),
@@ -109,7 +110,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     method: ['GET', 'HEAD'],
     url: '/t/:slug/files/:fileId',
     config: { auth: { public: true } },
-    schema: { tags, summary: 'Download one file of a shared transfer', security: [], params: SlugFile, response: { 200: Binary, 206: Binary, ...errorResponses(401, 404, 409, 410, 416) } },
+    schema: { tags, summary: 'Download one file of a shared transfer', security: [], params: SlugFile, response: { 200: Binary, 206: Binary, 302: Redirect, ...errorResponses(401, 404, 409, 410, 416) } },
     handler: async (request, reply) => {
       const { slug, fileId } = request.params as { slug: string; fileId: string };
       return sendFile(request, reply, downloads, await downloads.publicFile(slug, fileId, tokenLookup(request)));

@@ -77,7 +77,9 @@ export function signedPartRoutes(server: FastifyInstance, { services, config }: 
         'For a pending file of your open transfer: a URL to PUT the raw bytes of part `partNumber` to, without credentials, ' +
         'for one hour (request it again after that). Parts are `multipart.chunk_size` bytes each, the last one holds the ' +
         'rest; `multipart.part_numbers` says how many. 409 transfer_finalized once the transfer is finalized, 409 ' +
-        'file_complete once the file is complete; another account\'s transfer or file is 404.',
+        'file_complete once the file is complete; another account\'s transfer or file is 404. With S3 storage the URL is ' +
+        'a presigned S3 UploadPart URL: the part goes straight to the bucket, which checks the signature, the expiry and ' +
+        'the exact Content-Length itself and answers 200 with an ETag (no JSON). Parts are then at least 5 MiB.',
       params: PartParams,
       response: { 200: Data(PartUrlView), ...errorResponses(400, 401, 403, 404, 409, 417) },
     },
