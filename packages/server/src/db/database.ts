@@ -48,7 +48,11 @@ function openSqlite(url: string): OpenedDatabase {
 function openPostgres(url: string): OpenedDatabase {
   // int8 (bigint) columns hold file sizes far below 2^53: read them as numbers, not strings.
   pg.types.setTypeParser(20, (value: string) => Number(value));
-  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
+  // An idle client whose connection dies (a PostgreSQL restart, a failover) emits 'error' on the
+  // pool; unhandled, that would kill the process. The pool drops that client and connects anew;
+  // requests in flight fail and answer 503 database_unavailable.
+  pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
