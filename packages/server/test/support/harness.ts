@@ -6,7 +6,7 @@ import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { OpenedDatabase } from '../../src/db/database.ts';
 import { openRuntime } from '../../src/runtime.ts';
-import { createTestStack } from './test-stack.ts';
+import { createTestStack, type TestStack } from './test-stack.ts';
 import type { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
 import { Sweeper } from '../../src/jobs/sweeper.ts';
 import type { Clock } from '../../src/domain/clock.ts';
@@ -41,9 +41,11 @@ export interface Harness {
  * overrides in `env`. In the scale-out run the database, the store and Redis follow the
  * FERRY_TEST_* services (test/support/test-stack.ts).
  */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-test-'));
-  const stack = await createTestStack();
+export async function startHarness(env: Record<string, string> = {}, shared?: { stack: TestStack; dataDir: string }): Promise<Harness> {
+  // With `shared`, several harnesses run on one database, bucket and data folder, one after the
+  // other (an instance restarted with new settings); the caller drops them.
+  const dataDir = shared?.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-test-')));
+  const stack = shared?.stack ?? (await createTestStack());
   const config = loadConfig({
     FERRY_DATA_DIR: dataDir,
     FERRY_LOG_LEVEL: 'silent',
@@ -83,6 +85,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async close() {
       await app.close();
       await runtime.close();
+      if (shared) return;
       await stack.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
