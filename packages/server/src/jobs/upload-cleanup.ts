@@ -26,6 +26,8 @@ export class UploadCleanup {
       expirySeconds: number;
       /** Multipart uploads sent straight to object storage and never completed. */
       abortStaleDirectUploads?: (beforeIso: string) => Promise<number>;
+      /** tus uploads the store holds without a record (their creation failed half-way). */
+      sweepTusOrphans?: () => Promise<number>;
     },
   ) {}
 
@@ -55,6 +57,7 @@ export class UploadCleanup {
       if (expired.length < BATCH) break;
     }
     removed += (await this.deps.abortStaleDirectUploads?.(edge)) ?? 0;
+    removed += (await this.deps.sweepTusOrphans?.()) ?? 0;
     await this.deps.locks.deleteExpired(now.toISOString());
     return removed;
   }

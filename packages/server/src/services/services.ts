@@ -109,6 +109,8 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
       clock,
       expirySeconds: config.uploads.expirySeconds,
       abortStaleDirectUploads: (beforeIso) => direct.abortStale(beforeIso),
+      // An hour is far longer than a creation takes; younger uploads may still be getting their record.
+      sweepTusOrphans: async () => (await tus.datastore.sweepOrphans?.(async (id) => !!(await tus.uploads.find(id)), 3600_000)) ?? 0,
     }),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),

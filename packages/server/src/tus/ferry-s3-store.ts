@@ -162,6 +162,19 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
     }
   }
 
+  async sweepOrphans(isTracked: (id: string) => Promise<boolean>, olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const open of await this.blobs.multipart.listOpen('up_')) {
+      if (!NEW_UPLOAD_ID.test(open.objectKey) || (open.initiated && open.initiated.getTime() > cutoff)) continue;
+      if (await isTracked(open.objectKey)) continue;
+      await this.blobs.multipart.abort(open.objectKey, open.uploadId);
+      await this.deleteObjects([`${open.objectKey}.info`, `${open.objectKey}.part`]);
+      removed += 1;
+    }
+    return removed;
+  }
+
   async openRead(id: string): Promise<Readable> {
     return this.blobs.read(id);
   }

@@ -24,6 +24,12 @@ export interface FerryTusStore extends DataStore {
    * followed exactly once; the returned key is committed (readable through the blob store).
    */
   settle(id: string, size: number): Promise<SettledUpload>;
+  /**
+   * Drops bytes the store holds for uploads Ferry has no record of (a creation that failed after
+   * the store made the upload), older than `olderThanMs`; answers how many. Optional: the local
+   * store keeps no such leftovers outside its folder, which the upload sweep already covers.
+   */
+  sweepOrphans?(isTracked: (id: string) => Promise<boolean>, olderThanMs: number): Promise<number>;
 }
 
 /** Ids issued from now on: 25 lower-case base36 characters (129 bits), usable as blob keys. */

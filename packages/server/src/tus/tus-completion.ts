@@ -59,7 +59,9 @@ export class TusCompletion {
   async discard(uploadId: string, declaredFileId: string | null): Promise<void> {
     const row = await this.uploads.find(uploadId);
     if (row && row.completed_at === null) {
-      await this.datastore.forget(uploadId);
+      // The store may be what failed (S3 down): its leftovers are then an abandoned multipart
+      // upload, which the store's sweep aborts; the record and the declared file go now.
+      await this.datastore.forget(uploadId).catch(() => undefined);
       await this.uploads.delete(uploadId);
     }
     if (declaredFileId) await this.dropPendingFile(declaredFileId);

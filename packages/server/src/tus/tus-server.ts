@@ -8,6 +8,8 @@ import type { FilesRepository } from '../repositories/files-repository.ts';
 import { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import { LocalBlobStore } from '../storage/local-blob-store.ts';
 import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import { StorageUnavailableError } from '../storage/blob-store.ts';
+import { toStoreError } from '../storage/s3-errors.ts';
 import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
 import type { FileService } from '../services/file-service.ts';
 import type { StorageReservation } from '../services/storage-reservation.ts';
@@ -87,6 +89,12 @@ export function createTus(deps: TusDeps) {
     // check (offset = length) would also keep finished partial uploads and uploads whose
     // completion was refused (e.g. 413 at the end) from ever being removed by their owner.
     disableTerminationForFinishedUploads: false,
+    // The S3 data store's own requests failing (the bucket's server down) answer 503, not 500.
+    onResponseError: (_req, error) => {
+      if (!(toStoreError(error) instanceof StorageUnavailableError)) return undefined;
+      const refusal = new AppError(503, 'storage_unavailable', 'File storage is unavailable; retry shortly.', {}, undefined, { 'retry-after': '5' });
+      return toTusError(refusal);
+    },
     onUploadCreate: async (_req, upload) => {
       const context = currentTusContext();
       try {

@@ -52,6 +52,16 @@ describe('a dependency failing mid-request answers 503 in the envelope, and noth
     expect(file.state).toBe('pending');
   }, 60_000);
 
+  it('S3 down during a tus creation: 503 storage_unavailable, and no upload is left behind', async () => {
+    const { key } = await createAccount(app, 'deps-tus@example.com');
+    const created = expectData(await app.inject({ method: 'POST', url: '/api/v1/transfers', headers: bearer(key), payload: { title: 't' } }), 201);
+    const meta = `transfer_id ${Buffer.from(created.id).toString('base64')},filename ${Buffer.from('a.bin').toString('base64')}`;
+    const res = await app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), 'tus-resumable': '1.0.0', 'upload-length': '10', 'upload-metadata': meta } });
+    expectError(res, 503, 'storage_unavailable');
+    const files = expectData(await app.inject({ method: 'GET', url: `/api/v1/transfers/${created.id}/files`, headers: bearer(key) }));
+    expect(files).toEqual([]);
+  }, 60_000);
+
   it('PostgreSQL unreachable: a real connection error maps to 503 database_unavailable', async () => {
     const client = new pg.Client({ connectionString: 'postgres://ferry@127.0.0.1:9/ferry', connectionTimeoutMillis: 2000 });
     const error = await client.connect().then(() => null, (e: unknown) => e);
