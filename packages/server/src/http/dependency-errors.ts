@@ -2,7 +2,8 @@ import { AppError } from '../errors.ts';
 import { StorageUnavailableError } from '../storage/blob-store.ts';
 import { toStoreError } from '../storage/s3-errors.ts';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** Connecting failed (not a client hanging up, which is ECONNRESET or EPIPE on its own socket). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 
 /**
  * PostgreSQL SQLSTATE classes that mean the server, not the request, is the problem: connection

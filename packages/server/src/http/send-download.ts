@@ -50,6 +50,8 @@ function refundUnsent(reply: FastifyReply, body: Readable, length: number, refun
     },
   });
   reply.raw.once('close', () => {
+    // The source (an open file, or an S3 response holding a pooled socket) goes with the client.
+    if (!body.destroyed) body.destroy();
     if (sent < length) void refund(length - sent).catch((err) => reply.log.warn({ err }, 'download refund failed'));
   });
   body.once('error', (error) => counter.destroy(error));
@@ -68,9 +70,10 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
   const part = slice(request, file.size, headers);
   const length = file.size === 0 ? 0 : part.end - part.start + 1;
   const charged = part.charged ? length : 0;
-  // On S3 with redirects on, a GET is answered by the bucket: counted and charged like the range
-  // it asked for (the client sends the same Range there), with nothing to refund.
-  const redirect = request.method === 'GET' && file.size > 0
+  // On S3 with redirects on, a whole GET is answered by the bucket, counted and charged in full:
+  // the presigned URL is not bound to a range, so probes and resumes (which count less) stream
+  // through Ferry instead, or a one-byte probe would buy an uncounted whole file.
+  const redirect = request.method === 'GET' && file.size > 0 && part.status === 200 && part.counts
     ? await downloads.presignedUrl(file, { contentDisposition: headers['Content-Disposition']!, contentType: headers['Content-Type']! })
     : null;
   const refund = await downloads.admit(transfer, [file.id], audience, part.counts, charged);

@@ -95,16 +95,29 @@ export class DirectMultipart {
     if (file.state === 'complete') return file;
     const upload = await this.find(fileId);
     const store = upload && this.storeOf(upload);
-    const parts: StoredPart[] = (upload && store && (await store.multipart.listParts(upload.object_key, upload.upload_id))) || [];
+    const listed = upload && store ? await store.multipart.listParts(upload.object_key, upload.upload_id) : null;
+    if (upload && store && listed === null) {
+      // S3 no longer knows the upload: an earlier completion finished it there and then failed
+      // (or its holder died) before marking the file; finish from the object. Otherwise it was
+      // aborted: forget it, so the next part URL starts a new upload.
+      if ((await store.stat(upload.object_key))?.size === file.size) return this.markVerified(file, upload, store);
+      await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', fileId).execute();
+    }
+    const parts: StoredPart[] = listed ?? [];
     check(file, parts.map((p) => ({ part_number: p.partNumber, size: p.size })));
-    if (!upload || !store) throw conflict('No parts were uploaded for this file.', 'parts_missing');
+    if (!upload || !store || listed === null) throw conflict('No parts were uploaded for this file.', 'parts_missing');
     await store.multipart.complete(upload.object_key, upload.upload_id, parts);
+    return this.markVerified(file, upload, store);
+  }
+
+  /** Reads the completed object once for its digests; only then is the file complete. */
+  private async markVerified(file: FileRow, upload: DirectUpload, store: S3BlobStore): Promise<FileRow> {
     const digest = new RunningDigest();
     for await (const chunk of await store.read(upload.object_key)) digest.update(chunk as Buffer);
     const won = await this.files.markComplete(file.id, { ...digest.result(), storage_key: upload.object_key }, iso(this.clock.now()));
     if (!won) await store.delete(upload.object_key);
-    await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', fileId).execute();
-    return (await this.files.findById(fileId))!;
+    await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', file.id).execute();
+    return (await this.files.findById(file.id))!;
   }
 
   /** The file's S3 upload, created on first use; a concurrent creator's extra upload is aborted. */

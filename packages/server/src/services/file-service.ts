@@ -25,6 +25,8 @@ export class FileService {
     private readonly plan: PlanLimits,
     private readonly reservation: StorageReservation,
     private readonly partSize: number,
+    /** Aborts a pending file's parts sent straight to object storage (their URLs die with it). */
+    private readonly abortDirectUploads: (fileIds: string[]) => Promise<void> = async () => undefined,
   ) {}
 
   async declare(userId: string, transferId: string, declaration: FileDeclaration): Promise<FileRow> {
@@ -88,6 +90,7 @@ export class FileService {
   async delete(userId: string, fileId: string): Promise<void> {
     const { file, transfer } = await this.getOwned(userId, fileId);
     this.assertOpen(transfer);
+    if (file.state !== 'complete') await this.abortDirectUploads([file.id]);
     await this.files.delete(file.id);
     if (file.storage_key) await this.stores.get(file.store_id).delete(file.storage_key);
   }

@@ -183,7 +183,8 @@ export class TransferService {
     const now = iso(this.clock.now());
     await this.transfers.update(id, { state: 'deleted', deleted_at: now, updated_at: now });
     const pending = (await this.files.listForTransfer(id)).filter((f) => f.state !== 'complete');
-    await this.abortDirectUploads(pending.map((f) => f.id));
+    // The deletion stands even if the bucket is unreachable now: the upload sweep aborts them later.
+    await this.abortDirectUploads(pending.map((f) => f.id)).catch(() => undefined);
   }
 
   async requireOwned(userId: string, id: string): Promise<TransferWithTotals> {

@@ -35,6 +35,8 @@ export function s3ClientConfig(settings: S3Settings): S3ClientConfig {
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
       connectionTimeout: 5_000,
+      // A socket silent this long fails its request (503) instead of holding a pooled socket forever.
+      requestTimeout: 120_000,
     }),
   };
 }

@@ -12,7 +12,7 @@ import { randomBase36 } from '../ids.ts';
 import type { S3BlobStore } from '../storage/s3-blob-store.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { s3ClientConfig } from '../storage/s3-client.ts';
-import { isS3NotFound } from '../storage/s3-errors.ts';
+import { isS3NotFound, toStoreError } from '../storage/s3-errors.ts';
 import { FINISHED_STORAGE, type TusKvStore } from './tus-kv-store.ts';
 import { NEW_UPLOAD_ID, type FerryTusStore, type SettledUpload } from './tus-bytes.ts';
 import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
@@ -88,6 +88,13 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
   override async getUpload(id: string): Promise<Upload> {
     const record = await this.records.get(id);
     if (record?.storage?.type === FINISHED_STORAGE) return record;
+    // The library reports every metadata failure as 404; an unreachable bucket must stay a 503,
+    // or clients would drop their upload and start again from zero.
+    try {
+      await this.getMetadata(id);
+    } catch (error) {
+      if (!isS3NotFound(error)) throw toStoreError(error);
+    }
     return super.getUpload(id);
   }
 
@@ -143,13 +150,15 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
     }
     if (uploadId) await this.blobs.multipart.abort(id, uploadId);
     await this.deleteObjects([id, `${id}.info`, `${id}.part`]);
+    await this.records.delete(id);
   }
 
   async offsetOf(id: string): Promise<number> {
     try {
       return (await this.getUpload(id)).offset;
-    } catch {
-      return 0;
+    } catch (error) {
+      if (error === ERRORS.FILE_NOT_FOUND) return 0;
+      throw error;
     }
   }
 
@@ -158,7 +167,9 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
       await this.remove(id);
     } catch (error) {
       if (error !== ERRORS.FILE_NOT_FOUND) throw error;
-      await this.deleteObjects([id, `${id}.part`]);
+      // No info: the upload never started, or it was settled and its object is now a file's
+      // blob. Only a stray incomplete part may go; the object itself never does.
+      await this.deleteObjects([`${id}.part`]);
     }
   }
 
@@ -175,7 +186,9 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
     return removed;
   }
 
+  /** A zero-byte upload never completed its multipart upload: it reads as empty. */
   async openRead(id: string): Promise<Readable> {
+    if ((await this.records.get(id))?.size === 0) return Readable.from([]);
     return this.blobs.read(id);
   }
 
@@ -186,7 +199,10 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
    */
   async settle(id: string, size: number): Promise<SettledUpload> {
     if (size === 0) {
-      await this.forget(id);
+      // Not forget(): that would also drop Ferry's record, which completion still needs.
+      const uploadId = (await this.getMetadata(id).catch(() => null))?.['upload-id'];
+      if (uploadId) await this.blobs.multipart.abort(id, uploadId);
+      await this.deleteObjects([`${id}.info`, `${id}.part`]);
       const storageKey = `files/${randomBase36(26)}`;
       const temp = await this.blobs.writeTemp(Readable.from([]));
       await this.blobs.commit(temp.tempKey, storageKey);

@@ -96,6 +96,15 @@ describe.runIf(testS3Server())('signed part URLs on S3: parts go straight to the
     expect(await put(url, slice(1))).toBe(404);
   });
 
+  it('a deleted pending file takes its part URLs with it: S3 refuses them', async () => {
+    const t = await declare('file deleted');
+    const url = await urlFor(t, 1);
+    const before = await openMultipartKeys(h.stores);
+    expect((await call(base, 'DELETE', `/api/v1/files/${t.fileId}`, { key: owner.key })).status).toBe(204);
+    expect(await put(url, slice(1))).toBe(404);
+    expect((await openMultipartKeys(h.stores)).length).toBe(before.length - 1);
+  });
+
   it('the sweeper aborts direct uploads that outlive FERRY_UPLOAD_EXPIRY', async () => {
     const t = await declare('abandoned');
     const url = await urlFor(t, 1);

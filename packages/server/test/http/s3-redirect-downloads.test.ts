@@ -61,6 +61,20 @@ describe.runIf(testS3Server())('downloads redirected to presigned S3 GETs', () =
     expect(transfer.id).not.toBe(other.id);
   });
 
+  it('streams probes and resumes itself: a presigned URL is not bound to a range, so only whole counted GETs redirect', async () => {
+    const content = bytes(10_000);
+    const { transfer, files, link } = await readyTransfer(h.app, key, [{ name: 'probe.bin', content }], { max_downloads: 1 });
+    const url = `${link}/files/${files['probe.bin'].id}`;
+    const probe = await h.app.inject({ method: 'GET', url, headers: { range: 'bytes=0-0' } });
+    expect([probe.statusCode, probe.rawPayload.length]).toEqual([206, 1]);
+    const resume = await h.app.inject({ method: 'GET', url, headers: { range: 'bytes=5000-' } });
+    expect([resume.statusCode, sha256(resume.rawPayload)]).toEqual([206, sha256(content.subarray(5000))]);
+    const view = await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transfer.id}`, headers: bearer(key) });
+    expect(view.json().data.download_count).toBe(0);
+    expect((await h.app.inject({ method: 'GET', url })).statusCode).toBe(302);
+    expectError(await h.app.inject({ method: 'GET', url }), 410, 'download_limit_reached');
+  });
+
   it('never redirects the ZIP of a transfer: it is assembled by Ferry', async () => {
     const { transfer } = await readyTransfer(h.app, key, [{ name: 'a.txt', content: 'a' }, { name: 'b.txt', content: 'b' }]);
     const res = await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transfer.id}/download.zip`, headers: bearer(key) });
