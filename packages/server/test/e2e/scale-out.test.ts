@@ -282,8 +282,14 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     expect(resumed.fileId).toBe(fileId);
     expect(patchOffsets[0]).toBe(keptOffset);
     const locked = patches.filter((p) => p.startsWith('PATCH 423')).length;
-    // Only the lease's 423s and successes; every answer came from the survivor.
-    expect(patches.filter((p) => !p.startsWith('PATCH 423') && !p.startsWith('PATCH 204')), patches.join('\n')).toEqual([]);
+    // Only the lease's 423s and successes; every answer came from the survivor. A 423 is sent
+    // before the body is read and the connection closed; when nginx is still writing that body
+    // it may meet the closed socket first (EPIPE) and answer 502 in its place. tus-js-client
+    // retries both, so that is allowed, but only while the dead instance's lease lasted.
+    const firstSuccess = patches.findIndex((p) => p.startsWith('PATCH 204'));
+    const leaseWindow = patches.slice(0, firstSuccess === -1 ? patches.length : firstSuccess);
+    expect(leaseWindow.filter((p) => !p.startsWith('PATCH 423') && !p.startsWith('PATCH 502')), patches.join('\n')).toEqual([]);
+    expect(patches.slice(leaseWindow.length).filter((p) => !p.startsWith('PATCH 204')), patches.join('\n')).toEqual([]);
     expect(patches.filter((p) => answeredBy(p) !== survivor.addr), patches.join('\n')).toEqual([]);
     expect(new Set(patchOffsets).size).toBe(Math.ceil((size - keptOffset) / chunkSize));
 
