@@ -1,5 +1,5 @@
 import { Metadata, type Upload } from '@tus/utils';
-import { newId, randomBase36 } from '../ids.ts';
+import { randomBase36 } from '../ids.ts';
 import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { normalizeFileName } from '../domain/file-name.ts';

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
 import { bytes, expectError, sha256 } from '../support/http.ts';
@@ -16,7 +15,7 @@ beforeAll(async () => {
   ({ h, key } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, create, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, create, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
 describe('discovery (OPTIONS)', () => {
   it('announces version, extensions, max size and checksum algorithms without credentials', async () => {

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
 import { bytes, expectError, sha256 } from '../support/http.ts';
@@ -16,7 +15,7 @@ beforeAll(async () => {
   ({ h, key } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, create, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, create, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
 describe('SECURITY C36-C50', () => {
   it('C36: missing or other Tus-Resumable is 412 with Tus-Version, and nothing is processed', async () => {

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
@@ -18,7 +17,7 @@ beforeAll(async () => {
   ({ h, key, other } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
 describe('SECURITY C36-C50', () => {
   describe('concatenation', () => {

@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
 import { bytes, expectError } from '../support/http.ts';
@@ -16,7 +15,7 @@ beforeAll(async () => {
   ({ h, key, readOnly } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, create, started, head, patch, offsetOf, fileView, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, create, started, head, patch, offsetOf, fileView, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
 describe('SECURITY C36-C50', () => {
   it('C47: HEAD carries Cache-Control: no-store, for unfinished and finished uploads', async () => {

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
@@ -18,7 +16,7 @@ beforeAll(async () => {
   ({ h, key } = await startTusHttp());
 });
 afterAll(() => h?.close());
-const { tus, transfer, create, started, head, patch, offsetOf, download, transferFiles, tusUploadsStored, tusBytes } = tusHelpers(() => ({ h, key }));
+const { tus, transfer, create, started, head, patch, offsetOf, download, transferFiles, tusBytes } = tusHelpers(() => ({ h, key }));
 
 describe('sizes (SECURITY B18-B25, B34, B35)', () => {
   it('B18/B20/B21: Upload-Length -1, 1e3, 12abc, 0x10, " 12 ", 1.5 and 40 digits are 400', async () => {
