@@ -62,7 +62,9 @@ export function renderSiteConfig(example: string, options: NginxOptions & { list
   replaceOnce(/upstream\s+ferry\s*\{([^}]*)\}/, (_match, body) => {
     if (!/^\s*server\s+/m.test(body!)) throw new Error(`${EXAMPLE_CONFIG}: the upstream names no server`);
     const kept = body!.split('\n').filter((line) => !/^\s*server\s+/.test(line));
-    const servers = options.upstreams.map((port) => `    server 127.0.0.1:${port};`);
+    // The example's server parameters (max_fails=0 ...) stay: they are part of what is tested.
+    const params = /^\s*server\s+\S+?((?:\s+[^;\s]+)*)\s*;/m.exec(body!)?.[1] ?? '';
+    const servers = options.upstreams.map((port) => `    server 127.0.0.1:${port}${params};`);
     return `upstream ferry {\n${[...servers, ...kept].join('\n')}\n}`;
   }, '`upstream ferry { ... }`');
   replaceOnce(/^(\s*)listen\s+[^;]+;/m, (_match, indent) => `${indent}listen 127.0.0.1:${options.listenPort};`, '`listen`');
