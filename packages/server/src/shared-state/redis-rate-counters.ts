@@ -2,25 +2,31 @@ import type { Redis } from 'ioredis';
 import type { RateCounters } from '../services/rate-counters.ts';
 
 /**
- * One round trip: count the hit in its window's own key, which expires a little after the window
- * ends. Windows are aligned to the application clock (window n covers [n*w, (n+1)*w)), so every
- * instance agrees on them as far as their clocks agree, and a test clock moves them too.
+ * One round trip: a window opens with its first hit and lasts `window` ms, as the database
+ * counters do (the key holds the count `c` and the window's end `e`). Times come from the
+ * caller's clock, so instances agree as far as their clocks do, and a test clock moves windows.
+ * The key expires a minute after its window, so clocks a little apart still share it.
  */
 const HIT_LUA = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local ends = tonumber(redis.call('HGET', KEYS[1], 'e') or '0')
+local count
+if ends <= now then
+  ends = now + window
+  count = 1
+  redis.call('HSET', KEYS[1], 'c', 1, 'e', ends)
+else
+  count = redis.call('HINCRBY', KEYS[1], 'c', 1)
 end
-return count
+redis.call('PEXPIRE', KEYS[1], ends - now + 60000)
+return {count, ends}
 `;
-
-/** Keys outlive their window by this much, so clocks a little apart still count in one key. */
-const EXPIRY_MARGIN_MS = 60_000;
 
 const COMMAND = 'ferryRateHit';
 
 interface HitScript {
-  [COMMAND](key: string, expiresInMs: number): Promise<number>;
+  [COMMAND](key: string, nowMs: number, windowMs: number): Promise<[number, number]>;
 }
 
 export interface RedisRateCountersOptions {
@@ -43,10 +49,8 @@ export class RedisRateCounters implements RateCounters {
 
   async hit(bucket: string, now: Date, windowSeconds: number): Promise<{ count: number; resetsAt: Date }> {
     const windowMs = Math.max(1, Math.round(windowSeconds * 1000));
-    const window = Math.floor(now.getTime() / windowMs);
-    const endsAt = (window + 1) * windowMs;
     const script = this.redis as unknown as HitScript;
-    const count = await script[COMMAND](`${this.prefix}rate:${bucket}:${window}`, endsAt - now.getTime() + EXPIRY_MARGIN_MS);
-    return { count: Number(count), resetsAt: new Date(endsAt) };
+    const [count, endsAt] = await script[COMMAND](`${this.prefix}rate:${bucket}`, now.getTime(), windowMs);
+    return { count: Number(count), resetsAt: new Date(Number(endsAt)) };
   }
 }

@@ -94,17 +94,18 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
   });
 
   describe('RedisRateCounters', () => {
-    it('counts hits in a window aligned to the caller clock, keyed under the prefix, and starts over in the next', async () => {
+    it('opens a window at the first hit (caller clock), counts in it under the prefix, and starts over after it', async () => {
       const counters = new RedisRateCounters(a, { prefix });
       const now = new Date('2030-01-01T00:00:00.250Z');
       const first = await counters.hit('window', now, 1);
       expect(first.count).toBe(1);
-      expect(first.resetsAt.toISOString()).toBe('2030-01-01T00:00:01.000Z');
-      expect((await counters.hit('window', new Date('2030-01-01T00:00:00.900Z'), 1)).count).toBe(2);
-      expect(await a.exists(`${prefix}rate:window:${Math.floor(now.getTime() / 1000)}`)).toBe(1);
-      // The next window (a moved test clock, or a later real second) counts from one again.
-      expect((await counters.hit('window', new Date('2030-01-01T00:00:01.000Z'), 1)).count).toBe(1);
-      expect((await a.pttl(`${prefix}rate:window:${Math.floor(now.getTime() / 1000)}`))).toBeGreaterThan(0);
+      expect(first.resetsAt.toISOString()).toBe('2030-01-01T00:00:01.250Z');
+      // A window is not cut by clock boundaries: 1.0 s is still inside the one opened at 0.25 s.
+      expect((await counters.hit('window', new Date('2030-01-01T00:00:01.000Z'), 1)).count).toBe(2);
+      expect(await a.exists(`${prefix}rate:window`)).toBe(1);
+      const next = await counters.hit('window', new Date('2030-01-01T00:00:01.250Z'), 1);
+      expect([next.count, next.resetsAt.toISOString()]).toEqual([1, '2030-01-01T00:00:02.250Z']);
+      expect(await a.pttl(`${prefix}rate:window`)).toBeGreaterThan(0);
     });
 
     it('does not extend the window on later hits', async () => {
