@@ -7,7 +7,7 @@ import type { Db } from './db/database.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { randomBase62 } from './ids.ts';
 import { createServices, type Services } from './services/services.ts';
-import type { BlobStoreRegistry } from './services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from './storage/blob-store-registry.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.ts';
 import { registerAuthGuard } from './http/auth-guard.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './http/validation.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { openDatabase, type OpenedDatabase } from './db/database.ts';
 import { randomBase62 } from './ids.ts';
-import type { BlobStoreRegistry } from './services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from './storage/blob-store-registry.ts';
 import { openBlobStores } from './storage/blob-store-factory.ts';
 import type { Redis } from 'ioredis';
 import { closeRedis, openRedis } from './shared-state/redis-connection.ts';

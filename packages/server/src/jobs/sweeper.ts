@@ -4,7 +4,7 @@ import type { TransfersRepository } from '../repositories/transfers-repository.t
 import type { FilesRepository } from '../repositories/files-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
-import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { UploadCleanup } from './upload-cleanup.ts';
 
 const STALE_TEMP_MS = 24 * 3600 * 1000;
@@ -76,7 +76,7 @@ export class Sweeper {
     }
     for (const store of stores.all()) {
       // Temporary blobs older than a day are leftovers of crashed or abandoned uploads.
-      if ('sweepStaleTemps' in store && typeof store.sweepStaleTemps === 'function') await store.sweepStaleTemps(STALE_TEMP_MS);
+      await store.capabilities.sweepStaleTemps?.(STALE_TEMP_MS);
     }
     const abandoned = (await this.deps.uploads?.sweep()) ?? 0;
     if (abandoned) this.deps.log.info({ abandoned }, 'removed unfinished uploads');

@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
 import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { LocksRepository } from '../repositories/locks-repository.ts';
-import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 
 const BATCH = 100;
 

@@ -4,11 +4,16 @@ import { randomBase36 } from '../ids.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { Db } from '../db/database.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
-import type { StoredPart } from '../storage/s3-multipart.ts';
+import type { BlobStore, MultipartUploads, StoredPart } from '../storage/blob-store.ts';
 import { RunningDigest } from '../tus/upload-hashers.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { UploadLeases } from './upload-leases.ts';
+
+/** A blob store that takes direct multipart uploads. */
+interface DirectStore {
+  blobs: BlobStore;
+  multipart: MultipartUploads;
+}
 
 const ASSEMBLY_WAIT_MS = 10 * 60_000;
 
@@ -37,7 +42,7 @@ export class DirectMultipart {
 
   /** True when new files live in a store that clients can upload parts to directly. */
   get enabled(): boolean {
-    return this.stores.defaultStore instanceof S3BlobStore;
+    return this.stores.defaultStore.capabilities.multipart !== undefined;
   }
 
   /** A presigned UploadPart URL for part `number` of `size` bytes, valid `ttlSeconds`. */
@@ -100,7 +105,7 @@ export class DirectMultipart {
       // S3 no longer knows the upload: an earlier completion finished it there and then failed
       // (or its holder died) before marking the file; finish from the object. Otherwise it was
       // aborted: forget it, so the next part URL starts a new upload.
-      if ((await store.stat(upload.object_key))?.size === file.size) return this.markVerified(file, upload, store);
+      if ((await store.blobs.stat(upload.object_key))?.size === file.size) return this.markVerified(file, upload, store);
       await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', fileId).execute();
     }
     const parts: StoredPart[] = listed ?? [];
@@ -111,11 +116,11 @@ export class DirectMultipart {
   }
 
   /** Reads the completed object once for its digests; only then is the file complete. */
-  private async markVerified(file: FileRow, upload: DirectUpload, store: S3BlobStore): Promise<FileRow> {
+  private async markVerified(file: FileRow, upload: DirectUpload, store: DirectStore): Promise<FileRow> {
     const digest = new RunningDigest();
-    for await (const chunk of await store.read(upload.object_key)) digest.update(chunk as Buffer);
+    for await (const chunk of await store.blobs.read(upload.object_key)) digest.update(chunk as Buffer);
     const won = await this.files.markComplete(file.id, { ...digest.result(), storage_key: upload.object_key }, iso(this.clock.now()));
-    if (!won) await store.delete(upload.object_key);
+    if (!won) await store.blobs.delete(upload.object_key);
     await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', file.id).execute();
     return (await this.files.findById(file.id))!;
   }
@@ -124,10 +129,10 @@ export class DirectMultipart {
   private async ensure(file: FileRow): Promise<DirectUpload> {
     const existing = await this.find(file.id);
     if (existing) return existing;
-    const store = this.stores.defaultStore as S3BlobStore;
+    const store = this.direct(this.stores.defaultStore);
     const objectKey = `files/${randomBase36(26)}`;
     const uploadId = await store.multipart.create(objectKey, file.content_type);
-    const row = { file_id: file.id, store_id: store.id, object_key: objectKey, upload_id: uploadId, created_at: iso(this.clock.now()) };
+    const row = { file_id: file.id, store_id: store.blobs.id, object_key: objectKey, upload_id: uploadId, created_at: iso(this.clock.now()) };
     const inserted = await this.db.insertInto('direct_multipart_uploads').values(row).onConflict((oc) => oc.column('file_id').doNothing()).executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return row;
     await store.multipart.abort(objectKey, uploadId);
@@ -139,9 +144,13 @@ export class DirectMultipart {
     await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', upload.file_id).execute();
   }
 
-  private storeOf(upload: DirectUpload): S3BlobStore {
-    const store = this.stores.get(upload.store_id);
-    if (!(store instanceof S3BlobStore)) throw new Error(`store ${upload.store_id} takes no direct parts`);
-    return store;
+  private storeOf(upload: DirectUpload): DirectStore {
+    return this.direct(this.stores.get(upload.store_id));
+  }
+
+  private direct(store: BlobStore): DirectStore {
+    const multipart = store.capabilities.multipart;
+    if (!multipart) throw new Error(`store ${store.id} takes no direct parts`);
+    return { blobs: store, multipart };
   }
 }

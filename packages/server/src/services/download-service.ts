@@ -8,8 +8,7 @@ import type { FilesRepository, FileRow } from '../repositories/files-repository.
 import type { TransfersRepository, TransferWithTotals } from '../repositories/transfers-repository.ts';
 import { planZip, type ZipPlan } from '../zip/zip-plan.ts';
 import { sanitizeZipEntryNames } from '../zip/zip-entry-names.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { TransferService } from './transfer-service.ts';
 
 /** Finds the caller's access token for a transfer (a header, or the cookie named after the transfer). */
@@ -144,9 +143,9 @@ export class DownloadService {
    */
   async presignedUrl(file: FileRow, headers: { contentDisposition: string; contentType: string }): Promise<string | null> {
     if (!this.redirectDownloads) return null;
-    const store = this.stores.get(file.store_id);
-    if (!(store instanceof S3BlobStore) || !file.storage_key) return null;
-    return store.multipart.presignGet(file.storage_key, REDIRECT_TTL_SECONDS, headers);
+    const presigned = this.stores.get(file.store_id).capabilities.presignedGet;
+    if (!presigned || !file.storage_key) return null;
+    return presigned.presignGet(file.storage_key, REDIRECT_TTL_SECONDS, headers);
   }
 
   private zip(transfer: TransferWithTotals, audience: Audience): Promise<ZipDownload> {

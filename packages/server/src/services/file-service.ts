@@ -8,7 +8,7 @@ import type { Db } from '../db/database.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
 import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
 import type { TransferService } from './transfer-service.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
 import type { Principal } from './principal.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';

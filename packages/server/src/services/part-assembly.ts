@@ -5,7 +5,7 @@ import { iso, type Clock } from '../domain/clock.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
 import type { UploadPartsRepository, UploadPartRow } from '../repositories/upload-parts-repository.ts';
 import type { ExpectedChecksum } from './digest-meter.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { UploadLeases } from './upload-leases.ts';
 import { storeVerified } from './verified-write.ts';
 

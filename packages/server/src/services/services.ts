@@ -29,7 +29,7 @@ import { SignedPartService } from './signed-part-service.ts';
 import { DirectMultipart } from './direct-multipart.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
 import type { LeaseStore } from './upload-leases.ts';

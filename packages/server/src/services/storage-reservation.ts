@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { storageFull } from '../errors.ts';
 import type { Db } from '../db/database.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 
 /**
  * Declared sizes are reserved against free space at creation (SECURITY I106): a new upload is

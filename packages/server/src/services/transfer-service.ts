@@ -18,7 +18,7 @@ import { normalizeEmail, passwordTooLong } from './auth-service.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
 import { resolveExpiry } from './expiry-policy.ts';
 import type { Principal } from './principal.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
 import { newUploadToken } from './upload-tokens.ts';
 

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
 import type { FilesRepository } from '../repositories/files-repository.ts';
-import type { BlobStoreRegistry } from './blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { FileService } from './file-service.ts';
 import type { PartAssembly } from './part-assembly.ts';
 import type { StorageReservation } from './storage-reservation.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+import { BlobStoreRegistry } from './blob-store-registry.ts';
 import { LocalBlobStore } from './local-blob-store.ts';
 import { S3BlobStore } from './s3-blob-store.ts';
 import { createS3Client } from './s3-client.ts';
@@ -12,7 +12,7 @@ import { createS3Client } from './s3-client.ts';
  */
 export async function openBlobStores(config: Config): Promise<BlobStoreRegistry> {
   const local = await new LocalBlobStore({ root: path.join(config.dataDir, 'blobs') }).init();
-  if (config.storage.driver === 'local' || !config.storage.s3) return new BlobStoreRegistry(local);
+  if (config.storage.driver === 'local' || !config.storage.s3) return new BlobStoreRegistry({ kind: 'local', store: local });
   const s3 = await new S3BlobStore({ client: createS3Client(config.storage.s3), bucket: config.storage.s3.bucket }).init();
-  return new BlobStoreRegistry(s3, [local]);
+  return new BlobStoreRegistry({ kind: 's3', store: s3, settings: config.storage.s3 }, [local]);
 }

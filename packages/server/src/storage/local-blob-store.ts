@@ -10,6 +10,7 @@ import {
   KEY_PATTERN,
   StorageFullError,
   type BlobStore,
+  type BlobStoreCapabilities,
   type ByteRange,
   type TempBlob,
 } from './blob-store.ts';
@@ -64,6 +65,10 @@ export class LocalBlobStore implements BlobStore {
   readonly id: string;
   readonly root: string;
   readonly tempDir: string;
+  readonly capabilities: BlobStoreCapabilities = {
+    adopt: this,
+    sweepStaleTemps: (olderThanMs) => this.sweepStaleTemps(olderThanMs),
+  };
 
   constructor(options: LocalBlobStoreOptions) {
     this.id = options.id ?? 'local';

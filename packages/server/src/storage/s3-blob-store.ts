@@ -18,6 +18,7 @@ import {
   InvalidBlobKeyError,
   KEY_PATTERN,
   type BlobStore,
+  type BlobStoreCapabilities,
   type ByteRange,
   type TempBlob,
 } from './blob-store.ts';
@@ -48,12 +49,18 @@ export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   readonly client: S3Client;
   readonly multipart: S3Multipart;
+  readonly capabilities: BlobStoreCapabilities;
 
   constructor(options: S3BlobStoreOptions) {
     this.id = options.id ?? 's3';
     this.bucket = options.bucket;
     this.client = options.client;
     this.multipart = new S3Multipart(this.client, this.bucket, (key) => this.objectKey(key));
+    this.capabilities = {
+      presignedGet: this.multipart,
+      multipart: this.multipart,
+      sweepStaleTemps: (olderThanMs) => this.sweepStaleTemps(olderThanMs),
+    };
   }
 
   /** Creates the bucket when it is missing (FERRY_S3_BUCKET); idempotent. */

@@ -10,18 +10,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isS3NotFound, toStoreError } from './s3-errors.ts';
+import type { MultipartUploads, OpenMultipartUpload, PresignedGets, StoredPart } from './blob-store.ts';
 
-export interface StoredPart {
-  partNumber: number;
-  size: number;
-  etag: string;
-}
-
-export interface OpenMultipartUpload {
-  objectKey: string;
-  uploadId: string;
-  initiated: Date | null;
-}
 
 /** S3's own limits: every part but the last is at least 5 MiB; at most 10 000 parts. */
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -32,7 +22,7 @@ export const S3_MAX_PARTS = 10_000;
  * UploadPart URLs, plus the multipart bookkeeping around them. Keys are checked by `objectKey`
  * (the blob store's KEY_PATTERN) before any request is signed.
  */
-export class S3Multipart {
+export class S3Multipart implements MultipartUploads, PresignedGets {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,

@@ -6,11 +6,9 @@ import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../errors.ts';
 import type { FilesRepository } from '../repositories/files-repository.ts';
 import { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
-import { LocalBlobStore } from '../storage/local-blob-store.ts';
-import { S3BlobStore } from '../storage/s3-blob-store.ts';
 import { StorageUnavailableError } from '../storage/blob-store.ts';
 import { toStoreError } from '../storage/s3-errors.ts';
-import type { BlobStoreRegistry } from '../services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { FileService } from '../services/file-service.ts';
 import type { StorageReservation } from '../services/storage-reservation.ts';
 import type { TransferService } from '../services/transfer-service.ts';
@@ -49,15 +47,16 @@ const asTusError = (error: unknown): unknown => (error instanceof AppError ? toT
  * a copy: beside the local store (same filesystem, a rename), or in the same bucket (the object).
  */
 function tusStoreFor(deps: TusDeps, records: TusKvStore, hashers: UploadHashers): FerryTusStore {
-  const blobs = deps.stores.defaultStore;
+  const medium = deps.stores.defaultMedium;
   const expirationPeriodInMilliseconds = deps.config.uploads.expirySeconds * 1000;
-  if (blobs instanceof LocalBlobStore) {
-    return new FerryFileStore({ directory: path.join(blobs.root, '.tus'), configstore: records, expirationPeriodInMilliseconds, hashers, shutdown: deps.shutdown, blobs });
+  switch (medium.kind) {
+    case 'local':
+      return new FerryFileStore({ directory: path.join(medium.store.root, '.tus'), configstore: records, expirationPeriodInMilliseconds, hashers, shutdown: deps.shutdown, blobs: medium.store });
+    case 's3':
+      return new FerryS3Store({ settings: medium.settings, blobs: medium.store, records, expirationPeriodInMilliseconds, shutdown: deps.shutdown });
+    default:
+      throw new Error(`tus uploads are not supported on blob store "${medium.store.id}"`);
   }
-  if (blobs instanceof S3BlobStore && deps.config.storage.s3) {
-    return new FerryS3Store({ settings: deps.config.storage.s3, blobs, records, expirationPeriodInMilliseconds, shutdown: deps.shutdown });
-  }
-  throw new Error(`tus uploads are not supported on blob store "${blobs.id}"`);
 }
 
 /**

@@ -8,7 +8,7 @@ import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase, type OpenedDatabase } from '../../src/db/database.ts';
 import { toEnvelope } from '../../src/http/error-handler.ts';
-import { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
+import { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
 import { createS3Client } from '../../src/storage/s3-client.ts';
 import { createAccount, bearer } from '../support/harness.ts';
@@ -28,7 +28,7 @@ describe('a dependency failing mid-request answers 503 in the envelope, and noth
     const config = loadConfig({ FERRY_DATA_DIR: dir, FERRY_LOG_LEVEL: 'silent', FERRY_STORAGE: 's3', FERRY_S3_ENDPOINT: DEAD, FERRY_S3_BUCKET: 'ferry-down', FERRY_S3_ACCESS_KEY_ID: 'k', FERRY_S3_SECRET_ACCESS_KEY: 's' });
     database = await openDatabase(config.databaseUrl);
     const s3 = new S3BlobStore({ client: createS3Client(config.storage.s3!), bucket: 'ferry-down' });
-    app = await buildApp({ config, db: database.db, stores: new BlobStoreRegistry(s3), secret: 'test-secret-'.padEnd(48, 'x') });
+    app = await buildApp({ config, db: database.db, stores: new BlobStoreRegistry({ kind: 's3', store: s3, settings: config.storage.s3! }), secret: 'test-secret-'.padEnd(48, 'x') });
   });
   afterAll(async () => {
     await app?.close();

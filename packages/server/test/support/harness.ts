@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import type { OpenedDatabase } from '../../src/db/database.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { createTestStack, type TestStack } from './test-stack.ts';
-import type { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import { Sweeper } from '../../src/jobs/sweeper.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { BlobStoreRegistry } from '../../src/services/blob-store-registry.ts';
+import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
