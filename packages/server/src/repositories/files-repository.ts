@@ -21,6 +21,21 @@ export class FilesRepository {
     return tx.insertInto('files').values(row).execute();
   }
 
+  /**
+   * The chunk count of a file declared up front, set by its first chunk and never changed after
+   * (racing first chunks: one wins, the others see its count). A pending file only.
+   */
+  async setChunkCountOnce(fileId: string, count: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('files')
+      .set({ part_count: count })
+      .where('id', '=', fileId)
+      .where('part_count', 'is', null)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   async findById(id: string, tx: DbOrTx = this.db): Promise<FileRow | undefined> {
     const row = await tx.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
     return row && normalize(row as FileRow);

@@ -19,8 +19,9 @@ export class LocksRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  release(key: string, holder: string): Promise<unknown> {
-    return this.db.deleteFrom('upload_locks').where('key', '=', key).where('holder', '=', holder).execute();
+  async release(key: string, holder: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('upload_locks').where('key', '=', key).where('holder', '=', holder).executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
   }
 
   deleteExpired(nowIso: string): Promise<unknown> {

@@ -117,20 +117,13 @@ export class TransfersRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /**
-   * The chunk count of a file declared up front, set by its first chunk and never changed after
-   * (racing first chunks: one wins, the others see its count). Lives here with the transfer's
-   * upload bookkeeping; a pending file only.
-   */
-  async setFileChunkCountOnce(fileId: string, count: number, tx: DbOrTx = this.db): Promise<boolean> {
-    const r = await tx
-      .updateTable('files')
-      .set({ part_count: count })
-      .where('id', '=', fileId)
-      .where('part_count', 'is', null)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  /** The owner of the live (not deleted) transfer whose upload token has this hash. */
+  findByUploadTokenHash(hash: string): Promise<{ id: string; user_id: string } | undefined> {
+    return this.db.selectFrom('transfers').select(['id', 'user_id']).where('upload_token_hash', '=', hash).where('state', '!=', 'deleted').executeTakeFirst();
+  }
+
+  setUploadTokenHash(id: string, hash: string): Promise<unknown> {
+    return this.db.updateTable('transfers').set({ upload_token_hash: hash }).where('id', '=', id).execute();
   }
 
   /**

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict } from '../errors.ts';
 import { randomBase36 } from '../ids.ts';
 import { iso, type Clock } from '../domain/clock.ts';
-import type { Db } from '../db/database.ts';
+import type { DirectMultipartUploadsRepository, DirectUploadRow } from '../repositories/direct-multipart-uploads-repository.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
 import type { BlobStore, MultipartUploads, StoredPart } from '../storage/blob-store.ts';
 import { RunningDigest } from '../tus/upload-hashers.ts';
@@ -17,12 +17,7 @@ interface DirectStore {
 
 const ASSEMBLY_WAIT_MS = 10 * 60_000;
 
-interface DirectUpload {
-  file_id: string;
-  store_id: string;
-  object_key: string;
-  upload_id: string;
-}
+type DirectUpload = DirectUploadRow;
 
 /**
  * Signed part URLs on S3: parts go from the client straight to the bucket as the parts of one S3
@@ -33,7 +28,7 @@ interface DirectUpload {
  */
 export class DirectMultipart {
   constructor(
-    private readonly db: Db,
+    private readonly uploads: DirectMultipartUploadsRepository,
     private readonly files: FilesRepository,
     private readonly stores: BlobStoreRegistry,
     private readonly leases: UploadLeases,
@@ -52,7 +47,7 @@ export class DirectMultipart {
   }
 
   async find(fileId: string): Promise<DirectUpload | undefined> {
-    return this.db.selectFrom('direct_multipart_uploads').selectAll().where('file_id', '=', fileId).executeTakeFirst();
+    return this.uploads.find(fileId);
   }
 
   /**
@@ -82,14 +77,12 @@ export class DirectMultipart {
 
   /** Aborts the S3 uploads of these files (their part URLs stop working at S3) and forgets them. */
   async abortForFiles(fileIds: string[]): Promise<void> {
-    if (fileIds.length === 0) return;
-    const uploads = await this.db.selectFrom('direct_multipart_uploads').selectAll().where('file_id', 'in', fileIds).execute();
-    for (const upload of uploads) await this.abort(upload);
+    for (const upload of await this.uploads.listForFiles(fileIds)) await this.abort(upload);
   }
 
   /** Uploads started before `beforeIso` and never completed; answers how many were aborted. */
   async abortStale(beforeIso: string): Promise<number> {
-    const stale = await this.db.selectFrom('direct_multipart_uploads').selectAll().where('created_at', '<', beforeIso).limit(500).execute();
+    const stale = await this.uploads.listStartedBefore(beforeIso, 500);
     for (const upload of stale) await this.abort(upload);
     return stale.length;
   }
@@ -106,7 +99,7 @@ export class DirectMultipart {
       // (or its holder died) before marking the file; finish from the object. Otherwise it was
       // aborted: forget it, so the next part URL starts a new upload.
       if ((await store.blobs.stat(upload.object_key))?.size === file.size) return this.markVerified(file, upload, store);
-      await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', fileId).execute();
+      await this.uploads.delete(fileId);
     }
     const parts: StoredPart[] = listed ?? [];
     check(file, parts.map((p) => ({ part_number: p.partNumber, size: p.size })));
@@ -121,7 +114,7 @@ export class DirectMultipart {
     for await (const chunk of await store.blobs.read(upload.object_key)) digest.update(chunk as Buffer);
     const won = await this.files.markComplete(file.id, { ...digest.result(), storage_key: upload.object_key }, iso(this.clock.now()));
     if (!won) await store.blobs.delete(upload.object_key);
-    await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', file.id).execute();
+    await this.uploads.delete(file.id);
     return (await this.files.findById(file.id))!;
   }
 
@@ -133,15 +126,14 @@ export class DirectMultipart {
     const objectKey = `files/${randomBase36(26)}`;
     const uploadId = await store.multipart.create(objectKey, file.content_type);
     const row = { file_id: file.id, store_id: store.blobs.id, object_key: objectKey, upload_id: uploadId, created_at: iso(this.clock.now()) };
-    const inserted = await this.db.insertInto('direct_multipart_uploads').values(row).onConflict((oc) => oc.column('file_id').doNothing()).executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return row;
+    if (await this.uploads.insertIfAbsent(row)) return row;
     await store.multipart.abort(objectKey, uploadId);
     return (await this.find(file.id))!;
   }
 
   private async abort(upload: DirectUpload): Promise<void> {
     await this.storeOf(upload).multipart.abort(upload.object_key, upload.upload_id);
-    await this.db.deleteFrom('direct_multipart_uploads').where('file_id', '=', upload.file_id).execute();
+    await this.uploads.delete(upload.file_id);
   }
 
   private storeOf(upload: DirectUpload): DirectStore {

@@ -27,6 +27,7 @@ import { UploadCleanup } from '../jobs/upload-cleanup.ts';
 import { UploadConcurrency } from './upload-concurrency.ts';
 import { SignedPartService } from './signed-part-service.ts';
 import { DirectMultipart } from './direct-multipart.ts';
+import { DirectMultipartUploadsRepository } from '../repositories/direct-multipart-uploads-repository.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
@@ -67,7 +68,7 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
   const uploadSlots: UploadSlots = redis
     ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
-  const direct = new DirectMultipart(db, filesRepo, stores, leases, clock);
+  const direct = new DirectMultipart(new DirectMultipartUploadsRepository(db), filesRepo, stores, leases, clock);
   const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   const uploadParts = new UploadPartsRepository(db);
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
@@ -89,7 +90,7 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
     account: new AccountService(users, counters, clock, config.plan),
     transfers,
     files,
-    uploadTokens: new UploadTokens(db),
+    uploadTokens: new UploadTokens(transfersRepo),
     reservation,
     leases,
     parts,

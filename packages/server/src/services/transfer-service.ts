@@ -103,7 +103,7 @@ export class TransferService {
    * announced, once (later calls change nothing). Answers the file as it now is.
    */
   async claimChunkCount(fileId: string, count: number): Promise<FileRow | undefined> {
-    await this.transfers.setFileChunkCountOnce(fileId, count);
+    await this.files.setChunkCountOnce(fileId, count);
     return this.files.findById(fileId);
   }
 

@@ -13,8 +13,8 @@ export interface LeaseStore {
    * the caller's clock, for stores that keep a time-to-live rather than an instant.
    */
   renew(key: string, holder: string, expiresAtIso: string, nowIso?: string): Promise<boolean>;
-  /** Frees `key` if `holder` still has it; a no-op otherwise. */
-  release(key: string, holder: string): Promise<unknown>;
+  /** Frees `key` if `holder` still has it (true); false, changing nothing, otherwise. */
+  release(key: string, holder: string): Promise<boolean>;
 }
 
 /** A held lease; renewed in the background until released. */

@@ -1,7 +1,7 @@
 import { randomBase62 } from '../ids.ts';
 import { sha256Hex } from '../domain/secrets.ts';
 import { unauthorized } from '../errors.ts';
-import type { Db } from '../db/database.ts';
+import type { TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { Principal } from './principal.ts';
 
 /** `fyu_` + 40 base62 (238 bits). Shown once when issued; only its SHA-256 is stored. */
@@ -19,17 +19,12 @@ export function newUploadToken(): { token: string; hash: string } {
  * A token authenticates as the transfer's owner with files:write, pinned to that one transfer.
  */
 export class UploadTokens {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly transfers: TransfersRepository) {}
 
   async authenticate(token: string): Promise<Principal> {
     if (!TOKEN_PATTERN.test(token)) throw unauthorized('invalid_token', 'The upload token is malformed.');
     // Lookup by hash of a 238-bit secret: no timing oracle worth having, and nothing to compare.
-    const row = await this.db
-      .selectFrom('transfers')
-      .select(['id', 'user_id'])
-      .where('upload_token_hash', '=', sha256Hex(token))
-      .where('state', '!=', 'deleted')
-      .executeTakeFirst();
+    const row = await this.transfers.findByUploadTokenHash(sha256Hex(token));
     if (!row) throw unauthorized('invalid_token', 'The upload token is unknown or was rotated.');
     return { userId: row.user_id, scopes: ['files:write'], via: 'upload_token', transferId: row.id };
   }
@@ -37,7 +32,7 @@ export class UploadTokens {
   /** Replaces the token of a transfer (the caller checked ownership); the old one stops working. */
   async rotate(transferId: string): Promise<string> {
     const { token, hash } = newUploadToken();
-    await this.db.updateTable('transfers').set({ upload_token_hash: hash }).where('id', '=', transferId).execute();
+    await this.transfers.setUploadTokenHash(transferId, hash);
     return token;
   }
 }

@@ -1,13 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.ts';
 import { randomBase62 } from '../../src/ids.ts';
-import { RateLimiter } from '../../src/services/rate-limiter.ts';
-import { UploadLeases } from '../../src/services/upload-leases.ts';
 import { closeRedis, openRedis } from '../../src/shared-state/redis-connection.ts';
 import { RedisLeaseStore } from '../../src/shared-state/redis-lease-store.ts';
 import { RedisRateCounters } from '../../src/shared-state/redis-rate-counters.ts';
 import { RedisUploadSlots } from '../../src/shared-state/redis-upload-slots.ts';
+import { deferred, expectSlotsFull, runLeaseStoreContract, runRateCountersContract, runUploadSlotsContract } from './shared-state.contract.ts';
 
 /*
  * Runs against a real redis-server (FERRY_TEST_REDIS_URL, set by the scale-out run). Two
@@ -17,14 +15,6 @@ const url = process.env.FERRY_TEST_REDIS_URL ?? '';
 const prefix = `ferry-test:${randomBase62(12)}:`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
 
 /** Resolves once `fn` stops throwing, or rethrows its last error after `timeoutMs`. */
 async function eventually<T>(fn: () => Promise<T>, timeoutMs: number, stepMs = 50): Promise<T> {
@@ -37,19 +27,6 @@ async function eventually<T>(fn: () => Promise<T>, timeoutMs: number, stepMs = 5
       await sleep(stepMs);
     }
   }
-}
-
-async function expect429(promise: Promise<unknown>): Promise<void> {
-  const err = await promise.then(
-    () => {
-      throw new Error('expected 429');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).status).toBe(429);
-  expect((err as AppError).code).toBe('rate_limited');
-  expect((err as AppError).headers['retry-after']).toBe('1');
 }
 
 describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
@@ -93,6 +70,11 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
     });
   });
 
+  runRateCountersContract('Redis', () => ({ one: new RedisRateCounters(a, { prefix }), two: new RedisRateCounters(b, { prefix }) }));
+  runLeaseStoreContract('Redis', () => ({ one: new RedisLeaseStore(a, { prefix }), two: new RedisLeaseStore(b, { prefix }) }));
+  runUploadSlotsContract('Redis', (max) => ({ one: new RedisUploadSlots(a, max, { prefix }), two: new RedisUploadSlots(b, max, { prefix }) }), { shared: true });
+
+  // Below: what only the Redis implementations promise (key layout under the prefix, TTLs).
   describe('RedisRateCounters', () => {
     it('opens a window at the first hit (caller clock), counts in it under the prefix, and starts over after it', async () => {
       const counters = new RedisRateCounters(a, { prefix });
@@ -108,36 +90,6 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       expect(await a.pttl(`${prefix}rate:window`)).toBeGreaterThan(0);
     });
 
-    it('does not extend the window on later hits', async () => {
-      const counters = new RedisRateCounters(a, { prefix });
-      const start = new Date('2030-01-01T00:00:10.000Z');
-      await counters.hit('fixed', start, 2);
-      const later = await counters.hit('fixed', new Date(start.getTime() + 1500), 2);
-      expect(later.count).toBe(2);
-      expect(later.resetsAt.toISOString()).toBe('2030-01-01T00:00:12.000Z');
-    });
-
-    it('shares counts between two instances and keeps buckets apart', async () => {
-      const one = new RedisRateCounters(a, { prefix });
-      const two = new RedisRateCounters(b, { prefix });
-      const now = new Date();
-      expect((await one.hit('shared', now, 60)).count).toBe(1);
-      expect((await two.hit('shared', now, 60)).count).toBe(2);
-      expect((await one.hit('shared', now, 60)).count).toBe(3);
-      expect((await two.hit('other', now, 60)).count).toBe(1);
-    });
-
-    it('drives RateLimiter across instances', async () => {
-      const clock = { now: () => new Date() };
-      const limiterA = new RateLimiter(new RedisRateCounters(a, { prefix }), clock);
-      const limiterB = new RateLimiter(new RedisRateCounters(b, { prefix }), clock);
-      expect(await limiterA.consume('limited', 2, 60)).toMatchObject({ allowed: true, remaining: 1, limit: 2 });
-      expect(await limiterB.consume('limited', 2, 60)).toMatchObject({ allowed: true, remaining: 0 });
-      const denied = await limiterA.consume('limited', 2, 60);
-      expect(denied).toMatchObject({ allowed: false, remaining: 0 });
-      expect(denied.resetSeconds).toBeGreaterThanOrEqual(1);
-      expect(denied.resetSeconds).toBeLessThanOrEqual(60);
-    });
   });
 
   describe('RedisUploadSlots', () => {
@@ -149,7 +101,7 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       const running1 = slots.run(user, () => first.promise);
       const running2 = slots.run(user, () => second.promise);
       await eventually(async () => expect(await a.zcard(`${prefix}upload-slots:${user}`)).toBe(2), 2_000);
-      await expect429(slots.run(user, async () => 'third'));
+      await expectSlotsFull(slots.run(user, async () => 'third'));
       expect(await slots.run(`usr_${randomBase62(8)}`, async () => 'other user')).toBe('other user');
 
       first.resolve('one');
@@ -160,33 +112,6 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       expect(await a.zcard(`${prefix}upload-slots:${user}`)).toBe(0);
     });
 
-    it('releases the slot when the upload throws', async () => {
-      const slots = new RedisUploadSlots(a, 1, { prefix });
-      const user = `usr_${randomBase62(8)}`;
-      await expect(slots.run(user, async () => {
-        throw new Error('boom');
-      })).rejects.toThrow('boom');
-      expect(await slots.run(user, async () => 'free again')).toBe('free again');
-    });
-
-    it('shares the cap between two instances', async () => {
-      const one = new RedisUploadSlots(a, 2, { prefix });
-      const two = new RedisUploadSlots(b, 2, { prefix });
-      const user = `usr_${randomBase62(8)}`;
-      const holdA = deferred();
-      const holdB = deferred();
-      const runA = one.run(user, () => holdA.promise);
-      const runB = two.run(user, () => holdB.promise);
-      await eventually(async () => expect(await a.zcard(`${prefix}upload-slots:${user}`)).toBe(2), 2_000);
-      await expect429(one.run(user, async () => undefined));
-      await expect429(two.run(user, async () => undefined));
-      holdA.resolve();
-      await runA;
-      expect(await two.run(user, async () => 'fits')).toBe('fits');
-      holdB.resolve();
-      await runB;
-    });
-
     it('keeps a live slot renewed past its ttl', async () => {
       const holder = new RedisUploadSlots(a, 1, { prefix, ttlMs: 600, renewEveryMs: 100 });
       const other = new RedisUploadSlots(b, 1, { prefix, ttlMs: 600 });
@@ -195,7 +120,7 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       const running = holder.run(user, () => hold.promise);
       await eventually(async () => expect(await a.zcard(`${prefix}upload-slots:${user}`)).toBe(1), 2_000);
       await sleep(1_500);
-      await expect429(other.run(user, async () => undefined));
+      await expectSlotsFull(other.run(user, async () => undefined));
       hold.resolve();
       await running;
     });
@@ -212,7 +137,7 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       // The process "dies": its connection drops, so its renewals stop (and fail silently).
       dying.disconnect();
       const died = Date.now();
-      await expect429(alive.run(user, async () => undefined));
+      await expectSlotsFull(alive.run(user, async () => undefined));
       const value = await eventually(() => alive.run(user, async () => 'taken over'), 3_000, 100);
       expect(value).toBe('taken over');
       expect(Date.now() - died).toBeLessThan(2_500);
@@ -224,16 +149,6 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
 
   describe('RedisLeaseStore', () => {
     const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
-
-    it('is exclusive across two stores', async () => {
-      const one = new RedisLeaseStore(a, { prefix });
-      const two = new RedisLeaseStore(b, { prefix });
-      const key = `tus:${randomBase62(8)}`;
-      expect(await one.acquire(key, 'h1', at(5_000), at(0))).toBe(true);
-      expect(await two.acquire(key, 'h2', at(5_000), at(0))).toBe(false);
-      expect(await one.acquire(key, 'h1', at(5_000), at(0))).toBe(false);
-      expect(await a.get(`${prefix}lease:${key}`)).toBe('h1');
-    });
 
     it('renews only for its holder', async () => {
       const one = new RedisLeaseStore(a, { prefix });
@@ -251,42 +166,5 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       expect(pttl).toBeLessThanOrEqual(30_000);
     });
 
-    it('releases only for its holder', async () => {
-      const one = new RedisLeaseStore(a, { prefix });
-      const two = new RedisLeaseStore(b, { prefix });
-      const key = `tus:${randomBase62(8)}`;
-      expect(await one.acquire(key, 'h1', at(5_000), at(0))).toBe(true);
-      expect(await two.release(key, 'h2')).toBe(false);
-      expect(await two.acquire(key, 'h2', at(5_000), at(0))).toBe(false);
-      expect(await one.release(key, 'h1')).toBe(true);
-      expect(await two.acquire(key, 'h2', at(5_000), at(0))).toBe(true);
-    });
-
-    it('runs out after its ttl, and the old holder can no longer renew or release it', async () => {
-      const one = new RedisLeaseStore(a, { prefix });
-      const two = new RedisLeaseStore(b, { prefix });
-      const key = `tus:${randomBase62(8)}`;
-      expect(await one.acquire(key, 'h1', at(300), at(0))).toBe(true);
-      expect(await two.acquire(key, 'h2', at(5_000), at(0))).toBe(false);
-      await sleep(400);
-      expect(await two.acquire(key, 'h2', at(5_000), at(0))).toBe(true);
-      expect(await one.renew(key, 'h1', at(5_000), at(0))).toBe(false);
-      expect(await one.release(key, 'h1')).toBe(false);
-      expect(await a.get(`${prefix}lease:${key}`)).toBe('h2');
-    });
-
-    it('backs UploadLeases in two instances', async () => {
-      const leasesA = new UploadLeases(new RedisLeaseStore(a, { prefix }));
-      const leasesB = new UploadLeases(new RedisLeaseStore(b, { prefix }));
-      const key = `file:${randomBase62(8)}`;
-      await leasesA.with(key, async () => {
-        expect(await leasesB.tryAcquire(key)).toBeNull();
-        await expect(leasesB.acquire(key)).rejects.toMatchObject({ status: 423, code: 'upload_locked' });
-      });
-      const lease = await leasesB.acquire(key);
-      expect(await a.get(`${prefix}lease:${key}`)).toBe(leasesB.holder);
-      await lease.release();
-      expect(await a.exists(`${prefix}lease:${key}`)).toBe(0);
-    });
   });
 });
