@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
@@ -10,8 +9,8 @@ import { createServices, type Services } from './services/services.ts';
 import type { BlobStoreRegistry } from './storage/blob-store-registry.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.ts';
 import { registerAuthGuard } from './http/auth-guard.ts';
-import { jsonDepthExceeds, MAX_JSON_DEPTH, validatorCompiler } from './http/validation.ts';
-import { badRequest } from './errors.ts';
+import { validatorCompiler } from './http/validation.ts';
+import { addJsonParser } from './http/json-body.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
@@ -57,15 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
 
-  // JSON with a nesting cap; __proto__ and constructor.prototype keys are refused (SECURITY D61).
-  const defaultJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
-      done(badRequest(`JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, 'invalid_json'), undefined);
-      return;
-    }
-    defaultJson(request, body as string, done);
-  });
+  addJsonParser(app);
 
   // The download page's password form posts urlencoded; nothing else uses this type.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {
@@ -73,7 +64,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(cookie);
-  await app.register(multipart, { limits: { files: 1, fields: 10, fieldSize: 16 * 1024, parts: 12, headerPairs: 100, fileSize: Number.MAX_SAFE_INTEGER } });
   registerErrorHandling(app);
   registerAuthGuard(app, services);
   await registerOpenApi(app);

@@ -6,8 +6,11 @@ import { tooManyRequests } from '../errors.ts';
  * UploadConcurrency counts per process; RedisUploadSlots counts across instances.
  */
 export interface UploadSlots {
-  /** Runs `fn` holding one of `userId`'s slots; 429 rate_limited when all are taken. */
-  run<T>(userId: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Takes one of `userId`'s slots (429 rate_limited when all are taken) and answers the function
+   * that frees it; calling that more than once frees it once.
+   */
+  acquire(userId: string): Promise<() => void>;
 }
 
 /** The error every UploadSlots implementation throws when an account has no slot free. */
@@ -23,16 +26,17 @@ export class UploadConcurrency implements UploadSlots {
 
   constructor(private readonly maxPerUser: number) {}
 
-  async run<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+  async acquire(userId: string): Promise<() => void> {
     const count = this.active.get(userId) ?? 0;
     if (count >= this.maxPerUser) throw uploadSlotsFull(this.maxPerUser);
     this.active.set(userId, count + 1);
-    try {
-      return await fn();
-    } finally {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       const left = (this.active.get(userId) ?? 1) - 1;
       if (left > 0) this.active.set(userId, left);
       else this.active.delete(userId);
-    }
+    };
   }
 }

@@ -70,7 +70,7 @@ export class RedisUploadSlots implements UploadSlots {
     this.scripts = redis as unknown as SlotScripts;
   }
 
-  async run<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+  async acquire(userId: string): Promise<() => void> {
     const key = `${this.prefix}upload-slots:${userId}`;
     const slot = randomBase62(16);
     // A Redis failure here propagates: the request answers 503 rather than streaming uncapped.
@@ -80,13 +80,13 @@ export class RedisUploadSlots implements UploadSlots {
       void this.scripts[RENEW](key, slot, this.ttlMs).catch(() => undefined);
     }, this.renewEveryMs);
     timer.unref();
-    try {
-      return await fn();
-    } finally {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       clearInterval(timer);
-      // A failed release must not turn a stored upload into an error (the client would retry a
-      // non-idempotent request) nor hide fn's own error; the slot lapses within ttlMs anyway.
-      await this.redis.zrem(key, slot).catch(() => undefined);
-    }
+      // A failed release must not turn a stored upload into an error; the slot lapses within ttlMs.
+      void this.redis.zrem(key, slot).catch(() => undefined);
+    };
   }
 }

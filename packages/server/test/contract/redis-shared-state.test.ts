@@ -5,7 +5,7 @@ import { closeRedis, openRedis } from '../../src/shared-state/redis-connection.t
 import { RedisLeaseStore } from '../../src/shared-state/redis-lease-store.ts';
 import { RedisRateCounters } from '../../src/shared-state/redis-rate-counters.ts';
 import { RedisUploadSlots } from '../../src/shared-state/redis-upload-slots.ts';
-import { deferred, expectSlotsFull, runLeaseStoreContract, runRateCountersContract, runUploadSlotsContract } from './shared-state.contract.ts';
+import { deferred, expectSlotsFull, holding, runLeaseStoreContract, runRateCountersContract, runUploadSlotsContract } from './shared-state.contract.ts';
 
 /*
  * Runs against a real redis-server (FERRY_TEST_REDIS_URL, set by the scale-out run). Two
@@ -66,7 +66,7 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
       await closeRedis(c);
       await expect(new RedisRateCounters(c, { prefix }).hit('closed', new Date(), 1)).rejects.toThrow();
       await expect(new RedisLeaseStore(c, { prefix }).acquire('closed', 'h', new Date(Date.now() + 1000).toISOString(), new Date().toISOString())).rejects.toThrow();
-      await expect(new RedisUploadSlots(c, 1, { prefix }).run('usr_closed', async () => 1)).rejects.toThrow();
+      await expect(new RedisUploadSlots(c, 1, { prefix }).acquire('usr_closed')).rejects.toThrow();
     });
   });
 
@@ -94,7 +94,7 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
 
   describe('RedisUploadSlots', () => {
     it('caps uploads in flight at max with a 429 and frees a slot when one ends', async () => {
-      const slots = new RedisUploadSlots(a, 2, { prefix });
+      const slots = holding(new RedisUploadSlots(a, 2, { prefix }));
       const user = `usr_${randomBase62(8)}`;
       const first = deferred<string>();
       const second = deferred<string>();
@@ -113,8 +113,8 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
     });
 
     it('keeps a live slot renewed past its ttl', async () => {
-      const holder = new RedisUploadSlots(a, 1, { prefix, ttlMs: 600, renewEveryMs: 100 });
-      const other = new RedisUploadSlots(b, 1, { prefix, ttlMs: 600 });
+      const holder = holding(new RedisUploadSlots(a, 1, { prefix, ttlMs: 600, renewEveryMs: 100 }));
+      const other = holding(new RedisUploadSlots(b, 1, { prefix, ttlMs: 600 }));
       const user = `usr_${randomBase62(8)}`;
       const hold = deferred();
       const running = holder.run(user, () => hold.promise);
@@ -128,8 +128,8 @@ describe.runIf(!!url)('Redis shared state (real redis-server)', () => {
     it("frees a dead holder's slot within its ttl", async () => {
       const dying = await openRedis(url);
       extra.push(dying);
-      const dead = new RedisUploadSlots(dying, 1, { prefix, ttlMs: 1_000, renewEveryMs: 100 });
-      const alive = new RedisUploadSlots(b, 1, { prefix, ttlMs: 1_000 });
+      const dead = holding(new RedisUploadSlots(dying, 1, { prefix, ttlMs: 1_000, renewEveryMs: 100 }));
+      const alive = holding(new RedisUploadSlots(b, 1, { prefix, ttlMs: 1_000 }));
       const user = `usr_${randomBase62(8)}`;
       const hold = deferred<string>();
       const running = dead.run(user, () => hold.promise);

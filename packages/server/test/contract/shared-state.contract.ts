@@ -167,8 +167,25 @@ export function runLeaseStoreContract(name: string, make: () => Pair<LeaseStore>
 }
 
 /** `make(max)` gives two instances capped at `max` uploads per account. */
-export function runUploadSlotsContract(name: string, make: (max: number) => Pair<UploadSlots>, options: { shared: boolean }): void {
+export function runUploadSlotsContract(name: string, makeSlots: (max: number) => Pair<UploadSlots>, options: { shared: boolean }): void {
+  const make = (max: number) => {
+    const pair = makeSlots(max);
+    return { one: holding(pair.one), two: holding(pair.two), slots: pair };
+  };
   describe(`UploadSlots contract: ${name}`, () => {
+    it('frees a slot once however often its release is called', async () => {
+      const { slots } = make(2);
+      const user = unique('usr');
+      const release = await slots.one.acquire(user);
+      release();
+      release();
+      const a = await slots.one.acquire(user);
+      const b = await slots.one.acquire(user);
+      await expectSlotsFull(slots.one.acquire(user));
+      a();
+      b();
+    });
+
     it('caps uploads in flight at max with a 429 and frees a slot when one ends', async () => {
       const { one } = make(2);
       const user = unique('usr');
@@ -226,4 +243,18 @@ export function runUploadSlotsContract(name: string, make: (max: number) => Pair
       await runB;
     });
   });
+}
+
+/** Holds a slot while `fn` runs, as the upload scope holds one while a body streams. */
+export function holding(slots: UploadSlots) {
+  return {
+    async run<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+      const release = await slots.acquire(userId);
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    },
+  };
 }

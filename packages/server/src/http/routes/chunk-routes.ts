@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../errors.ts';
-import { rawUploadBody, strictHeaderInteger } from '../raw-upload-body.ts';
+import { strictHeaderInteger, uploadBody } from '../upload-body-scope.ts';
 import { partChecksums } from '../content-digests.ts';
 import { Data, errorResponses } from '../schemas.ts';
 import { MAX_CHUNKS } from '../../services/chunk-upload-service.ts';
@@ -52,11 +52,11 @@ function decodeFileName(raw: string): string {
 }
 
 /** POST /api/v1/upload-chunk (the Trinsfer flow), in the raw-body context. */
-export function chunkRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
+export function chunkRoutes(server: FastifyInstance, { services }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post('/api/v1/upload-chunk', {
-    config: { auth: { scope: 'files:write', uploadToken: true } },
+    config: { auth: { scope: 'files:write', uploadToken: true }, streamsBody: true },
     schema: {
       tags: ['uploads'],
       summary: 'Upload one chunk of a file (Trinsfer-style idempotent chunks)',
@@ -77,17 +77,16 @@ export function chunkRoutes(server: FastifyInstance, { services, config }: Route
   }, async (request) => {
     const h = request.headers;
     const expected = partChecksums(h);
-    const { contentLength, body } = rawUploadBody(request, config.uploads.idleTimeoutSeconds);
-    const receipt = await services.uploadSlots.run(request.principal!.userId, () => services.chunks.receive(request.principal!, {
+    const receipt = await services.chunks.receive(request.principal!, {
       transferId: h['x-transfer-id'],
       fileRef: h['x-file-id'],
       index: strictHeaderInteger(h['x-chunk-index'], 'X-Chunk-Index')!,
       total: strictHeaderInteger(h['x-total-chunks'], 'X-Total-Chunks')!,
       name: h['x-file-name'] === undefined ? undefined : decodeFileName(h['x-file-name']),
       size: strictHeaderInteger(h['x-file-size'], 'X-File-Size'),
-      contentLength,
+      contentLength: request.uploadContentLength,
       expected,
-    }, body));
+    }, uploadBody(request));
     return { data: receipt };
   });
 }

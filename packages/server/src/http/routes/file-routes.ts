@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import { addJsonParser } from '../json-body.ts';
 import { AppError } from '../../errors.ts';
 import { Data, errorResponses, IdParam } from '../schemas.ts';
 import { FileDeclarationSchema } from './transfer-routes.ts';
@@ -13,40 +15,6 @@ const FileParams = IdParam('id', 'fl');
 export function fileRoutes(server: FastifyInstance, { services, presenter }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['files'];
-
-  app.post('/api/v1/transfers/:id/files', {
-    config: { auth: { scope: 'files:write' } },
-    schema: {
-      tags,
-      summary: 'Declare a file, or declare and upload it at once',
-      description:
-        'application/json {name, size, content_type?} declares a file and answers how to upload it. multipart/form-data with ' +
-        'optional text fields size and content_type followed by one file part declares and uploads in one request (the name ' +
-        'is the part\'s filename; without size the size is whatever arrives, within the plan).',
-      params: TransferParams,
-      body: { content: { 'application/json': { schema: FileDeclarationSchema } } } as never,
-      response: { 201: Data(FileRef), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
-    },
-  }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const userId = request.principal!.userId;
-    const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      throw new AppError(415, 'unsupported_media_type', 'Compressed request bodies are not accepted; send the raw bytes.');
-    }
-    if (request.isMultipart()) {
-      // preservePath: busboy would otherwise cut "../../etc/passwd" down to "passwd" and accept it;
-      // the whole name must reach the name rules so a path is refused (SECURITY A1-A3).
-      const file = await services.files.receiveMultipart(userId, id, request.parts({ preservePath: true }));
-      return reply.code(201).send({ data: presenter.file(file, { signedUrl: true }) });
-    }
-    // The JSON schema only applies to JSON bodies: anything else (text, urlencoded, no body) is refused here.
-    if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
-      throw new AppError(415, 'unsupported_media_type', 'Declare a file with application/json, or upload one with multipart/form-data.');
-    }
-    const file = await services.files.declare(userId, id, request.body as { name: string; size: number; content_type?: string });
-    return reply.code(201).send({ data: presenter.file(file) });
-  });
 
   app.get('/api/v1/transfers/:id/files', {
     config: { auth: { scope: 'files:read' } },
@@ -75,5 +43,47 @@ export function fileRoutes(server: FastifyInstance, { services, presenter }: Rou
   }, async (request, reply) => {
     await services.files.delete(request.principal!.userId, request.params.id);
     return reply.code(204).send(null);
+  });
+}
+
+/**
+ * POST of a file: a JSON declaration, or a multipart upload of one file. It lives in a child of
+ * the upload body scope that parses JSON and recognises multipart, so the multipart upload gets
+ * the scope's rules while the declaration is read as JSON.
+ */
+export async function fileCreationRoutes(server: FastifyInstance, { services, presenter }: RouteContext): Promise<void> {
+  addJsonParser(server);
+  await server.register(multipart, { limits: { files: 1, fields: 10, fieldSize: 16 * 1024, parts: 12, headerPairs: 100, fileSize: Number.MAX_SAFE_INTEGER } });
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['files'];
+
+  app.post('/api/v1/transfers/:id/files', {
+    config: { auth: { scope: 'files:write' }, streamsBody: (request) => request.isMultipart() },
+    schema: {
+      tags,
+      summary: 'Declare a file, or declare and upload it at once',
+      description:
+        'application/json {name, size, content_type?} declares a file and answers how to upload it. multipart/form-data with ' +
+        'optional text fields size and content_type followed by one file part declares and uploads in one request (the name ' +
+        'is the part\'s filename; without size the size is whatever arrives, within the plan).',
+      params: TransferParams,
+      body: { content: { 'application/json': { schema: FileDeclarationSchema } } } as never,
+      response: { 201: Data(FileRef), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const userId = request.principal!.userId;
+    if (request.isMultipart()) {
+      // preservePath: busboy would otherwise cut "../../etc/passwd" down to "passwd" and accept it;
+      // the whole name must reach the name rules so a path is refused (SECURITY A1-A3).
+      const file = await services.files.receiveMultipart(userId, id, request.parts({ preservePath: true }));
+      return reply.code(201).send({ data: presenter.file(file, { signedUrl: true }) });
+    }
+    // The JSON schema only applies to JSON bodies: anything else (text, urlencoded, no body) is refused here.
+    if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+      throw new AppError(415, 'unsupported_media_type', 'Declare a file with application/json, or upload one with multipart/form-data.');
+    }
+    const file = await services.files.declare(userId, id, request.body as { name: string; size: number; content_type?: string });
+    return reply.code(201).send({ data: presenter.file(file) });
   });
 }

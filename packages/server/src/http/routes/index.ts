@@ -7,7 +7,8 @@ import { authRoutes } from './auth-routes.ts';
 import { keyRoutes } from './key-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { transferRoutes } from './transfer-routes.ts';
-import { fileRoutes } from './file-routes.ts';
+import { fileCreationRoutes, fileRoutes } from './file-routes.ts';
+import { makeUploadBodyScope } from '../upload-body-scope.ts';
 import { uploadRoutes } from './upload-routes.ts';
 import { downloadRoutes } from './download-routes.ts';
 import { publicRoutes } from './public-routes.ts';
@@ -27,12 +28,15 @@ export async function registerRoutes(app: FastifyInstance, options: { services: 
   for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, downloadRoutes, publicRoutes]) {
     routes(app, ctx);
   }
-  // Raw-body uploads parse nothing: their own encapsulated context streams the request.
+  // Every route that streams an upload body lives in this one scope, which applies the rules
+  // every upload must obey (upload-body-scope.ts).
   await app.register(async (scope) => {
+    makeUploadBodyScope(scope, { slots: options.services.uploadSlots, idleTimeoutSeconds: options.config.uploads.idleTimeoutSeconds });
     uploadRoutes(scope, ctx);
     signedPartUploadRoutes(scope, ctx);
     chunkRoutes(scope, ctx);
     singleRequestRoutes(scope, ctx);
+    await scope.register(async (files) => fileCreationRoutes(files, ctx));
+    await scope.register(async (tus) => tusRoutes(tus, ctx));
   });
-  await app.register(async (scope) => tusRoutes(scope, ctx));
 }

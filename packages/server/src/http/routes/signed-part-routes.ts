@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../errors.ts';
 import type { PartGrant } from '../../services/signed-part-service.ts';
 import { partChecksums } from '../content-digests.ts';
-import { rawUploadBody } from '../raw-upload-body.ts';
+import { uploadBody } from '../upload-body-scope.ts';
 import { Data, DateTime, errorResponses, Nullable } from '../schemas.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../validation.ts';
 import type { RouteContext } from './index.ts';
@@ -146,14 +146,20 @@ function jsonOnly(scope: FastifyInstance): void {
   });
 }
 
-/** The part PUT, in the raw-body context: `request.raw` is unread and streamed to storage. */
-export function signedPartUploadRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
+/** The part PUT, in the upload body scope: `request.raw` is unread and streamed to storage. */
+export function signedPartUploadRoutes(server: FastifyInstance, { services }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
 
   app.put('/api/v1/transfers/:id/files/:fileId/parts/:partNumber', {
     // signedUrl: with ?expires=&signature= the guard lets the request through without credentials
-    // and the handler verifies the signature; without them, an owner's key with files:write works.
-    config: { auth: { scope: 'files:write', signedUrl: true } },
+    // and the preValidation hook verifies the signature (the upload scope's rules need the
+    // account); without them, an owner's key with files:write works.
+    config: { auth: { scope: 'files:write', signedUrl: true }, streamsBody: true },
+    preValidation: async (request) => {
+      const { id, fileId, partNumber } = request.params as { id: string; fileId: string; partNumber: string };
+      const { expires, signature } = request.query as { expires?: string; signature?: string };
+      request.principal ??= await services.signedParts.signedPrincipal(id, fileId, partNumber, expires ?? '', signature ?? '');
+    },
     schema: {
       tags,
       summary: 'Upload one part (the signed URL from upload-url)',
@@ -175,15 +181,12 @@ export function signedPartUploadRoutes(server: FastifyInstance, { services, conf
       response: { 200: Data(PartView), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 417, 507) },
     },
   }, async (request) => {
-    const { contentLength, body } = rawUploadBody(request, config.uploads.idleTimeoutSeconds);
     const { id, fileId, partNumber } = request.params;
-    const { expires, signature } = request.query;
-    const principal = request.principal ?? (await services.signedParts.signedPrincipal(id, fileId, partNumber, expires ?? '', signature ?? ''));
-    const stored = await services.uploadSlots.run(principal.userId, () => services.signedParts.receivePart(principal, id, fileId, partNumber, {
-      body,
-      contentLength,
+    const stored = await services.signedParts.receivePart(request.principal!, id, fileId, partNumber, {
+      body: uploadBody(request),
+      contentLength: request.uploadContentLength,
       checksums: partChecksums(request.headers),
-    }));
+    });
     return { data: { part_number: stored.partNumber, size: stored.size } };
   });
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import { DEFAULT_UPLOAD_NAME } from '../../services/single-request-upload-service.ts';
-import { rawUploadBody, strictHeaderInteger } from '../raw-upload-body.ts';
+import { strictHeaderInteger, uploadBody } from '../upload-body-scope.ts';
 import type { RouteContext } from './index.ts';
 
 const Headers = Type.Object({
@@ -47,14 +47,13 @@ export function singleRequestRoutes(server: FastifyInstance, { services, present
 
   async function handle(request: FastifyRequest, reply: FastifyReply, name: string | undefined) {
     const h = request.headers as Record<string, string | undefined>;
-    const { contentLength, body } = rawUploadBody(request, config.uploads.idleTimeoutSeconds);
-    const { transfer, files } = await services.uploadSlots.run(request.principal!.userId, () => services.singleRequest.upload(request.principal!, {
+    const { transfer, files } = await services.singleRequest.upload(request.principal!, {
       name,
       contentType: h['content-type'],
-      contentLength,
+      contentLength: request.uploadContentLength,
       maxDays: maxDays(h['max-days']),
       maxDownloads: strictHeaderInteger(h['max-downloads'], 'Max-Downloads'),
-    }, body));
+    }, uploadBody(request));
     reply.code(201).header('x-ferry-transfer-id', transfer.id);
     if (wantsJson(request)) return reply.type('application/json; charset=utf-8').send({ data: presenter.transfer(transfer, files, { signedUrls: true }) });
     return reply.type('text/plain; charset=utf-8').send(`${presenter.publicLink(transfer.slug!)}\n`);
@@ -68,12 +67,12 @@ export function singleRequestRoutes(server: FastifyInstance, { services, present
   };
 
   app.put('/', {
-    config: { auth: { scope: 'files:write' } },
+    config: { auth: { scope: 'files:write' }, streamsBody: true },
     schema: { ...schema, summary: `Upload one file as a new, ready transfer (curl -T; named ${DEFAULT_UPLOAD_NAME})` },
   }, (request, reply) => handle(request, reply, undefined));
 
   app.put('/:name', {
-    config: { auth: { scope: 'files:write' } },
+    config: { auth: { scope: 'files:write' }, streamsBody: true },
     schema: {
       ...schema,
       summary: 'Upload one file as a new, ready transfer (curl -T)',

@@ -23,8 +23,6 @@ const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-lengt
  * envelope. This context parses no body: PATCH bytes stream from the socket to the store.
  */
 export function tusRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
-  server.removeAllContentTypeParsers();
-  server.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const { tus } = services;
 
   /**
@@ -46,28 +44,6 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     return reply.send();
   };
 
-  /** Bodies in flight per account are capped across every upload protocol (SECURITY I101). */
-  const streaming = <T>(principal: Principal, fn: () => Promise<T>): Promise<T> => services.uploadSlots.run(principal.userId, fn);
-
-  /**
-   * An idle body is cut (I100); what arrived is on disk, and HEAD reports it. The timer runs only
-   * while the body is read: once it has arrived the server is the slow one (hashing a resumed
-   * upload), and the listener is removed so kept-alive connections do not collect them.
-   */
-  const idleTimeout = (request: FastifyRequest, reply: FastifyReply) => {
-    const socket = request.raw.socket;
-    if (typeof socket?.setTimeout !== 'function') return;
-    const onIdle = () => socket.destroy();
-    const disarm = () => {
-      socket.off('timeout', onIdle);
-      socket.setTimeout(0);
-    };
-    socket.setTimeout(config.uploads.idleTimeoutSeconds * 1000);
-    socket.on('timeout', onIdle);
-    request.raw.once('end', disarm);
-    reply.raw.once('close', () => socket.off('timeout', onIdle));
-  };
-
   const uploadId = (request: FastifyRequest): string => {
     const { id } = request.params as { id: string };
     if (!UPLOAD_ID.test(id)) throw notFound('Upload');
@@ -84,17 +60,17 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   }
 
   server.post(TUS_PATH, {
-    config: { auth: WRITE },
+    // A final concatenation has no body: it assembles uploads already stored.
+    config: { auth: WRITE, streamsBody: (request) => !/^\s*final\s*;/i.test(String(request.headers['upload-concat'] ?? '')) },
     schema: { tags: ['uploads'], summary: 'Create a tus upload', description: DOC, response: { 201: empty('Location of the new upload (Upload-Offset with creation-with-upload; X-Ferry-File-Id once finished).'), ...errorResponses(400, 401, 403, 404, 409, 412, 413, 415, 423, 460, 507) } },
   }, async (request, reply) => {
     checkTusVersion(request);
     const creation = checkCreation(request, config.uploads.tusMaxSizeBytes);
     const principal = request.principal!;
     if (creation.kind === 'final') return finalUpload(request, reply, principal, creation.concat!);
-    idleTimeout(request, reply);
     const context: TusRequestContext = { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum };
     try {
-      return await streaming(principal, () => relay(request, reply, context));
+      return await relay(request, reply, context);
     } catch (error) {
       // The upload was made but the client gets no Location: nothing of it may stay behind.
       if (context.created) await tus.completion.discard(context.created.uploadId, context.created.declaredFileId);
@@ -148,8 +124,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     }
     await tus.rules.checkWritable(principal, row);
     if (length !== undefined) await tus.rules.checkLengthDeclaration(principal, row, length, await tus.datastore.offsetOf(row.id));
-    idleTimeout(request, reply);
-    return streaming(principal, () => relay(request, reply, { principal, kind: row.kind as 'single' | 'partial', checksum }));
+    return relay(request, reply, { principal, kind: row.kind as 'single' | 'partial', checksum });
   };
 
   const terminate = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -162,7 +137,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   };
 
   server.patch(`${TUS_PATH}/:id`, {
-    config: { auth: WRITE },
+    config: { auth: WRITE, streamsBody: true },
     schema: { tags: ['uploads'], summary: 'Append to a tus upload', description: `${DOC} Upload-Checksum (sha1, sha256, md5) is verified: a mismatch answers 460 and the chunk is discarded. A second writer gets 423.`, response: { 204: empty('The new Upload-Offset (X-Ferry-File-Id when the upload finished).'), ...errorResponses(400, 401, 403, 404, 409, 410, 412, 413, 415, 423, 460, 503, 507) } },
   }, patch);
 
@@ -174,7 +149,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   // X-HTTP-Method-Override for clients that can only POST; authorization follows the effective
   // method (both need files:write), and anything but PATCH or DELETE is refused (C49).
   server.post(`${TUS_PATH}/:id`, {
-    config: { auth: WRITE },
+    config: { auth: WRITE, streamsBody: (request) => String(request.headers['x-http-method-override'] ?? '').toUpperCase() === 'PATCH' },
     schema: { tags: ['uploads'], summary: 'PATCH or DELETE through X-HTTP-Method-Override', response: { 204: empty('As the overridden method.'), ...errorResponses(401, 403, 404, 405) } },
   }, async (request, reply) => {
     const override = String(request.headers['x-http-method-override'] ?? '').toUpperCase();

@@ -2,20 +2,14 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Data, errorResponses } from '../schemas.ts';
-import { checkRawUploadHeaders } from '../raw-upload-body.ts';
 import type { RouteContext } from './index.ts';
 
-/**
- * Raw-body uploads. This encapsulated context accepts any media type without parsing, so the
- * handler streams `request.raw` straight to storage and memory never holds the file.
- */
+/** PUT of a declared file's bytes; lives in the upload body scope, which parses no body. */
 export function uploadRoutes(server: FastifyInstance, { services, presenter }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
-  server.removeAllContentTypeParsers();
-  server.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
   app.put('/api/v1/transfers/:id/files/:fileId/content', {
-    config: { auth: { scope: 'files:write' } },
+    config: { auth: { scope: 'files:write' }, streamsBody: true },
     schema: {
       tags: ['files'],
       summary: 'Upload a declared file in one request',
@@ -29,15 +23,8 @@ export function uploadRoutes(server: FastifyInstance, { services, presenter }: R
       response: { 200: Data(Type.Ref('File')), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
     },
   }, async (request) => {
-    const contentLength = checkRawUploadHeaders(request);
     const { id, fileId } = request.params as { id: string; fileId: string };
-    const file = await services.uploadSlots.run(request.principal!.userId, () => services.files.receiveContent(
-      request.principal!.userId,
-      id,
-      fileId,
-      request.raw,
-      contentLength,
-    ));
+    const file = await services.files.receiveContent(request.principal!.userId, id, fileId, request.raw, request.uploadContentLength);
     return { data: presenter.file(file, { signedUrl: true }) };
   });
 }
