@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { Metadata } from '@tus/utils';
 import { AppError, badRequest } from '../errors.ts';
 import { tusChecksum } from './content-digests.ts';
 import type { ExpectedChecksum } from '../services/digest-meter.ts';
@@ -25,11 +26,25 @@ export function checkTusVersion(request: FastifyRequest): void {
   }
 }
 
-/** Upload bodies are the raw bytes: no transfer coding the server would have to undo (I103). */
-export function checkNoContentEncoding(request: FastifyRequest): void {
-  const encoding = header(request, 'content-encoding');
-  if (encoding !== undefined && encoding !== 'identity') {
-    throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
+/** A file name of 255 UTF-8 bytes and a deep relative path fit with room to spare, base64 and all. */
+export const MAX_METADATA_BYTES = 8 * 1024;
+export const MAX_METADATA_KEYS = 32;
+
+/**
+ * Upload-Metadata within its caps (400 metadata_too_large) and well-formed; answers its pairs
+ * (undefined: no header). The upload rules keep only the keys Ferry reads.
+ */
+export function checkMetadata(request: FastifyRequest): Record<string, string | null> | undefined {
+  const raw = header(request, 'upload-metadata');
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (Buffer.byteLength(raw) > MAX_METADATA_BYTES) {
+    throw badRequest(`Upload-Metadata may be at most ${MAX_METADATA_BYTES} bytes.`, 'metadata_too_large');
+  }
+  if (raw.split(',').length > MAX_METADATA_KEYS) throw badRequest(`Upload-Metadata may have at most ${MAX_METADATA_KEYS} keys.`, 'metadata_too_large');
+  try {
+    return Metadata.parse(raw) ?? {};
+  } catch {
+    throw badRequest('Upload-Metadata must be comma-separated "key base64value" pairs.', 'validation_failed');
   }
 }
 
@@ -56,7 +71,6 @@ export function checkCreation(request: FastifyRequest, maxSize: number): Creatio
   if (length !== undefined && strictLength('Upload-Length', length) > maxSize) {
     throw new AppError(413, 'payload_too_large', `Upload-Length is over Tus-Max-Size (${maxSize} bytes).`, { max_size: maxSize });
   }
-  checkNoContentEncoding(request);
   return { kind: concat === 'partial' ? 'partial' : 'single', checksum: tusChecksum(header(request, 'upload-checksum')) };
 }
 
@@ -65,7 +79,6 @@ export function checkPatch(request: FastifyRequest): { offset: number; length?: 
   if (header(request, 'content-type') !== 'application/offset+octet-stream') {
     throw new AppError(415, 'unsupported_media_type', 'PATCH bodies must be Content-Type: application/offset+octet-stream.');
   }
-  checkNoContentEncoding(request);
   const offset = header(request, 'upload-offset');
   if (offset === undefined) throw badRequest('Upload-Offset is required.', 'invalid_header');
   const length = header(request, 'upload-length');

@@ -18,7 +18,7 @@ import { FerryS3Store } from './ferry-s3-store.ts';
 import type { FerryTusStore } from './tus-bytes.ts';
 import { TusKvStore } from './tus-kv-store.ts';
 import { LeaseLocker, noLocking } from './tus-locker.ts';
-import { TusUploadRules } from './tus-upload-rules.ts';
+import { knownMetadata, TusUploadRules } from './tus-upload-rules.ts';
 import { TusCompletion } from './tus-completion.ts';
 import { TusConcatenation } from './tus-concatenation.ts';
 import { currentTusContext } from './upload-context.ts';
@@ -78,7 +78,9 @@ export function createTus(deps: TusDeps) {
     path: TUS_PATH,
     datastore,
     maxSize: deps.config.uploads.tusMaxSizeBytes,
-    respectForwardedHeaders: deps.config.trustProxy !== false,
+    // Locations are built on FERRY_PUBLIC_URL: a request's Host (or X-Forwarded-Host) must never
+    // decide where a client sends its bytes next.
+    generateUrl: (_req, { path, id }) => `${deps.config.publicUrl}${path}/${id}`,
     allowedOrigins: deps.config.uploads.corsOrigins,
     allowedHeaders: ['Upload-Checksum', 'X-Token', 'X-Upload-Token', 'X-Request-Id'],
     exposedHeaders: ['Upload-Expires', 'Tus-Checksum-Algorithm', 'X-Ferry-File-Id', 'X-Request-Id', 'Retry-After'],
@@ -102,7 +104,7 @@ export function createTus(deps: TusDeps) {
       } catch (error) {
         throw asTusError(error);
       }
-      return {};
+      return { metadata: knownMetadata(upload.metadata) };
     },
     onUploadFinish: async (_req, upload) => {
       const context = currentTusContext();

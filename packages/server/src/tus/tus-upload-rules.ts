@@ -165,3 +165,11 @@ export class TusUploadRules {
     return metadata ? Metadata.stringify(metadata) : undefined;
   }
 }
+
+/** The Upload-Metadata keys Ferry reads (name and type as Uppy sends them). */
+const METADATA_KEYS = new Set(['transfer_id', 'file_id', 'filename', 'filetype', 'name', 'type', 'relativePath']);
+
+/** The pairs Ferry reads: nothing else is stored with an upload or echoed on HEAD. */
+export function knownMetadata(metadata: Upload['metadata']): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => METADATA_KEYS.has(key)));
+}

@@ -86,7 +86,7 @@ describe('curl -T and chunk uploads over real HTTP', () => {
     const sha = await writeRandomFile(file, CURL_SIZE);
     const headersFile = path.join(dir, 'headers.txt');
     const link = await run('curl', ['-sS', '--fail-with-body', '-T', file, '-H', `Authorization: Bearer ${me.key}`, '-D', headersFile, `${base}/`]);
-    expect(link).toMatch(/^http:\/\/localhost:\d+\/t\/[A-Za-z0-9]{22}\n$/);
+    expect(link).toMatch(new RegExp(`^${h.config.publicUrl}/t/[A-Za-z0-9]{22}\n$`));
     const headers = await fsp.readFile(headersFile, 'utf8');
     expect(headers).toMatch(/^HTTP\/1\.1 201/m);
     const transferId = /^x-ferry-transfer-id: (tr_\w+)\r?$/im.exec(headers)?.[1];

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { OpenedDatabase } from '../../src/db/database.ts';
@@ -46,7 +46,11 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
   // other (an instance restarted with new settings); the caller drops them.
   const dataDir = shared?.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-test-')));
   const stack = shared?.stack ?? (await createTestStack());
+  // Answers carry URLs built on FERRY_PUBLIC_URL (tus Locations among them), so the harness
+  // listens on the port that URL names.
+  const port = await freePort();
   const config = loadConfig({
+    FERRY_PUBLIC_URL: `http://127.0.0.1:${port}`,
     FERRY_DATA_DIR: dataDir,
     FERRY_LOG_LEVEL: 'silent',
     ...stack.env,
@@ -78,7 +82,8 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
     sweeper,
     baseUrl: '',
     async listen() {
-      await app.listen({ port: 0, host: '127.0.0.1' });
+      const url = new URL(config.publicUrl);
+      await app.listen({ port: url.hostname === '127.0.0.1' ? Number(url.port) : 0, host: '127.0.0.1' });
       harness.baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
       return harness.baseUrl;
     },
@@ -128,3 +133,15 @@ export async function createAccount(
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** A port nobody listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

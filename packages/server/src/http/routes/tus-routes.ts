@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NodeRequest } from 'srvx/node';
-import { Metadata } from '@tus/utils';
 import { AppError, conflict, forbidden, notFound } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { Principal } from '../../services/principal.ts';
@@ -8,7 +7,7 @@ import { tusContext, type TusRequestContext } from '../../tus/upload-context.ts'
 import { codeForStatus } from '../../tus/tus-errors.ts';
 import { TUS_PATH } from '../../tus/tus-server.ts';
 import { TUS_CHECKSUM_ALGORITHMS } from '../content-digests.ts';
-import { checkCreation, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION, UPLOAD_ID } from '../tus-request-checks.ts';
+import { checkCreation, checkMetadata, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION, UPLOAD_ID } from '../tus-request-checks.ts';
 import type { RouteContext } from './index.ts';
 
 const WRITE = { scope: 'files:write', uploadToken: true } as const;
@@ -66,6 +65,7 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   }, async (request, reply) => {
     checkTusVersion(request);
     const creation = checkCreation(request, config.uploads.tusMaxSizeBytes);
+    checkMetadata(request);
     const principal = request.principal!;
     if (creation.kind === 'final') return finalUpload(request, reply, principal, creation.concat!);
     const context: TusRequestContext = { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum };
@@ -81,15 +81,13 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   const finalUpload = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, concat: string) => {
     const hosts = [request.headers.host ?? '', new URL(config.publicUrl).host];
     const ids = tus.concatenation.parseFinal(concat, hosts);
-    const metadataHeader = request.headers['upload-metadata'];
-    const metadata = typeof metadataHeader === 'string' ? parseMetadata(metadataHeader) : undefined;
+    const metadata = checkMetadata(request);
     const finalId = tus.rules.newUploadId();
     const file = await tus.concatenation.finalize(principal, ids, metadata, finalId);
-    const proto = config.trustProxy !== false ? request.protocol : 'http';
     return reply
       .code(201)
       .header('tus-resumable', TUS_VERSION)
-      .header('location', `${proto}://${request.headers.host}${TUS_PATH}/${finalId}`)
+      .header('location', `${config.publicUrl}${TUS_PATH}/${finalId}`)
       .header('upload-offset', String(file.size))
       .header('x-ferry-file-id', file.id)
       .send();
@@ -164,12 +162,4 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
 interface RelayExtras {
   headers?: Record<string, string>;
   after?: () => Promise<void>;
-}
-
-function parseMetadata(header: string): Record<string, string | null> {
-  try {
-    return Metadata.parse(header) ?? {};
-  } catch {
-    throw new AppError(400, 'invalid_header', 'Upload-Metadata must be comma-separated "key base64value" pairs.');
-  }
 }
