@@ -44,7 +44,7 @@ describe('PUT /:name answers the public link', () => {
     const res = await put('/report.pdf', content, { 'content-type': 'application/pdf' });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.body).toMatch(/^http:\/\/localhost:\d+\/t\/[A-Za-z0-9]{22}\n$/);
+    expect(res.body).toMatch(new RegExp(`^${h.config.publicUrl}/t/[A-Za-z0-9]{22}\n$`));
     const id = res.headers['x-ferry-transfer-id'] as string;
     expect(id).toMatch(/^tr_/);
 
