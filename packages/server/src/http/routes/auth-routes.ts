@@ -44,7 +44,11 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
     schema: {
       tags,
       summary: 'Sign in',
-      description: 'Sets the HttpOnly session cookie and returns the CSRF token that cookie-authenticated writes must send as X-CSRF-Token.',
+      description:
+        'Sets the HttpOnly session cookie and returns the CSRF token that cookie-authenticated writes must send as X-CSRF-Token. ' +
+        'Throttled per address and per email (registered or not): after FERRY_LOGIN_FAILURES_BEFORE_DELAY failed attempts, each ' +
+        'further attempt for that email must wait 1, 2, 4 ... seconds up to FERRY_LOGIN_MAX_DELAY after the previous one; an ' +
+        'attempt made sooner answers 429 rate_limited with Retry-After, even with the right password. A success clears the count.',
       security: [],
       body: Type.Object(Credentials, { additionalProperties: false }),
       response: {
