@@ -164,7 +164,7 @@ describe('sessions and CSRF', () => {
     const crossed = await h.app.inject({ method: 'POST', url: '/api/v1/transfers', headers: { cookie: owner.cookie, 'x-csrf-token': other.csrf }, payload: { title: 't' } });
     expectError(crossed, 403, 'csrf_failed');
     expectError(await whoAmI({ cookie: 'ferry_session=fys_forged' }), 401, 'invalid_token');
-    const out = await h.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie: other.cookie } });
+    const out = await h.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie: other.cookie, 'x-csrf-token': other.csrf } });
     expect(out.statusCode).toBe(204);
     expectError(await whoAmI({ cookie: other.cookie }), 401, 'invalid_token');
     // The key made before logout lives on: keys and sessions are separate credentials.

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { tooManyRequests } from '../../errors.ts';
-import { SESSION_COOKIE } from '../auth-guard.ts';
+import { cookieSession, SESSION_COOKIE } from '../auth-guard.ts';
 import { Data, DateTime, errorResponses } from '../schemas.ts';
 import type { RouteContext } from './index.ts';
 
@@ -82,11 +82,18 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
   });
 
   app.post('/api/v1/auth/logout', {
+    // Public so that signing out without a live session still answers 204 and clears the cookie;
+    // ending a live session is a cookie-authenticated write and needs its CSRF token.
     config: { auth: { public: true } },
-    schema: { tags, summary: 'Sign out', security: [], response: { 204: Type.Null(), ...errorResponses() } },
+    schema: {
+      tags,
+      summary: 'Sign out',
+      description: 'Ends the session of the cookie. With a live session, X-CSRF-Token is required (403 csrf_failed without it); without one, answers 204 all the same.',
+      security: [],
+      response: { 204: Type.Null(), ...errorResponses(403) },
+    },
   }, async (request, reply) => {
-    const token = request.cookies[SESSION_COOKIE];
-    if (token) await services.auth.logout(token);
+    if (await cookieSession(request, services)) await services.auth.logout(request.cookies[SESSION_COOKIE]!);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send(null);
   });
