@@ -10,6 +10,7 @@ export interface Config {
   databaseUrl: string;
   secret: string | null;
   signup: 'open' | 'invite' | 'closed';
+  login: LoginThrottleSettings;
   signedUrlTtlSeconds: number;
   accessTokenTtlSeconds: number;
   sessionTtlSeconds: number;
@@ -26,6 +27,14 @@ export interface Config {
   /** FERRY_REDIS_PREFIX: prefix of every Redis key, so several deployments can share a server. */
   redisPrefix: string;
   plan: PlanLimits;
+}
+
+/** The per-email delay on failed sign-ins (beside the per-address limit). */
+export interface LoginThrottleSettings {
+  /** FERRY_LOGIN_FAILURES_BEFORE_DELAY: failed sign-ins an email may have before attempts are delayed. */
+  failuresBeforeDelay: number;
+  /** FERRY_LOGIN_MAX_DELAY: the longest delay, in seconds, between attempts for one email. */
+  maxDelaySeconds: number;
 }
 
 /** Where new files go (FERRY_STORAGE); files already stored stay where their row says. */
@@ -127,6 +136,10 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.FERRY_DATABASE_URL?.trim() || `sqlite://${path.join(dataDir, 'ferry.db')}`,
     secret,
     signup: oneOf('FERRY_SIGNUP', 'open', ['open', 'invite', 'closed'] as const),
+    login: {
+      failuresBeforeDelay: int('FERRY_LOGIN_FAILURES_BEFORE_DELAY', 5, 1, 1000),
+      maxDelaySeconds: int('FERRY_LOGIN_MAX_DELAY', 300, 1, 900),
+    },
     signedUrlTtlSeconds: int('FERRY_SIGNED_URL_TTL', 3600, 10, 7 * 86400),
     accessTokenTtlSeconds: int('FERRY_ACCESS_TOKEN_TTL', 3600, 10, 7 * 86400),
     sessionTtlSeconds: int('FERRY_SESSION_TTL', 14 * 86400, 60, 365 * 86400),

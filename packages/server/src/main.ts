@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     files: r.files,
     users: r.users,
     counters: r.counters,
+    loginThrottles: r.loginThrottles,
     stores,
     clock: systemClock,
     purgeGraceSeconds: config.purgeGraceSeconds,

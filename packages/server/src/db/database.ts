@@ -6,6 +6,7 @@ import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
 import * as directMultipart from './migrations/003-direct-multipart.ts';
+import * as accountAbuseGuards from './migrations/004-account-abuse-guards.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -17,7 +18,12 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial, '002-uploads': uploads, '003-direct-multipart': directMultipart };
+const migrations: Record<string, Migration> = {
+  '001-initial': initial,
+  '002-uploads': uploads,
+  '003-direct-multipart': directMultipart,
+  '004-account-abuse-guards': accountAbuseGuards,
+};
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

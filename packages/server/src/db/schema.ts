@@ -147,6 +147,23 @@ export interface DirectMultipartUploadsTable {
   created_at: string;
 }
 
+/** One-time events claimed by a conditional insert ('first_account': the first account was made). */
+export interface InstanceClaimsTable {
+  name: string;
+  claimed_at: string;
+}
+
+/**
+ * Sign-in attempts per email (subject = SHA-256 of the normalised email): consecutive failures
+ * until `window_ends_at` (then forgotten) and the earliest time the next attempt may start.
+ */
+export interface LoginThrottlesTable {
+  subject: string;
+  failures: number;
+  window_ends_at: string;
+  next_attempt_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -160,4 +177,6 @@ export interface Database {
   upload_locks: UploadLocksTable;
   rate_counters: RateCountersTable;
   usage_counters: UsageCountersTable;
+  instance_claims: InstanceClaimsTable;
+  login_throttles: LoginThrottlesTable;
 }

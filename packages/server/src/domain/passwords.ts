@@ -19,9 +19,14 @@ export async function verifyPassword(hashed: string, password: string): Promise<
 
 let dummyHash: Promise<string> | null = null;
 
+/** Makes the dummy hash ahead of time, so even the first unknown email costs one verification, not a hash too. */
+export function prepareDummyHash(): Promise<string> {
+  dummyHash ??= hashPassword('ferry-dummy-password-for-uniform-timing');
+  return dummyHash;
+}
+
 /** Spends the same time as a real check when there is nothing to check against (no user, no oracle). */
 export async function verifyAgainstDummy(password: string): Promise<false> {
-  dummyHash ??= hashPassword('ferry-dummy-password-for-uniform-timing');
-  await verifyPassword(await dummyHash, password);
+  await verifyPassword(await prepareDummyHash(), password);
   return false;
 }

@@ -98,17 +98,29 @@ async function authenticate(request: FastifyRequest, services: Services, acceptU
     if (!match) throw unauthorized('invalid_token', 'Authorization must be "Bearer <key>".');
     return services.keys.authenticate(match[1]!);
   }
-  const token = request.cookies[SESSION_COOKIE];
-  if (token) {
-    const session = await services.auth.resolveSession(token);
-    if (!session) throw unauthorized('invalid_token', 'The session has expired; sign in again.');
-    if (!SAFE_METHODS.has(request.method)) {
-      const csrf = request.headers['x-csrf-token'];
-      if (typeof csrf !== 'string' || !safeEqual(sha256Hex(csrf), session.csrfHash)) {
-        throw forbidden('Cookie-authenticated writes need the X-CSRF-Token header given at sign-in.', 'csrf_failed');
-      }
-    }
-    return session.principal;
+  if (request.cookies[SESSION_COOKIE]) {
+    const principal = await cookieSession(request, services);
+    if (!principal) throw unauthorized('invalid_token', 'The session has expired; sign in again.');
+    return principal;
   }
   throw unauthorized('missing_token', 'Send "Authorization: Bearer <key>" or sign in.');
+}
+
+/**
+ * The live session the request's cookie names, or null when there is none. A write (any method
+ * but GET, HEAD, OPTIONS) made with a live session must carry that session's X-CSRF-Token, else
+ * 403 csrf_failed.
+ */
+export async function cookieSession(request: FastifyRequest, services: Services): Promise<Principal | null> {
+  const token = request.cookies[SESSION_COOKIE];
+  if (!token) return null;
+  const session = await services.auth.resolveSession(token);
+  if (!session) return null;
+  if (!SAFE_METHODS.has(request.method)) {
+    const csrf = request.headers['x-csrf-token'];
+    if (typeof csrf !== 'string' || !safeEqual(sha256Hex(csrf), session.csrfHash)) {
+      throw forbidden('Cookie-authenticated writes need the X-CSRF-Token header given at sign-in.', 'csrf_failed');
+    }
+  }
+  return session.principal;
 }

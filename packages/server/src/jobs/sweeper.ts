@@ -4,6 +4,7 @@ import type { TransfersRepository } from '../repositories/transfers-repository.t
 import type { FilesRepository } from '../repositories/files-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
+import type { LoginThrottlesRepository } from '../repositories/login-throttles-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { UploadCleanup } from './upload-cleanup.ts';
 
@@ -29,6 +30,7 @@ export class Sweeper {
       files: FilesRepository;
       users: UsersRepository;
       counters: CountersRepository;
+      loginThrottles: LoginThrottlesRepository;
       stores: BlobStoreRegistry;
       clock: Clock;
       purgeGraceSeconds: number;
@@ -82,6 +84,7 @@ export class Sweeper {
     if (abandoned) this.deps.log.info({ abandoned }, 'removed unfinished uploads');
     await this.deps.users.deleteExpiredSessions(now.toISOString());
     await this.deps.counters.deleteExpired(now);
+    await this.deps.loginThrottles.deleteExpired(now.toISOString());
     if (expired || purged) this.deps.log.info({ expired, purged }, 'sweep');
     return { expired, purged };
   }

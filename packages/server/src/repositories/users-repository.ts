@@ -4,16 +4,32 @@ import type { UsersTable, SessionsTable, InvitesTable } from '../db/schema.ts';
 export type UserRow = UsersTable;
 export type SessionRow = SessionsTable;
 
-/** Users, their sessions and sign-up invites. */
+/** Users, their sessions, sign-up invites and the instance's first-account claim. */
 export class UsersRepository {
   constructor(private readonly db: Db) {}
 
-  count(): Promise<number> {
-    return this.db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow()
-      .then((r) => Number(r.n));
+  /** Runs `work` in one transaction with a repository bound to it (use only that one inside). */
+  transaction<T>(work: (users: UsersRepository) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((tx) => work(new UsersRepository(tx)));
+  }
+
+  /**
+   * Takes the instance's one 'first_account' claim; true for exactly one caller ever. In a
+   * transaction a concurrent claimer waits for this one to commit or roll back (the primary
+   * key settles it, on PostgreSQL at any isolation level), so a rolled-back claim is free again.
+   */
+  async claimFirstAccount(nowIso: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto('instance_claims')
+      .values({ name: 'first_account', claimed_at: nowIso })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async firstAccountClaimed(): Promise<boolean> {
+    const row = await this.db.selectFrom('instance_claims').select('name').where('name', '=', 'first_account').executeTakeFirst();
+    return row !== undefined;
   }
 
   findById(id: string): Promise<UserRow | undefined> {

@@ -7,11 +7,13 @@ import {
   hashPassword,
   verifyPassword,
   verifyAgainstDummy,
+  prepareDummyHash,
   MAX_PASSWORD_BYTES,
   MIN_ACCOUNT_PASSWORD_LENGTH,
 } from '../domain/passwords.ts';
 import type { UsersRepository, UserRow } from '../repositories/users-repository.ts';
 import type { Principal } from './principal.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export interface AuthServiceOptions {
   signup: 'open' | 'invite' | 'closed';
@@ -33,36 +35,71 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly clock: Clock,
     private readonly options: AuthServiceOptions,
-  ) {}
+    private readonly throttle: LoginThrottle,
+  ) {
+    void prepareDummyHash();
+  }
 
   /**
    * Creates the account when the email is free and sign-up is allowed. The caller answers the
-   * same way whether or not a row was created, so sign-up is no oracle for registered emails.
+   * same way whether or not a row was created, so the answer is no oracle for registered emails.
+   * The first account ever made becomes administrator: claiming "first" and inserting the row
+   * are one transaction, so of racing sign-ups on an empty instance exactly one is first and the
+   * others follow FERRY_SIGNUP.
    */
   async signup(input: { email: string; password: string; name?: string; invite?: string }): Promise<void> {
     const email = normalizeEmail(input.email);
     checkAccountPassword(input.password);
-    const isFirst = (await this.users.count()) === 0;
-    if (!isFirst && this.options.signup === 'closed') throw forbidden('Sign-up is closed on this server.', 'signup_closed');
-    if (!isFirst && this.options.signup === 'invite') {
-      if (!input.invite || !(await this.users.consumeInvite(sha256Hex(input.invite), iso(this.clock.now())))) {
-        throw forbidden('A valid invite is required to sign up on this server.', 'invite_required');
-      }
+    // Refuse early, before the password hash, when the policy surely refuses; the transaction decides.
+    if (this.options.signup !== 'open' && (await this.users.firstAccountClaimed())) {
+      if (this.options.signup === 'closed') throw signupClosed();
+      if (!input.invite) throw inviteRequired();
     }
-    await this.createUser({ email, password: input.password, name: input.name ?? null, isAdmin: isFirst });
+    await this.insertAccount({ email, password: input.password, name: input.name ?? null }, async (first, tx) => {
+      if (first) return true;
+      if (this.options.signup === 'closed') throw signupClosed();
+      if (this.options.signup === 'invite') {
+        if (!input.invite || !(await tx.consumeInvite(sha256Hex(input.invite), iso(this.clock.now())))) throw inviteRequired();
+      }
+      return false;
+    });
   }
 
-  /** Used by sign-up and by the operator CLI; answers null when the email is already taken. */
-  async createUser(input: { email: string; password: string; name: string | null; isAdmin: boolean }): Promise<UserRow | null> {
-    const row: UserRow = {
-      id: newId('usr'),
-      email: normalizeEmail(input.email),
-      name: input.name?.trim().slice(0, 200) || null,
-      password_hash: await hashPassword(input.password),
-      is_admin: input.isAdmin ? 1 : 0,
-      created_at: iso(this.clock.now()),
-    };
-    return (await this.users.insertIfNew(row)) ? row : null;
+  /** The operator CLI's way in; answers null when the email is already taken. */
+  createUser(input: { email: string; password: string; name: string | null; isAdmin: boolean }): Promise<UserRow | null> {
+    return this.insertAccount(input, async () => input.isAdmin);
+  }
+
+  /**
+   * Hashes the password, then in one transaction takes the first-account claim (whoever makes
+   * the first account takes it), lets `decideAdmin` apply the policy (it may throw, or use `tx`)
+   * and inserts the row. A taken email rolls everything back (an invite stays unused) and
+   * answers null.
+   */
+  private async insertAccount(
+    input: { email: string; password: string; name: string | null },
+    decideAdmin: (first: boolean, tx: UsersRepository) => Promise<boolean>,
+  ): Promise<UserRow | null> {
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.users.transaction(async (tx) => {
+        const now = iso(this.clock.now());
+        const isAdmin = await decideAdmin(await tx.claimFirstAccount(now), tx);
+        const row: UserRow = {
+          id: newId('usr'),
+          email: normalizeEmail(input.email),
+          name: input.name?.trim().slice(0, 200) || null,
+          password_hash: passwordHash,
+          is_admin: isAdmin ? 1 : 0,
+          created_at: now,
+        };
+        if (!(await tx.insertIfNew(row))) throw new EmailTaken();
+        return row;
+      });
+    } catch (error) {
+      if (error instanceof EmailTaken) return null;
+      throw error;
+    }
   }
 
   async createInvite(createdBy: string | null, ttlSeconds = 7 * 86400): Promise<{ token: string; expiresAt: Date }> {
@@ -83,9 +120,12 @@ export class AuthService {
   async login(emailInput: string, password: string): Promise<NewSession> {
     const email = normalizeEmail(emailInput);
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
+    await this.throttle.begin(email);
+    // An unknown email costs the same argon2 verification as a known one.
     const user = await this.users.findByEmail(email);
     const ok = user ? await verifyPassword(user.password_hash, password) : await verifyAgainstDummy(password);
     if (!user || !ok) throw unauthorized('invalid_credentials', 'Email or password is incorrect.');
+    await this.throttle.succeeded(email);
     const token = `fys_${randomBase62(43)}`;
     const csrfToken = randomBase62(32);
     const now = this.clock.now();
@@ -130,6 +170,12 @@ function checkAccountPassword(password: string): void {
     throw badRequest(`password must have at least ${MIN_ACCOUNT_PASSWORD_LENGTH} characters.`);
   }
 }
+
+/** Thrown inside the account transaction to roll it back when the email already has an account. */
+class EmailTaken extends Error {}
+
+const signupClosed = () => forbidden('Sign-up is closed on this server.', 'signup_closed');
+const inviteRequired = () => forbidden('A valid invite is required to sign up on this server.', 'invite_required');
 
 export const passwordTooLong = () =>
   new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);

@@ -57,7 +57,7 @@ export class KeyService {
   }
 
   async update(owner: Principal, id: string, input: KeyInput): Promise<ApiKeyRow> {
-    await this.get(owner.userId, id);
+    await this.getManageable(owner, id);
     const changes: Partial<ApiKeyRow> = {};
     if (input.name !== undefined) changes.name = checkName(input.name);
     if (input.scopes !== undefined) changes.scopes = JSON.stringify(this.checkScopes(owner, input.scopes));
@@ -67,22 +67,41 @@ export class KeyService {
 
   /** New secret for the same key id; the old secret stops working at once. */
   async regenerate(owner: Principal, id: string) {
-    const existing = await this.get(owner.userId, id);
+    const existing = await this.getManageable(owner, id);
     if (existing.revoked_at) throw badRequest('A revoked key cannot be regenerated.', 'key_revoked');
-    this.checkScopes(owner, parseScopes(existing.scopes));
     const { key, prefix } = generateKey();
     const row = await this.keys.update(owner.userId, id, { prefix, secret_hash: sha256Hex(key) });
     return { row: row!, key };
   }
 
-  async revoke(userId: string, id: string): Promise<ApiKeyRow> {
-    const existing = await this.get(userId, id);
+  async revoke(owner: Principal, id: string): Promise<ApiKeyRow> {
+    const existing = await this.getManageable(owner, id);
     if (existing.revoked_at) return existing;
-    return (await this.keys.update(userId, id, { revoked_at: iso(this.clock.now()) }))!;
+    return (await this.keys.update(owner.userId, id, { revoked_at: iso(this.clock.now()) }))!;
   }
 
-  async delete(userId: string, id: string): Promise<void> {
-    if (!(await this.keys.delete(userId, id))) throw notFound('API key');
+  async delete(owner: Principal, id: string): Promise<void> {
+    await this.getManageable(owner, id);
+    if (!(await this.keys.delete(owner.userId, id))) throw notFound('API key');
+  }
+
+  /**
+   * One of the caller's keys that the caller may change, regenerate, revoke or delete: only one
+   * with no scope the caller lacks, so a narrow key cannot take over or disable a wider one.
+   * Scopes the key has lost with its owner's rights (`admin` of a demoted user) do not count.
+   */
+  private async getManageable(owner: Principal, id: string): Promise<ApiKeyRow> {
+    const row = await this.get(owner.userId, id);
+    let lacking = parseScopes(row.scopes).filter((s) => !owner.scopes.includes(s));
+    if (lacking.length > 0) {
+      const user = await this.users.findById(owner.userId);
+      const effective = scopesForUser(user?.is_admin === 1);
+      lacking = lacking.filter((s) => effective.includes(s));
+    }
+    if (lacking.length > 0) {
+      throw forbidden(`This key has scopes the caller lacks (${lacking.join(', ')}), so the caller cannot change it.`);
+    }
+    return row;
   }
 
   /**

@@ -7,6 +7,8 @@ import { ApiKeysRepository } from '../repositories/api-keys-repository.ts';
 import { TransfersRepository } from '../repositories/transfers-repository.ts';
 import { FilesRepository } from '../repositories/files-repository.ts';
 import { CountersRepository } from '../repositories/counters-repository.ts';
+import { LoginThrottlesRepository } from '../repositories/login-throttles-repository.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { AuthService } from './auth-service.ts';
 import { KeyService } from './key-service.ts';
 import { AccountService } from './account-service.ts';
@@ -55,6 +57,7 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
   const transfersRepo = new TransfersRepository(db);
   const filesRepo = new FilesRepository(db);
   const counters = new CountersRepository(db);
+  const loginThrottles = new LoginThrottlesRepository(db);
   const signer = new UrlSigner(secret);
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
@@ -82,10 +85,10 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
     db,
     stores,
     clock,
-    repositories: { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts },
+    repositories: { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, loginThrottles },
     signer,
     rateLimiter,
-    auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }),
+    auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }, new LoginThrottle(loginThrottles, clock, config.login)),
     keys: new KeyService(apiKeys, users, clock),
     account: new AccountService(users, counters, clock, config.plan),
     transfers,

@@ -434,7 +434,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     });
     expect(keyFromB.status, JSON.stringify(keyFromB.body)).toBe(201);
     expect((await call(a.baseUrl, 'GET', '/api/v1/account', { key: keyFromB.body.data.key })).status).toBe(200);
-    expect((await call(b.baseUrl, 'POST', '/api/v1/auth/logout', { headers: session })).status).toBe(204);
+    expect((await call(b.baseUrl, 'POST', '/api/v1/auth/logout', { headers: { ...session, 'x-csrf-token': loginBody.data.csrf_token } })).status).toBe(204);
     const afterLogout = await call(a.baseUrl, 'GET', '/api/v1/account', { headers: session });
     expect(afterLogout.status).toBe(401);
 

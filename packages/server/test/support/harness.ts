@@ -66,6 +66,7 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
     files: r.files,
     users: r.users,
     counters: r.counters,
+    loginThrottles: r.loginThrottles,
     stores,
     clock,
     purgeGraceSeconds: config.purgeGraceSeconds,

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { tooManyRequests } from '../../errors.ts';
-import { SESSION_COOKIE } from '../auth-guard.ts';
+import { cookieSession, SESSION_COOKIE } from '../auth-guard.ts';
 import { Data, DateTime, errorResponses } from '../schemas.ts';
 import type { RouteContext } from './index.ts';
 
@@ -44,7 +44,11 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
     schema: {
       tags,
       summary: 'Sign in',
-      description: 'Sets the HttpOnly session cookie and returns the CSRF token that cookie-authenticated writes must send as X-CSRF-Token.',
+      description:
+        'Sets the HttpOnly session cookie and returns the CSRF token that cookie-authenticated writes must send as X-CSRF-Token. ' +
+        'Throttled per address and per email (registered or not): after FERRY_LOGIN_FAILURES_BEFORE_DELAY failed attempts, each ' +
+        'further attempt for that email must wait 1, 2, 4 ... seconds up to FERRY_LOGIN_MAX_DELAY after the previous one; an ' +
+        'attempt made sooner answers 429 rate_limited with Retry-After, even with the right password. A success clears the count.',
       security: [],
       body: Type.Object(Credentials, { additionalProperties: false }),
       response: {
@@ -78,11 +82,18 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
   });
 
   app.post('/api/v1/auth/logout', {
+    // Public so that signing out without a live session still answers 204 and clears the cookie;
+    // ending a live session is a cookie-authenticated write and needs its CSRF token.
     config: { auth: { public: true } },
-    schema: { tags, summary: 'Sign out', security: [], response: { 204: Type.Null(), ...errorResponses() } },
+    schema: {
+      tags,
+      summary: 'Sign out',
+      description: 'Ends the session of the cookie. With a live session, X-CSRF-Token is required (403 csrf_failed without it); without one, answers 204 all the same.',
+      security: [],
+      response: { 204: Type.Null(), ...errorResponses(403) },
+    },
   }, async (request, reply) => {
-    const token = request.cookies[SESSION_COOKIE];
-    if (token) await services.auth.logout(token);
+    if (await cookieSession(request, services)) await services.auth.logout(request.cookies[SESSION_COOKIE]!);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send(null);
   });

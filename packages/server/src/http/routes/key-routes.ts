@@ -8,6 +8,8 @@ import type { RouteContext } from './index.ts';
 const ScopeList = Type.Array(Type.String({ enum: [...SCOPES] }), { minItems: 1, maxItems: SCOPES.length });
 const KeyRef = Type.Ref('ApiKey');
 const Params = IdParam('id', 'key');
+/** Said of every route that changes an existing key. */
+const NO_WIDER = ' A key may only change keys that have no scope it lacks (else 403 insufficient_scope, nothing changed).';
 
 export function keyRoutes(server: FastifyInstance, { services, presenter }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
@@ -50,6 +52,7 @@ export function keyRoutes(server: FastifyInstance, { services, presenter }: Rout
     schema: {
       tags,
       summary: 'Rename, re-scope or change the expiry of an API key',
+      description: `New scopes must be scopes the caller has.${NO_WIDER}`,
       params: Params,
       body: Type.Object({
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
@@ -65,7 +68,7 @@ export function keyRoutes(server: FastifyInstance, { services, presenter }: Rout
     schema: {
       tags,
       summary: 'Replace the secret of an API key',
-      description: 'The old secret stops working at once; the new key is shown this once.',
+      description: `The old secret stops working at once; the new key is shown this once.${NO_WIDER}`,
       params: Params,
       response: { 200: Data(ApiKeyWithSecret), ...errorResponses(400, 401, 403, 404) },
     },
@@ -76,14 +79,14 @@ export function keyRoutes(server: FastifyInstance, { services, presenter }: Rout
 
   app.post('/api/v1/keys/:id/revoke', {
     config: { auth: { scope: 'keys:write' } },
-    schema: { tags, summary: 'Revoke an API key', params: Params, response: { 200: Data(KeyRef), ...errorResponses(401, 403, 404) } },
-  }, async (request) => ({ data: presenter.key(await services.keys.revoke(request.principal!.userId, request.params.id)) }));
+    schema: { tags, summary: 'Revoke an API key', description: NO_WIDER.trim(), params: Params, response: { 200: Data(KeyRef), ...errorResponses(401, 403, 404) } },
+  }, async (request) => ({ data: presenter.key(await services.keys.revoke(request.principal!, request.params.id)) }));
 
   app.delete('/api/v1/keys/:id', {
     config: { auth: { scope: 'keys:write' } },
-    schema: { tags, summary: 'Delete an API key', params: Params, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+    schema: { tags, summary: 'Delete an API key', description: NO_WIDER.trim(), params: Params, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
   }, async (request, reply) => {
-    await services.keys.delete(request.principal!.userId, request.params.id);
+    await services.keys.delete(request.principal!, request.params.id);
     return reply.code(204).send(null);
   });
 }
