@@ -91,8 +91,11 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
 
 export async function sendZip(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: ZipDownload) {
   const { plan, files, transfer, audience } = target;
+  // The archive's bytes follow from each file's content and its entry name (which depends on the
+  // other names), so both go into the tag: a resume with If-Range never mixes two layouts.
   const etag = createHash('sha256')
-    .update(files.map((f) => `${f.id}:${f.sha256}`).join('\n'))
+    .update(files.map((f, i) => `${f.id}:${f.sha256}:${plan.entries[i]!.name}`).join('\n'))
+    .update(`\n${plan.size}`)
     .digest('hex');
   const lastModified = new Date(Math.max(...files.map((f) => Date.parse(f.completed_at ?? f.created_at))));
   const headers = downloadHeaders({ name: `${transfer.title}.zip`, contentType: 'application/zip', size: plan.size, sha256: etag, lastModified });
