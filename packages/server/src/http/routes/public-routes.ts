@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Data, DateTime, errorResponses, Nullable } from '../schemas.ts';
+import { Data, DateTime, errorResponses, NotModified, Nullable } from '../schemas.ts';
 import { sendFile, sendZip } from '../send-download.ts';
 import { renderTransferPage } from '../transfer-page.ts';
 import type { RouteContext } from './index.ts';
@@ -110,7 +110,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     method: ['GET', 'HEAD'],
     url: '/t/:slug/files/:fileId',
     config: { auth: { public: true } },
-    schema: { tags, summary: 'Download one file of a shared transfer', security: [], params: SlugFile, response: { 200: Binary, 206: Binary, 302: Redirect, ...errorResponses(401, 404, 409, 410, 416) } },
+    schema: { tags, summary: 'Download one file of a shared transfer', security: [], params: SlugFile, response: { 200: Binary, 206: Binary, 304: NotModified, 302: Redirect, ...errorResponses(401, 404, 409, 410, 416) } },
     handler: async (request, reply) => {
       const { slug, fileId } = request.params as { slug: string; fileId: string };
       return sendFile(request, reply, downloads, await downloads.publicFile(slug, fileId, tokenLookup(request)));
@@ -121,7 +121,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     method: ['GET', 'HEAD'],
     url: '/t/:slug/download.zip',
     config: { auth: { public: true } },
-    schema: { tags, summary: 'Download a shared transfer as one ZIP', security: [], params: Slug, response: { 200: Binary, 206: Binary, ...errorResponses(401, 404, 410, 416) } },
+    schema: { tags, summary: 'Download a shared transfer as one ZIP', security: [], params: Slug, response: { 200: Binary, 206: Binary, 304: NotModified, ...errorResponses(401, 404, 410, 416) } },
     handler: async (request, reply) => {
       const { slug } = request.params as { slug: string };
       return sendZip(request, reply, downloads, await downloads.publicZip(slug, tokenLookup(request)));
