@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Data, DateTime, errorResponses, NotModified, Nullable } from '../schemas.ts';
 import { sendFile, sendZip } from '../send-download.ts';
 import { PAGE_HEADERS, renderTransferPage } from '../transfer-page.ts';
@@ -63,6 +63,13 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     };
   }
 
+  /** Both unlock routes: the token also goes into the cookie every download path reads. */
+  async function unlock(request: FastifyRequest, reply: FastifyReply, slug: string, password: string) {
+    const { transferId, token, expiresAt } = await services.unlock.unlock(slug, password, request.ip);
+    void reply.setCookie(accessCookieName(transferId), token, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/', expires: expiresAt });
+    return { token, expiresAt };
+  }
+
   app.get('/api/v1/public/transfers/:slug', {
     config: { auth: { public: true } },
     schema: { tags, summary: 'A shared transfer as recipients see it', description: '409 transfer_not_ready until the sender finalizes it.', security: [], params: Slug, response: { 200: Data(PublicTransfer), ...errorResponses(404, 409, 410) } },
@@ -81,9 +88,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
       response: { 200: Data(Type.Object({ access_token: Type.String(), expires_at: DateTime })), ...errorResponses(400, 401, 404, 409, 410, 413) },
     },
   }, async (request, reply) => {
-    const { token, expiresAt } = await services.unlock.unlock(request.params.slug, request.body.password, request.ip);
-    const transfer = await downloads.publicTransfer(request.params.slug);
-    void reply.setCookie(accessCookieName(transfer.id), token, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/', expires: expiresAt });
+    const { token, expiresAt } = await unlock(request, reply, request.params.slug, request.body.password);
     return { data: { access_token: token, expires_at: expiresAt.toISOString() } };
   });
 
@@ -121,9 +126,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     },
   }, async (request, reply) => {
     const { slug } = request.params;
-    const { token, expiresAt } = await services.unlock.unlock(slug, request.body.password, request.ip);
-    const transfer = await downloads.publicTransfer(slug);
-    void reply.setCookie(accessCookieName(transfer.id), token, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/', expires: expiresAt });
+    await unlock(request, reply, slug, request.body.password);
     return reply.redirect(`/t/${encodeURIComponent(slug)}`, 303);
   });
 
