@@ -72,8 +72,9 @@ export function downloadHeaders(input: DownloadHeadersInput): Record<string, str
     'Content-Security-Policy': "default-src 'none'; sandbox",
     // `private`: never stored by shared caches (links may be password-protected or personal).
     // `no-cache`: a browser may keep a copy but must revalidate on every use, so expiry, deletion
-    // and download limits apply each time, while ETag/Last-Modified still allow cheap 304s.
-    // `no-store` would forbid even that; tus HEAD responses (C47) use no-store separately.
+    // and passwords apply each time; an If-None-Match naming the ETag is answered 304 without a
+    // body and does not count as a download (send-download.ts). Last-Modified serves If-Range
+    // only: If-Modified-Since is not evaluated. `no-store` would forbid keeping a copy at all.
     'Cache-Control': 'private, no-cache',
     'Accept-Ranges': 'bytes',
   };

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError } from '../errors.ts';
 import { dependencyDown } from './dependency-errors.ts';
 
-interface Envelope {
+export interface Envelope {
   error: { code: string; message: string; details?: unknown };
   [key: string]: unknown;
 }
@@ -72,20 +72,44 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
   void reply.code(status).headers(headers).header('x-request-id', request.id).type('application/json; charset=utf-8').send(body);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body, headers } = toEnvelope(error, request.id);
-    // Planned 5xx answers (503 at shutdown, 507 disk full) are states, not bugs: no stack trace.
-    if (error instanceof AppError && status >= 500) request.log.warn({ code: body.error.code, status }, 'request refused');
-    else if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: body.error.code, status }, 'request refused');
-    // A body we stopped reading must not be left on a kept-alive connection.
-    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-    if (hasBody && !request.raw.complete) reply.header('connection', 'close');
+/**
+ * Renders an error as a page for a client that asked for one (see `useErrorPages`). Answers the
+ * HTML and the headers that go with it, or null to send the JSON envelope after all.
+ */
+export type ErrorPageRenderer = (request: FastifyRequest, status: number, body: Envelope) => { html: string; headers: Readonly<Record<string, string>> } | null;
+
+/** Logs and answers one error: the envelope, or the page `render` makes of it. */
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, render?: ErrorPageRenderer): void {
+  const { status, body, headers } = toEnvelope(error, request.id);
+  // Planned 5xx answers (503 at shutdown, 507 disk full) are states, not bugs: no stack trace.
+  if (error instanceof AppError && status >= 500) request.log.warn({ code: body.error.code, status }, 'request refused');
+  else if (status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: body.error.code, status }, 'request refused');
+  // A body we stopped reading must not be left on a kept-alive connection.
+  const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !request.raw.complete) reply.header('connection', 'close');
+  const page = render?.(request, status, body) ?? null;
+  if (page === null) {
     void reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
-  });
+    return;
+  }
+  // Headers of a download that failed after they were set would make the page an attachment.
+  for (const name of ['content-disposition', 'content-range', 'etag', 'last-modified', 'accept-ranges']) reply.removeHeader(name);
+  void reply.code(status).headers({ ...page.headers, ...headers }).type('text/html; charset=utf-8').send(page.html);
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request: FastifyRequest, reply: FastifyReply) => sendError(error, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` } });
   });
+}
+
+/**
+ * Errors of the routes in `scope` (hooks and validation included) go through `render` first, so
+ * a scope serving browsers can answer pages without each route deciding.
+ */
+export function useErrorPages(scope: FastifyInstance, render: ErrorPageRenderer): void {
+  scope.setErrorHandler((error, request: FastifyRequest, reply: FastifyReply) => sendError(error, request, reply, render));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ifRangeAllows, parseRange } from './range.ts';
+import { ifNoneMatchHits, ifRangeAllows, parseRange } from './range.ts';
 
 const NONE = { kind: 'none' };
 const UNSATISFIABLE = { kind: 'unsatisfiable' };
@@ -158,5 +158,25 @@ describe('ifRangeAllows', () => {
 
   it('does not match against an invalid Last-Modified', () => {
     expect(ifRangeAllows(httpDate, etag, new Date(Number.NaN))).toBe(false);
+  });
+});
+
+describe('ifNoneMatchHits', () => {
+  const etag = `"${'ab'.repeat(32)}"`;
+  it.each([
+    [etag, true],
+    [`W/${etag}`, true],
+    [`"other", ${etag}`, true],
+    [' * ', true],
+    ['"other"', false],
+    ['', false],
+    [etag.slice(0, -1), false],
+  ])('%j against the current tag: %s', (header, hit) => {
+    expect(ifNoneMatchHits(header, etag)).toBe(hit);
+  });
+
+  it('never matches without a header or without an ETag of ours', () => {
+    expect(ifNoneMatchHits(undefined, etag)).toBe(false);
+    expect(ifNoneMatchHits('*', undefined)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Single byte-range requests (RFC 9110 §14) and If-Range (§13.1.5), SECURITY.md G81.
+ * Single byte-range requests (RFC 9110 §14), If-Range (§13.1.5) and If-None-Match (§13.1.2),
+ * SECURITY.md G81.
  *
  * Policy: exactly one range is honoured. Multi-range requests, other units and anything
  * syntactically invalid are ignored (`none`: serve the whole file with 200), which RFC 9110
@@ -87,4 +88,15 @@ export function ifRangeAllows(ifRange: string | undefined, etag: string, lastMod
   // The round trip rejects impossible dates (`31 Feb`, `25:00:00`, wrong weekday).
   if (Number.isNaN(parsed) || Number.isNaN(modified) || new Date(parsed).toUTCString() !== value) return false;
   return Math.floor(modified / 1000) === parsed / 1000;
+}
+
+/**
+ * If-None-Match on a GET or HEAD: true when the client already holds the current representation
+ * (answer 304, send nothing). Weak comparison, as §13.1.2 asks: `W/"x"` matches `"x"`; `*` matches
+ * whenever there is a representation. Without an ETag of ours nothing matches.
+ */
+export function ifNoneMatchHits(ifNoneMatch: string | undefined, etag: string | undefined): boolean {
+  if (ifNoneMatch === undefined || !etag) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
 }

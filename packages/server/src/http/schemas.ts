@@ -37,6 +37,9 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
   return out;
 }
 
+/** A download revalidated with If-None-Match. */
+export const NotModified = Type.Null({ description: 'If-None-Match named the current ETag: no body, not counted as a download.' });
+
 export const IdParam = <K extends string>(name: K, prefix: string) =>
   Type.Object({ [name]: Type.String({ pattern: `^${prefix}_[0-9a-zA-Z]{22}$`, description: `${prefix}_ id` }) } as Record<K, TString>);
 

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import type { DownloadService, FileDownload, ZipDownload } from '../services/download-service.ts';
 import { streamZip } from '../zip/zip-stream.ts';
 import { contentRangeHeader, downloadHeaders, unsatisfiedRangeHeader } from './download-headers.ts';
-import { ifRangeAllows, parseRange } from './range.ts';
+import { ifNoneMatchHits, ifRangeAllows, parseRange } from './range.ts';
 
 interface Slice {
   status: 200 | 206;
@@ -38,6 +38,18 @@ function slice(request: FastifyRequest, size: number, headers: Record<string, st
   return { status: 206, start: range.start, end: range.end, counts: isGet && range.start === 0 && !probe, charged: isGet && !probe };
 }
 
+/**
+ * Answers 304 when If-None-Match names the current ETag: checked after access (the target was
+ * resolved with every link rule) and before any Range, redirect or allowance, so revalidating a
+ * copy the client already holds is never a download and never takes from a limit.
+ */
+function notModified(request: FastifyRequest, reply: FastifyReply, headers: Record<string, string>): boolean {
+  if (!ifNoneMatchHits(request.headers['if-none-match'], headers.ETag)) return false;
+  void reply.code(304).header('etag', headers.ETag!).header('cache-control', headers['Cache-Control']!);
+  if (headers['Last-Modified']) void reply.header('last-modified', headers['Last-Modified']);
+  return true;
+}
+
 /** Counts what actually leaves and refunds the rest when the client goes away mid-download. */
 function refundUnsent(reply: FastifyReply, body: Readable, length: number, refund: (unsent: number) => Promise<void>): Readable {
   let sent = 0;
@@ -67,6 +79,7 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
     sha256: file.sha256,
     lastModified: new Date(file.completed_at ?? file.created_at),
   });
+  if (notModified(request, reply, headers)) return reply.send();
   const part = slice(request, file.size, headers);
   const length = file.size === 0 ? 0 : part.end - part.start + 1;
   const charged = part.charged ? length : 0;
@@ -91,11 +104,15 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
 
 export async function sendZip(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: ZipDownload) {
   const { plan, files, transfer, audience } = target;
+  // The archive's bytes follow from each file's content and its entry name (which depends on the
+  // other names), so both go into the tag: a resume with If-Range never mixes two layouts.
   const etag = createHash('sha256')
-    .update(files.map((f) => `${f.id}:${f.sha256}`).join('\n'))
+    .update(files.map((f, i) => `${f.id}:${f.sha256}:${plan.entries[i]!.name}`).join('\n'))
+    .update(`\n${plan.size}`)
     .digest('hex');
   const lastModified = new Date(Math.max(...files.map((f) => Date.parse(f.completed_at ?? f.created_at))));
   const headers = downloadHeaders({ name: `${transfer.title}.zip`, contentType: 'application/zip', size: plan.size, sha256: etag, lastModified });
+  if (notModified(request, reply, headers)) return reply.send();
   const part = slice(request, plan.size, headers);
   const length = part.end - part.start + 1;
   // ZIP bytes are charged at the rate of file bytes, so one whole ZIP costs exactly one transfer.

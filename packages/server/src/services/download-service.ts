@@ -75,15 +75,16 @@ export class DownloadService {
     const transfer = file && (await this.transfers.findById(file.transfer_id));
     if (!file || !transfer) throw notFound('File');
     this.assertLive(transfer);
+    this.assertFinalized(transfer);
     return { transfer, file: requireComplete(file), audience: 'recipient' };
   }
 
-  /** The public view of a link: only finalized, live transfers are visible to recipients. */
+  /** The public view of a link: only finalized, live transfers serve recipients. */
   async publicTransfer(slug: string): Promise<TransferWithTotals> {
     const transfer = await this.transfers.findBySlug(slug);
     if (!transfer) throw notFound('Transfer');
     this.assertLive(transfer);
-    if (transfer.state !== 'ready') throw notFound('Transfer');
+    this.assertFinalized(transfer);
     return transfer;
   }
 
@@ -166,6 +167,14 @@ export class DownloadService {
     });
   }
 
+  /**
+   * Recipients reach a transfer once it is finalized. A link or signed URL handed out earlier
+   * says so (the holder already knows the transfer exists), rather than looking gone or used up.
+   */
+  private assertFinalized(transfer: TransferWithTotals): void {
+    if (transfer.state !== 'ready') throw transferNotReady();
+  }
+
   private assertLive(transfer: TransferWithTotals): void {
     const state = effectiveState(transfer, this.clock.now());
     if (state === 'expired') throw gone('This transfer has expired.', 'transfer_expired');
@@ -178,4 +187,6 @@ function requireComplete(file: FileRow): FileRow {
   return file;
 }
 
+const transferNotReady = () =>
+  new AppError(409, 'transfer_not_ready', 'This transfer is still being uploaded; try again once the sender has finished.');
 const limitReached = () => gone('This transfer has reached its download limit.', 'download_limit_reached');

@@ -18,7 +18,7 @@ export class UnlockService {
     private readonly tokenTtlSeconds: number,
   ) {}
 
-  async unlock(slug: string, password: string, ip: string): Promise<{ token: string; expiresAt: Date }> {
+  async unlock(slug: string, password: string, ip: string): Promise<{ transferId: string; token: string; expiresAt: Date }> {
     const transfer = await this.downloads.publicTransfer(slug);
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
       throw new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
@@ -35,6 +35,6 @@ export class UnlockService {
     }
     const expiresAt = new Date(this.clock.now().getTime() + this.tokenTtlSeconds * 1000);
     const token = this.signer.issueAccessToken(transfer.id, transfer.password_hash, Math.floor(expiresAt.getTime() / 1000));
-    return { token, expiresAt };
+    return { transferId: transfer.id, token, expiresAt };
   }
 }

@@ -135,6 +135,64 @@ describe('sanitizeZipEntryNames', () => {
     }
   });
 
+  describe('with folders', () => {
+    const tree = (names: string[]) => sanitizeZipEntryNames(names, { folders: true });
+
+    /** What a case-insensitive disk needs: unique paths, and no file where a folder is needed. */
+    function expectExtractable(paths: string[]): void {
+      const keys = paths.map((p) => p.normalize('NFC').toLowerCase());
+      expect(new Set(keys).size).toBe(keys.length);
+      const folders = new Set(keys.flatMap((k) => k.split('/').slice(0, -1).map((_, i, all) => all.slice(0, i + 1).join('/'))));
+      for (const key of keys) expect(folders.has(key), key).toBe(false);
+    }
+
+    it('renames a file named like a folder another entry needs, whichever comes first', () => {
+      expect(tree(['docs', 'docs/x.txt'])).toEqual(['docs (1)', 'docs/x.txt']);
+      expect(tree(['docs/x.txt', 'docs'])).toEqual(['docs/x.txt', 'docs (1)']);
+      expect(tree(['a/b/c.txt', 'a/b', 'a'])).toEqual(['a/b/c.txt', 'a/b (1)', 'a (1)']);
+      expect(tree(['report.pdf/page1.png', 'report.pdf'])).toEqual(['report.pdf/page1.png', 'report (1).pdf']);
+    });
+
+    it('renames files that become a needed folder only after sanitising or in another case', () => {
+      expect(tree(['docs.', 'Docs ', 'DOCS', 'docs/x.txt'])).toEqual(['docs (1)', 'Docs (2)', 'DOCS (3)', 'docs/x.txt']);
+      expect(tree(['a:b', 'a_b/c'])).toEqual(['a_b (1)', 'a_b/c']);
+    });
+
+    it('spells a folder as it first appears, so case variants share one folder', () => {
+      expect(tree(['Photos/a.jpg', 'photos/b.jpg', 'PHOTOS/2024/c.jpg', 'photos/2024/C.JPG'])).toEqual([
+        'Photos/a.jpg',
+        'Photos/b.jpg',
+        'Photos/2024/c.jpg',
+        'Photos/2024/C (1).JPG',
+      ]);
+    });
+
+    it('does not let a generated name take a folder', () => {
+      expect(tree(['docs', 'docs (1)/x', 'docs/y'])).toEqual(['docs (2)', 'docs (1)/x', 'docs/y']);
+    });
+
+    it('sanitises each folder on its own', () => {
+      expect(tree(['CON/..', ' ./x', `${'f'.repeat(300)}/a`])).toEqual(['_CON/file', 'file/x', `${'f'.repeat(255)}/a`]);
+    });
+
+    it('is deterministic and leaves a list without clashes as it is', () => {
+      const names = ['photos/2024/a.jpg', 'photos/2025/a.jpg', 'a.jpg', 'notes/readme.md'];
+      expect(tree(names)).toEqual(names);
+      expect(tree(names)).toEqual(tree([...names]));
+    });
+
+    it('always yields an archive a case-insensitive disk can extract', () => {
+      const hostile = [
+        'docs', 'docs/x.txt', 'Docs/X.TXT', 'DOCS.', 'docs/x.txt/y', 'a', 'A/b', 'a/B/c', 'a/b', 'a (1)',
+        'a (1)/z', 'caf\u00e9/1', 'cafe\u0301', 'CON/nul', 'con', 'x/..', 'x/file',
+      ];
+      const safe = tree(hostile);
+      expect(safe).toHaveLength(hostile.length);
+      expectExtractable(safe);
+      for (const name of safe) expect(yauzl.validateFileName(name)).toBeNull();
+    });
+  });
+
   it('returns an empty list for no names', () => {
     expect(sanitizeZipEntryNames([])).toEqual([]);
   });

@@ -1,7 +1,8 @@
 /**
  * Turns user file names into ZIP entry names that extract safely on Windows, macOS and Linux:
- * one path component, no traversal, no absolute or drive paths, no reserved device names, no
- * names that Windows would silently alter, unique under case-insensitive comparison.
+ * every path component safe on its own (no traversal, no absolute or drive paths, no reserved
+ * device names, no names that Windows would silently alter), and the paths together unique under
+ * case-insensitive comparison, with no file where another entry needs a folder.
  *
  * Inputs are treated as untrusted even though upload validation already ran. Names keep their
  * Unicode normalisation form (the caller normalises); only the duplicate check compares NFC forms,
@@ -92,22 +93,45 @@ function collisionKey(name: string): string {
   return name.normalize('NFC').toLowerCase();
 }
 
+/** A path's sanitised folders (with `folders`, split at `/`) and its sanitised file name. */
+function splitPath(raw: string, folders: boolean): { folders: string[]; name: string } {
+  // With `folders`, `/` separates folders (stored paths from a browser's relativePath, each
+  // segment validated at upload) and each segment is sanitised on its own; otherwise a name is
+  // one component and `/` in it is replaced like any unsafe character.
+  const segments = folders ? raw.split('/') : [raw];
+  return { folders: segments.slice(0, -1).map((s) => fit(sanitizeOne(s), '', '')), name: sanitizeOne(segments.at(-1)!) };
+}
+
 /**
- * Returns one safe, unique entry name per input name, in the same order. Duplicates (after
- * sanitising, case-insensitively) get ` (1)`, ` (2)`… before the extension; the first occurrence
- * keeps its name. Every result is 1..255 UTF-8 bytes.
+ * Returns one safe, unique entry name per input name, in the same order, deterministic for a
+ * given list. Every result is 1..255 UTF-8 bytes per component.
+ *
+ * Archives must extract with every common tool (unzip, Python's zipfile, Windows, macOS), which
+ * fail when one entry is a file and another needs a folder of the same name, or when two entries
+ * differ only in case on a case-insensitive disk. So:
+ * - a folder is spelt as it first appears: `Docs/a` then `docs/b` become `Docs/a`, `Docs/b`;
+ * - folders win over files: a file named like a folder (`docs` beside `docs/x.txt`) is renamed;
+ * - duplicates (after sanitising, case- and normalisation-insensitively) get ` (1)`, ` (2)`…
+ *   before the extension; the first occurrence keeps its name.
  */
 export function sanitizeZipEntryNames(names: string[], options: { folders?: boolean } = {}): string[] {
-  const taken = new Set<string>();
-  return names.map((raw) => {
-    // With `folders`, `/` separates folders (stored paths from a browser's relativePath, each
-    // segment validated at upload) and each segment is sanitised on its own; otherwise a name is
-    // one component and `/` in it is replaced like any unsafe character.
-    const segments = options.folders ? raw.split('/') : [raw];
-    const folder = segments.slice(0, -1).map((s) => `${sanitizeOne(s)}/`).join('');
-    const { stem, extension } = splitExtension(sanitizeOne(segments.at(-1)!));
+  const paths = names.map((raw) => splitPath(raw, options.folders === true));
+  // Every folder any entry needs, keyed like the disk would compare them, with its first spelling.
+  const folderSpelling = new Map<string, string>();
+  const folderOf = paths.map(({ folders }) => {
+    let prefix = '';
+    for (const segment of folders) {
+      const key = collisionKey(prefix + segment);
+      if (!folderSpelling.has(key)) folderSpelling.set(key, prefix + segment);
+      prefix = `${folderSpelling.get(key)!}/`;
+    }
+    return prefix;
+  });
+  const taken = new Set(folderSpelling.keys());
+  return paths.map(({ name }, i) => {
+    const { stem, extension } = splitExtension(name);
     for (let n = 0; ; n++) {
-      const candidate = folder + fit(stem, n === 0 ? '' : ` (${n})`, extension);
+      const candidate = folderOf[i]! + fit(stem, n === 0 ? '' : ` (${n})`, extension);
       const key = collisionKey(candidate);
       if (!taken.has(key)) {
         taken.add(key);

@@ -113,7 +113,7 @@ describe('ZIP downloads', () => {
     expectData(await putContent(h.app, key, open.id, open.files[0].id, 'done'));
     const res = await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${open.id}/download.zip`, headers: bearer(key) });
     expect((await readZip(res.rawPayload)).map((e) => [e.name, e.content.toString()])).toEqual([['done.txt', 'done']]);
-    // Recipients see nothing of a transfer that is not finalized.
-    expectError(await h.app.inject({ method: 'GET', url: `/t/${open.slug}/download.zip` }), 404, 'not_found');
+    // Recipients get nothing of a transfer that is not finalized, only that it is not ready.
+    expectError(await h.app.inject({ method: 'GET', url: `/t/${open.slug}/download.zip` }), 409, 'transfer_not_ready');
   });
 });

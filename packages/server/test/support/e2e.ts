@@ -160,11 +160,25 @@ export async function curlStatus(args: string[]): Promise<number> {
   return Number(out.trim().slice(-3));
 }
 
-/** Extracts `zipFile` with the system unzip into a fresh folder; answers name -> SHA-256. */
+/** Extracts `zipFile` with the system unzip into a fresh folder; answers path -> SHA-256 (see treeHashes). */
 export async function unzipHashes(zipFile: string, into: string): Promise<Record<string, string>> {
   await fsp.mkdir(into, { recursive: true });
   await run('unzip', ['-q', '-o', zipFile, '-d', into]);
+  return treeHashes(into);
+}
+
+/** Extracts `zipFile` with Python's zipfile.extractall into a fresh folder; answers path -> SHA-256. */
+export async function pythonUnzipHashes(zipFile: string, into: string): Promise<Record<string, string>> {
+  await fsp.mkdir(into, { recursive: true });
+  await run('python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', zipFile, into]);
+  return treeHashes(into);
+}
+
+/** Every file under `root`, by its path relative to `root` with `/` between folders, sorted. */
+async function treeHashes(root: string): Promise<Record<string, string>> {
+  const files = (await fsp.readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  const paths = files.map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/')).sort();
   const out: Record<string, string> = {};
-  for (const name of (await fsp.readdir(into)).sort()) out[name] = await sha256File(path.join(into, name));
+  for (const name of paths) out[name] = await sha256File(path.join(root, name));
   return out;
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { errorResponses, IdParam } from '../schemas.ts';
+import { errorResponses, IdParam, NotModified } from '../schemas.ts';
 import { sendFile, sendZip } from '../send-download.ts';
 import type { RouteContext } from './index.ts';
 
@@ -20,13 +20,13 @@ export function downloadRoutes(server: FastifyInstance, { services }: RouteConte
       tags,
       summary: 'Download a file (owner key, or a signed URL without credentials)',
       description:
-        'One Range (206, 416 past the end), If-Range, ETag (SHA-256), Last-Modified. Signed URLs (from GET transfer) carry ' +
+        'One Range (206, 416 past the end), If-Range, ETag (SHA-256) with If-None-Match (304, not counted), Last-Modified. Signed URLs (from GET transfer) carry ' +
         'expires and signature and die with the transfer. Served as an attachment with nosniff and a sandbox CSP. With S3 ' +
         'storage and FERRY_S3_REDIRECT_DOWNLOADS on, a GET answers 302 to a presigned S3 GET (60 s) that carries the same ' +
         'headers; it counts as a download like the range asked for. HEAD is always answered by Ferry.',
       params: IdParam('id', 'fl'),
       querystring: Type.Object({ expires: Type.Optional(Type.String({ maxLength: 20 })), signature: Type.Optional(Type.String({ maxLength: 100 })) }),
-      response: { 200: Binary, 206: Binary, 302: Redirect, ...errorResponses(401, 403, 404, 409, 410, 416) },
+      response: { 200: Binary, 206: Binary, 304: NotModified, 302: Redirect, ...errorResponses(401, 403, 404, 409, 410, 416) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
@@ -45,9 +45,9 @@ export function downloadRoutes(server: FastifyInstance, { services }: RouteConte
     schema: {
       tags,
       summary: 'Download every complete file of a transfer as one ZIP',
-      description: 'Stored (uncompressed) ZIP64, streamed, Content-Length known up front, one Range supported to resume.',
+      description: 'Stored (uncompressed) ZIP64, streamed, Content-Length known up front, one Range supported to resume; If-None-Match with the ETag answers 304.',
       params: IdParam('id', 'tr'),
-      response: { 200: Binary, 206: Binary, ...errorResponses(401, 403, 404, 410, 416) },
+      response: { 200: Binary, 206: Binary, 304: NotModified, ...errorResponses(401, 403, 404, 410, 416) },
     },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };

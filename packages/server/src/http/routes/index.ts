@@ -9,6 +9,8 @@ import { accountRoutes } from './account-routes.ts';
 import { transferRoutes } from './transfer-routes.ts';
 import { fileCreationRoutes, fileRoutes } from './file-routes.ts';
 import { makeUploadBodyScope } from '../upload-body-scope.ts';
+import { useErrorPages } from '../error-handler.ts';
+import { recipientErrorPage } from '../error-pages.ts';
 import { uploadRoutes } from './upload-routes.ts';
 import { downloadRoutes } from './download-routes.ts';
 import { publicRoutes } from './public-routes.ts';
@@ -25,9 +27,16 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, downloadRoutes, publicRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes]) {
     routes(app, ctx);
   }
+  // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
+  // lives in this scope, whose errors are pages for clients that prefer HTML (error-pages.ts).
+  await app.register(async (scope) => {
+    useErrorPages(scope, recipientErrorPage);
+    downloadRoutes(scope, ctx);
+    publicRoutes(scope, ctx);
+  });
   // Every route that streams an upload body lives in this one scope, which applies the rules
   // every upload must obey (upload-body-scope.ts).
   await app.register(async (scope) => {
