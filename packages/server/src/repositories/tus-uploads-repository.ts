@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { TusUploadsTable } from '../db/schema.ts';
+import { expiredAt } from './expiry-predicates.ts';
 
 export type TusUploadRow = TusUploadsTable;
 
@@ -38,7 +39,7 @@ export class TusUploadsRepository {
       .selectFrom('tus_uploads')
       .selectAll()
       .where('completed_at', 'is', null)
-      .where('expires_at', '<', nowIso)
+      .where(expiredAt('expires_at', nowIso))
       .orderBy('expires_at')
       .limit(limit)
       .execute();

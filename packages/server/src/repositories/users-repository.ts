@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { UsersTable, SessionsTable, InvitesTable } from '../db/schema.ts';
+import { expiredAt, liveAt } from './expiry-predicates.ts';
 
 export type UserRow = UsersTable;
 export type SessionRow = SessionsTable;
@@ -43,7 +44,7 @@ export class UsersRepository {
       .selectFrom('sessions')
       .selectAll()
       .where('token_hash', '=', tokenHash)
-      .where('expires_at', '>', nowIso)
+      .where(liveAt('expires_at', nowIso))
       .executeTakeFirst();
   }
 
@@ -52,7 +53,7 @@ export class UsersRepository {
   }
 
   deleteExpiredSessions(nowIso: string): Promise<unknown> {
-    return this.db.deleteFrom('sessions').where('expires_at', '<=', nowIso).execute();
+    return this.db.deleteFrom('sessions').where(expiredAt('expires_at', nowIso)).execute();
   }
 
   insertInvite(row: InvitesTable): Promise<unknown> {
@@ -66,7 +67,7 @@ export class UsersRepository {
       .set({ used_at: nowIso })
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
-      .where('expires_at', '>', nowIso)
+      .where(liveAt('expires_at', nowIso))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
