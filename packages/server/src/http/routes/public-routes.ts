@@ -45,7 +45,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
       locked = true;
     }
     const base = presenter.publicLink(slug);
-    const files = locked ? [] : (await services.repositories.files.listForTransfer(transfer.id)).filter((f) => f.state === 'complete');
+    const files = locked ? [] : await downloads.listedFiles(transfer);
     return {
       title: transfer.title,
       message: transfer.message,
