@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.ts';
 import type { UsersTable, SessionsTable, InvitesTable } from '../db/schema.ts';
 import { expiredAt, liveAt } from './expiry-predicates.ts';
+import type { DbOrTx } from './transfers-repository.ts';
 
 export type UserRow = UsersTable;
 export type SessionRow = SessionsTable;
@@ -33,6 +34,16 @@ export class UsersRepository {
       .onConflict((oc) => oc.column('email').doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  /**
+   * Serializes what must be decided one at a time per account (its storage reservations): a
+   * no-op write to the account's row, which PostgreSQL keeps locked until `tx` ends, so a second
+   * transaction of the same account waits here and then reads what the first one wrote. SQLite
+   * runs one write transaction at a time anyway.
+   */
+  async lockAccount(userId: string, tx: DbOrTx): Promise<void> {
+    await tx.updateTable('users').set((eb) => ({ is_admin: eb.ref('is_admin') })).where('id', '=', userId).execute();
   }
 
   insertSession(row: SessionRow): Promise<unknown> {
