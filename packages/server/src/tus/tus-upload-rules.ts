@@ -2,6 +2,7 @@ import { Metadata, type Upload } from '@tus/utils';
 import { randomBase36 } from '../ids.ts';
 import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
+import { isExpired } from '../domain/expiry.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
 import { normalizeRelativePath } from '../domain/relative-path.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
@@ -51,7 +52,7 @@ export class TusUploadRules {
     const row = await this.uploads.find(id);
     if (!row || row.user_id !== principal.userId) throw notFound('Upload');
     if (principal.transferId !== undefined && row.transfer_id !== principal.transferId) throw notFound('Upload');
-    if (row.completed_at === null && row.expires_at < iso(this.clock.now())) {
+    if (row.completed_at === null && isExpired(row.expires_at, this.clock.now())) {
       throw gone('This upload expired before it was finished; start a new one.', 'upload_expired');
     }
     return row;
