@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import { openRuntime } from './runtime.ts';
 import { createServices } from './services/services.ts';
+import { createRepositories } from './repositories/repositories.ts';
 import { systemClock } from './domain/clock.ts';
 import { scopesForUser } from './domain/scopes.ts';
 
@@ -42,7 +43,7 @@ async function run(): Promise<number> {
       if (generated) process.stdout.write(`password: ${password}\n`);
     } else if (command === 'create-key') {
       if (!values.email || !values.scopes) throw new Error('--email and --scopes are required');
-      const user = await services.repositories.users.findByEmail(values.email.trim().toLowerCase());
+      const user = await createRepositories(database.db).users.findByEmail(values.email.trim().toLowerCase());
       if (!user) throw new Error(`no account for ${values.email}`);
       const owner = { userId: user.id, scopes: scopesForUser(user.is_admin === 1), via: 'session' as const };
       const scopes = values.scopes.split(',').map((s) => s.trim()).filter(Boolean);

@@ -47,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const services = createServices({ ...deps, redis: deps.redis ?? null, clock: deps.clock ?? systemClock });
+  const services = createServices({ ...deps, redis: deps.redis ?? null, clock: deps.clock ?? systemClock, log: app.log });
   app.decorate('services', services);
   app.setValidatorCompiler(validatorCompiler);
   for (const schema of sharedSchemas) app.addSchema(schema);

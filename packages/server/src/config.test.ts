@@ -22,6 +22,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('caps pending upload bytes per account at two transfers by default, or at FERRY_MAX_PENDING_BYTES_PER_ACCOUNT', () => {
+    expect(loadConfig({}).uploads.maxPendingBytesPerAccount).toBe(20 * 1024 ** 3);
+    expect(loadConfig({ FERRY_MAX_TRANSFER_SIZE: '1000' }).uploads.maxPendingBytesPerAccount).toBe(2000);
+    expect(loadConfig({ FERRY_MAX_TRANSFER_SIZE: String(2 ** 52 + 1) }).uploads.maxPendingBytesPerAccount).toBe(Number.MAX_SAFE_INTEGER);
+    expect(loadConfig({ FERRY_MAX_PENDING_BYTES_PER_ACCOUNT: '5000' }).uploads.maxPendingBytesPerAccount).toBe(5000);
+    expect(() => loadConfig({ FERRY_MAX_PENDING_BYTES_PER_ACCOUNT: '0' })).toThrow(/FERRY_MAX_PENDING_BYTES_PER_ACCOUNT/);
+  });
+
   it('trims the public URL and follows the data folder', () => {
     const config = loadConfig({ FERRY_PUBLIC_URL: 'https://files.example.com/', FERRY_DATA_DIR: '/srv/ferry' });
     expect(config.publicUrl).toBe('https://files.example.com');

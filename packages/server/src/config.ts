@@ -59,6 +59,11 @@ export interface UploadSettings {
   maxConcurrentPerUser: number;
   /** An upload body idle this long is cut; the bytes received so far are kept (SECURITY I100). */
   idleTimeoutSeconds: number;
+  /**
+   * Bytes one account may have declared in unfinished uploads at once (FERRY_MAX_PENDING_BYTES_PER_ACCOUNT),
+   * so no account can reserve the whole disk with declarations it never sends.
+   */
+  maxPendingBytesPerAccount: number;
 }
 
 /** The one default plan until plans get their own issue; every number comes from config. */
@@ -156,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
       corsOrigins: (env.FERRY_CORS_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
       maxConcurrentPerUser: int('FERRY_MAX_CONCURRENT_UPLOADS', 32, 1, 10000),
       idleTimeoutSeconds: int('FERRY_UPLOAD_IDLE_TIMEOUT', 60, 1, 3600),
+      maxPendingBytesPerAccount: 0,
     },
     storage: readStorage(env, problems),
     redisUrl: readRedisUrl(env, problems),
@@ -170,6 +176,8 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPerMonth: int('FERRY_QUOTA_PER_MONTH', 1_000_000, 1),
     },
   };
+  // Two full transfers by default: one being uploaded while the next is declared.
+  config.uploads.maxPendingBytesPerAccount = int('FERRY_MAX_PENDING_BYTES_PER_ACCOUNT', Math.min(2 * config.plan.maxTransferSizeBytes, Number.MAX_SAFE_INTEGER), 1);
   config.uploads.tusMaxSizeBytes = Math.min(int('FERRY_TUS_MAX_SIZE', config.plan.maxTransferSizeBytes, 1), config.plan.maxTransferSizeBytes);
   if (config.storage.driver === 's3') {
     // S3 refuses parts under 5 MiB (but the last); files of more than 10 000 parts get larger ones.

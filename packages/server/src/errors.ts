@@ -31,6 +31,14 @@ export const tooManyRequests = (retryAfterSeconds: number, message = 'Too many r
   new AppError(429, 'rate_limited', message, { retry_after: retryAfterSeconds }, undefined, {
     'retry-after': String(retryAfterSeconds),
   });
+/** The account's own cap on bytes declared but not yet uploaded; the server may still have room. */
+export const pendingUploadsLimit = (limitBytes: number, pendingBytes: number) =>
+  new AppError(
+    413,
+    'pending_uploads_limit',
+    `This account already has ${pendingBytes} bytes declared in unfinished uploads and may have at most ${limitBytes}. Finish or delete some of them, or wait until abandoned ones expire.`,
+    { max_pending_bytes: limitBytes, pending_bytes: pendingBytes },
+  );
 export const storageFull = () => new AppError(507, 'storage_full', 'The server has no room for this upload.');
 export const locked = (message = 'Another request is writing to this upload; retry when it ends.') =>
   new AppError(423, 'upload_locked', message, {}, undefined, { 'retry-after': '1' });

@@ -1,8 +1,6 @@
 import { loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
 import { openRuntime } from './runtime.ts';
-import { Sweeper } from './jobs/sweeper.ts';
-import { systemClock } from './domain/clock.ts';
 
 /** The composition root: read the environment once, open what the app needs, listen, and shut down cleanly. */
 async function main(): Promise<void> {
@@ -34,19 +32,7 @@ async function main(): Promise<void> {
     },
   });
   onRedisError = (err) => app.log.warn({ err: err.message }, 'redis connection error');
-  const r = app.services.repositories;
-  const sweeper = new Sweeper({
-    transfers: r.transfers,
-    files: r.files,
-    users: r.users,
-    counters: r.counters,
-    loginThrottles: r.loginThrottles,
-    stores,
-    clock: systemClock,
-    purgeGraceSeconds: config.purgeGraceSeconds,
-    log: app.log,
-    uploads: app.services.uploadCleanup,
-  });
+  const { sweeper } = app.services;
   await sweeper.sweep();
   sweeper.start(config.sweepIntervalSeconds);
 

@@ -1,11 +1,12 @@
 import type { TransferRow } from '../repositories/transfers-repository.ts';
+import { isExpired } from './expiry.ts';
 
 export type EffectiveState = 'uploading' | 'ready' | 'expired' | 'deleted';
 
 /** The state a caller must see now: a transfer past its expiry is expired even before the sweeper runs. */
 export function effectiveState(row: Pick<TransferRow, 'state' | 'expires_at'>, now: Date): EffectiveState {
   if (row.state === 'deleted' || row.state === 'expired') return row.state;
-  if (row.expires_at !== null && row.expires_at <= now.toISOString()) return 'expired';
+  if (isExpired(row.expires_at, now)) return 'expired';
   return row.state;
 }
 

@@ -10,6 +10,8 @@ import type { UploadCleanup } from './upload-cleanup.ts';
 
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 
+export type SweepLog = Pick<FastifyBaseLogger, 'info' | 'error'>;
+
 export interface SweepResult {
   expired: number;
   purged: number;
@@ -34,7 +36,7 @@ export class Sweeper {
       stores: BlobStoreRegistry;
       clock: Clock;
       purgeGraceSeconds: number;
-      log: FastifyBaseLogger;
+      log: SweepLog;
       uploads?: UploadCleanup;
     },
   ) {}

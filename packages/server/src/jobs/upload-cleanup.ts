@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.ts';
+import { lifetimeEdge } from '../domain/expiry.ts';
 import type { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
 import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { LocksRepository } from '../repositories/locks-repository.ts';
@@ -25,7 +26,7 @@ export class UploadCleanup {
       clock: Clock;
       expirySeconds: number;
       /** Multipart uploads sent straight to object storage and never completed. */
-      abortStaleDirectUploads?: (beforeIso: string) => Promise<number>;
+      abortStaleDirectUploads?: (edgeIso: string) => Promise<number>;
       /** tus uploads the store holds without a record (their creation failed half-way). */
       sweepTusOrphans?: () => Promise<number>;
     },
@@ -35,7 +36,7 @@ export class UploadCleanup {
   async sweep(): Promise<number> {
     const { parts, tusUploads, stores, clock } = this.deps;
     const now = clock.now();
-    const edge = new Date(now.getTime() - this.deps.expirySeconds * 1000).toISOString();
+    const edge = lifetimeEdge(now, this.deps.expirySeconds);
     let removed = 0;
     for (;;) {
       const abandoned = await parts.listAbandoned(edge, BATCH);

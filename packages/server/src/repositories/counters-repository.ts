@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { isExpired } from '../domain/expiry.ts';
+import { expiredAt } from './expiry-predicates.ts';
 
 /**
  * Fixed-window counters kept in the database, so every instance sees the same numbers
@@ -12,13 +14,14 @@ export class CountersRepository {
   async hit(bucket: string, now: Date, windowSeconds: number): Promise<{ count: number; resetsAt: Date }> {
     const nowIso = now.toISOString();
     const endsIso = new Date(now.getTime() + windowSeconds * 1000).toISOString();
+    const windowOver = expiredAt('rate_counters.window_ends_at', nowIso);
     const row = await this.db
       .insertInto('rate_counters')
       .values({ bucket, count: 1, window_ends_at: endsIso })
       .onConflict((oc) =>
         oc.column('bucket').doUpdateSet({
-          count: sql`case when rate_counters.window_ends_at <= ${nowIso} then 1 else rate_counters.count + 1 end`,
-          window_ends_at: sql`case when rate_counters.window_ends_at <= ${nowIso} then ${endsIso} else rate_counters.window_ends_at end`,
+          count: sql`case when ${windowOver} then 1 else rate_counters.count + 1 end`,
+          window_ends_at: sql`case when ${windowOver} then ${endsIso} else rate_counters.window_ends_at end`,
         }),
       )
       .returning(['count', 'window_ends_at'])
@@ -29,12 +32,12 @@ export class CountersRepository {
   /** Current count of a bucket without adding to it (0 once its window has passed). */
   async peek(bucket: string, now: Date): Promise<{ count: number; resetsAt: Date | null }> {
     const row = await this.db.selectFrom('rate_counters').selectAll().where('bucket', '=', bucket).executeTakeFirst();
-    if (!row || row.window_ends_at <= now.toISOString()) return { count: 0, resetsAt: null };
+    if (!row || isExpired(row.window_ends_at, now)) return { count: 0, resetsAt: null };
     return { count: Number(row.count), resetsAt: new Date(row.window_ends_at) };
   }
 
   deleteExpired(now: Date): Promise<unknown> {
-    return this.db.deleteFrom('rate_counters').where('window_ends_at', '<=', now.toISOString()).execute();
+    return this.db.deleteFrom('rate_counters').where(expiredAt('window_ends_at', now.toISOString())).execute();
   }
 
   /** Adds one to a user's usage counter for each period given (e.g. a month and an hour). */

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { DirectMultipartUploadsTable } from '../db/schema.ts';
+import { outlived } from './expiry-predicates.ts';
 
 export type DirectUploadRow = DirectMultipartUploadsTable;
 
@@ -16,9 +17,9 @@ export class DirectMultipartUploadsRepository {
     return this.db.selectFrom('direct_multipart_uploads').selectAll().where('file_id', 'in', fileIds).execute();
   }
 
-  /** Uploads started before `beforeIso` (oldest first), at most `limit`. */
-  listStartedBefore(beforeIso: string, limit: number): Promise<DirectUploadRow[]> {
-    return this.db.selectFrom('direct_multipart_uploads').selectAll().where('created_at', '<', beforeIso).orderBy('created_at').limit(limit).execute();
+  /** Uploads that outlived the upload expiry (started at or before `edgeIso`), oldest first, at most `limit`. */
+  listOutlived(edgeIso: string, limit: number): Promise<DirectUploadRow[]> {
+    return this.db.selectFrom('direct_multipart_uploads').selectAll().where(outlived('created_at', edgeIso)).orderBy('created_at').limit(limit).execute();
   }
 
   /** Records the file's upload unless one is recorded already; true when this row won. */

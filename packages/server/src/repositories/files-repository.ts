@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { FilesTable } from '../db/schema.ts';
 import type { DbOrTx } from './transfers-repository.ts';
+import { liveAt, withinLifetime } from './expiry-predicates.ts';
 
 export type FileRow = Omit<FilesTable, 'download_count'> & { download_count: number };
 
@@ -79,6 +80,24 @@ export class FilesRepository {
       .where('state', '=', 'pending')
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Bytes promised to pending files of open, unexpired transfers, declared after `declaredAfterIso`
+   * (an older declaration lapsed with its upload): of one account's transfers, or of all.
+   */
+  async pendingBytes(filter: { userId?: string; declaredAfterIso: string; nowIso: string }, tx: DbOrTx = this.db): Promise<number> {
+    let query = tx
+      .selectFrom('files')
+      .innerJoin('transfers', 'transfers.id', 'files.transfer_id')
+      .select(sql<number>`coalesce(sum(files.size), 0)`.as('bytes'))
+      .where('files.state', '=', 'pending')
+      .where(withinLifetime('files.created_at', filter.declaredAfterIso))
+      .where('transfers.state', '=', 'uploading')
+      .where(liveAt('transfers.expires_at', filter.nowIso));
+    if (filter.userId !== undefined) query = query.where('transfers.user_id', '=', filter.userId);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.bytes);
   }
 
   incrementDownloads(ids: string[]): Promise<unknown> {

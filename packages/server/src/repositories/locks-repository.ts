@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { expiredAt } from './expiry-predicates.ts';
 
 /** Leases in the database: shared by every instance, and a dead holder's lease simply runs out. */
 export class LocksRepository {
@@ -9,7 +10,7 @@ export class LocksRepository {
     const result = await this.db
       .insertInto('upload_locks')
       .values({ key, holder, expires_at: expiresAtIso })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ holder, expires_at: expiresAtIso }).where('upload_locks.expires_at', '<', nowIso))
+      .onConflict((oc) => oc.column('key').doUpdateSet({ holder, expires_at: expiresAtIso }).where(expiredAt('upload_locks.expires_at', nowIso)))
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
@@ -25,6 +26,6 @@ export class LocksRepository {
   }
 
   deleteExpired(nowIso: string): Promise<unknown> {
-    return this.db.deleteFrom('upload_locks').where('expires_at', '<', nowIso).execute();
+    return this.db.deleteFrom('upload_locks').where(expiredAt('expires_at', nowIso)).execute();
   }
 }

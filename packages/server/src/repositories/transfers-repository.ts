@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Database, TransfersTable, TransferState } from '../db/schema.ts';
+import { expiredAt, liveAt } from './expiry-predicates.ts';
 
 export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served'> & { download_count: number; bytes_served?: number };
 export type TransferWithTotals = TransferRow & { size: number; file_count: number };
@@ -71,13 +72,9 @@ export class TransfersRepository {
     let base = this.db.selectFrom('transfers').where('user_id', '=', query.userId).where('state', '!=', 'deleted');
     const now = query.nowIso;
     if (query.state === 'expired') {
-      base = base.where((eb) =>
-        eb.or([eb('state', '=', 'expired'), eb.and([eb('expires_at', 'is not', null), eb('expires_at', '<=', now)])]),
-      );
+      base = base.where((eb) => eb.or([eb('state', '=', 'expired'), expiredAt('expires_at', now)]));
     } else if (query.state) {
-      base = base
-        .where('state', '=', query.state)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+      base = base.where('state', '=', query.state).where(liveAt('expires_at', now));
     }
     if (query.q) {
       const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -169,8 +166,7 @@ export class TransfersRepository {
       .updateTable('transfers')
       .set({ state: 'expired', updated_at: nowIso })
       .where('state', 'in', ['uploading', 'ready'])
-      .where('expires_at', 'is not', null)
-      .where('expires_at', '<=', nowIso)
+      .where(expiredAt('expires_at', nowIso))
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
@@ -183,7 +179,7 @@ export class TransfersRepository {
       .where('purged_at', 'is', null)
       .where((eb) =>
         eb.or([
-          eb.and([eb('state', '=', 'expired'), eb('expires_at', '<=', expiredBeforeIso)]),
+          eb.and([eb('state', '=', 'expired'), expiredAt('expires_at', expiredBeforeIso)]),
           eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', deletedBeforeIso)]),
         ]),
       )

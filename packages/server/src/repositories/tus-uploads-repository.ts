@@ -1,5 +1,8 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { TusUploadsTable } from '../db/schema.ts';
+import { expiredAt, liveAt } from './expiry-predicates.ts';
+import type { DbOrTx } from './transfers-repository.ts';
 
 export type TusUploadRow = TusUploadsTable;
 
@@ -9,8 +12,8 @@ const normalize = (row: TusUploadRow): TusUploadRow => ({ ...row, size: row.size
 export class TusUploadsRepository {
   constructor(private readonly db: Db) {}
 
-  insert(row: TusUploadRow): Promise<unknown> {
-    return this.db.insertInto('tus_uploads').values(row).execute();
+  insert(row: TusUploadRow, tx: DbOrTx = this.db): Promise<unknown> {
+    return tx.insertInto('tus_uploads').values(row).execute();
   }
 
   async find(id: string): Promise<TusUploadRow | undefined> {
@@ -32,13 +35,29 @@ export class TusUploadsRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Bytes promised to unfinished, unexpired partial uploads (parallel parts of one file, which
+   * has no row until the final upload joins them): of one account, or of all.
+   */
+  async pendingPartialBytes(filter: { userId?: string; nowIso: string }, tx: DbOrTx = this.db): Promise<number> {
+    let query = tx
+      .selectFrom('tus_uploads')
+      .select(sql<number>`coalesce(sum(size), 0)`.as('bytes'))
+      .where('kind', '=', 'partial')
+      .where('completed_at', 'is', null)
+      .where(liveAt('expires_at', filter.nowIso));
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.bytes);
+  }
+
   /** Unfinished uploads past their expiry, oldest first. */
   async listExpired(nowIso: string, limit: number): Promise<TusUploadRow[]> {
     const rows = await this.db
       .selectFrom('tus_uploads')
       .selectAll()
       .where('completed_at', 'is', null)
-      .where('expires_at', '<', nowIso)
+      .where(expiredAt('expires_at', nowIso))
       .orderBy('expires_at')
       .limit(limit)
       .execute();

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { UploadPartsTable } from '../db/schema.ts';
+import { outlived } from './expiry-predicates.ts';
 
 export type UploadPartRow = UploadPartsTable;
 
@@ -38,14 +39,14 @@ export class UploadPartsRepository {
     return rows;
   }
 
-  /** Parts written before `edgeIso`, or whose transfer no longer takes uploads: due for removal. */
+  /** Parts that outlived the upload expiry (written at or before `edgeIso`), or whose transfer no longer takes uploads: due for removal. */
   async listAbandoned(edgeIso: string, limit: number): Promise<UploadPartRow[]> {
     const rows = await this.db
       .selectFrom('upload_parts')
       .innerJoin('files', 'files.id', 'upload_parts.file_id')
       .innerJoin('transfers', 'transfers.id', 'files.transfer_id')
       .selectAll('upload_parts')
-      .where((eb) => eb.or([eb('upload_parts.created_at', '<', edgeIso), eb('transfers.state', '!=', 'uploading'), eb('files.state', '=', 'complete')]))
+      .where((eb) => eb.or([outlived('upload_parts.created_at', edgeIso), eb('transfers.state', '!=', 'uploading'), eb('files.state', '=', 'complete')]))
       .limit(limit)
       .execute();
     return rows.map(normalize);

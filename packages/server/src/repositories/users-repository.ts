@@ -1,5 +1,7 @@
 import type { Db } from '../db/database.ts';
 import type { UsersTable, SessionsTable, InvitesTable } from '../db/schema.ts';
+import { expiredAt, liveAt } from './expiry-predicates.ts';
+import type { DbOrTx } from './transfers-repository.ts';
 
 export type UserRow = UsersTable;
 export type SessionRow = SessionsTable;
@@ -50,6 +52,16 @@ export class UsersRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
+  /**
+   * Serializes what must be decided one at a time per account (its storage reservations): a
+   * no-op write to the account's row, which PostgreSQL keeps locked until `tx` ends, so a second
+   * transaction of the same account waits here and then reads what the first one wrote. SQLite
+   * runs one write transaction at a time anyway.
+   */
+  async lockAccount(userId: string, tx: DbOrTx): Promise<void> {
+    await tx.updateTable('users').set((eb) => ({ is_admin: eb.ref('is_admin') })).where('id', '=', userId).execute();
+  }
+
   insertSession(row: SessionRow): Promise<unknown> {
     return this.db.insertInto('sessions').values(row).execute();
   }
@@ -59,7 +71,7 @@ export class UsersRepository {
       .selectFrom('sessions')
       .selectAll()
       .where('token_hash', '=', tokenHash)
-      .where('expires_at', '>', nowIso)
+      .where(liveAt('expires_at', nowIso))
       .executeTakeFirst();
   }
 
@@ -68,7 +80,7 @@ export class UsersRepository {
   }
 
   deleteExpiredSessions(nowIso: string): Promise<unknown> {
-    return this.db.deleteFrom('sessions').where('expires_at', '<=', nowIso).execute();
+    return this.db.deleteFrom('sessions').where(expiredAt('expires_at', nowIso)).execute();
   }
 
   insertInvite(row: InvitesTable): Promise<unknown> {
@@ -82,7 +94,7 @@ export class UsersRepository {
       .set({ used_at: nowIso })
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
-      .where('expires_at', '>', nowIso)
+      .where(liveAt('expires_at', nowIso))
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }

@@ -80,9 +80,9 @@ export class DirectMultipart {
     for (const upload of await this.uploads.listForFiles(fileIds)) await this.abort(upload);
   }
 
-  /** Uploads started before `beforeIso` and never completed; answers how many were aborted. */
-  async abortStale(beforeIso: string): Promise<number> {
-    const stale = await this.uploads.listStartedBefore(beforeIso, 500);
+  /** Uploads started at or before `edgeIso` and never completed; answers how many were aborted. */
+  async abortStale(edgeIso: string): Promise<number> {
+    const stale = await this.uploads.listOutlived(edgeIso, 500);
     for (const upload of stale) await this.abort(upload);
     return stale.length;
   }

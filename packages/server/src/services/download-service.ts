@@ -97,6 +97,11 @@ export class DownloadService {
     }
   }
 
+  /** The files a recipient sees listed: the complete ones (the caller checked the transfer is public and unlocked). */
+  async listedFiles(transfer: TransferWithTotals): Promise<FileRow[]> {
+    return (await this.files.listForTransfer(transfer.id)).filter((f) => f.state === 'complete');
+  }
+
   async publicFile(slug: string, fileId: string, tokenFor: AccessTokenLookup): Promise<FileDownload> {
     const transfer = await this.publicTransfer(slug);
     this.assertUnlocked(transfer, tokenFor(transfer.id));

@@ -31,15 +31,12 @@ export class FileService {
 
   async declare(userId: string, transferId: string, declaration: FileDeclaration): Promise<FileRow> {
     const transfer = await this.openTransfer(userId, transferId);
-    // Outside the transaction: SQLite has one connection, and the check reads on its own.
-    await this.reservation.assertRoom(Number.isSafeInteger(declaration.size) ? declaration.size : 0);
-    const [row] = await this.db.transaction().execute(async (tx) => {
+    return this.reservation.reserve(userId, reservable(declaration.size), async (tx) => {
       const existing = await this.files.listForTransfer(transfer.id, tx);
-      const rows = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
-      await this.files.insert(rows[0]!, tx);
-      return rows;
+      const [row] = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
+      await this.files.insert(row!, tx);
+      return row!;
     });
-    return row!;
   }
 
   /**
@@ -53,9 +50,8 @@ export class FileService {
       const existing = await this.files.findByClientId(transfer.id, declaration.clientFileId);
       if (existing) return existing;
     }
-    await this.reservation.assertRoom(Number.isSafeInteger(declaration.size) ? declaration.size : 0);
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      return await this.reservation.reserve(principal.userId, reservable(declaration.size), async (tx) => {
         const existing = await this.files.listForTransfer(transfer.id, tx);
         const [row] = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
         const file: FileRow = { ...row!, client_file_id: declaration.clientFileId ?? null, part_count: declaration.partCount ?? null };
@@ -146,6 +142,8 @@ export class FileService {
       // Checks name, count and plan before a byte is stored; the real size is checked again below.
       prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
       const room = this.plan.maxTransferSizeBytes - existing.reduce((sum, f) => sum + f.size, 0);
+      // A size field is a declaration like any other; without one, the bytes are the only measure.
+      await this.reservation.assertRoom(userId, declaredSize ?? 0);
       const store = this.stores.defaultStore;
       const stored = await storeVerified(store, part.file, { maxSize: declaredSize ?? room, exactSize: declaredSize });
       try {
@@ -206,6 +204,9 @@ async function* clientParts(parts: AsyncIterableIterator<Multipart>): AsyncGener
     await parts.return?.();
   }
 }
+
+/** The bytes a declaration reserves; a size that is not a byte count reserves nothing and is refused by the declaration's own checks. */
+const reservable = (size: number): number => (Number.isSafeInteger(size) && size > 0 ? size : 0);
 
 function parseStrictSize(raw: string): number {
   if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw badRequest('size must be a whole number of bytes.');

@@ -3,6 +3,7 @@ import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import { safeEqual, sha256Hex } from '../domain/secrets.ts';
 import { isScope, type Scope } from '../domain/scopes.ts';
 import { iso, type Clock } from '../domain/clock.ts';
+import { isExpired } from '../domain/expiry.ts';
 import type { ApiKeysRepository, ApiKeyRow } from '../repositories/api-keys-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import { scopesForUser } from '../domain/scopes.ts';
@@ -115,7 +116,7 @@ export class KeyService {
     if (!row || !matches) throw unauthorized('invalid_token', 'The API key is not valid.');
     const now = this.clock.now();
     if (row.revoked_at) throw unauthorized('token_revoked', 'The API key has been revoked.');
-    if (row.expires_at && row.expires_at <= iso(now)) throw unauthorized('token_expired', 'The API key has expired.');
+    if (isExpired(row.expires_at, now)) throw unauthorized('token_expired', 'The API key has expired.');
     const user = await this.users.findById(row.user_id);
     if (!user) throw unauthorized('invalid_token', 'The API key is not valid.');
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {

@@ -2,12 +2,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../domain/clock.ts';
 import { UrlSigner } from '../domain/url-signer.ts';
-import { UsersRepository } from '../repositories/users-repository.ts';
-import { ApiKeysRepository } from '../repositories/api-keys-repository.ts';
-import { TransfersRepository } from '../repositories/transfers-repository.ts';
-import { FilesRepository } from '../repositories/files-repository.ts';
-import { CountersRepository } from '../repositories/counters-repository.ts';
-import { LoginThrottlesRepository } from '../repositories/login-throttles-repository.ts';
+import { createRepositories } from '../repositories/repositories.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { AuthService } from './auth-service.ts';
 import { KeyService } from './key-service.ts';
@@ -17,11 +12,9 @@ import { FileService } from './file-service.ts';
 import { DownloadService } from './download-service.ts';
 import { UnlockService } from './unlock-service.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { LocksRepository } from '../repositories/locks-repository.ts';
 import { StorageReservation } from './storage-reservation.ts';
 import { UploadLeases } from './upload-leases.ts';
 import { UploadTokens } from './upload-tokens.ts';
-import { UploadPartsRepository } from '../repositories/upload-parts-repository.ts';
 import { PartAssembly } from './part-assembly.ts';
 import type { UploadServiceDeps } from './upload-service-deps.ts';
 import { createTus } from '../tus/tus-server.ts';
@@ -29,9 +22,10 @@ import { UploadCleanup } from '../jobs/upload-cleanup.ts';
 import { UploadConcurrency } from './upload-concurrency.ts';
 import { SignedPartService } from './signed-part-service.ts';
 import { DirectMultipart } from './direct-multipart.ts';
-import { DirectMultipartUploadsRepository } from '../repositories/direct-multipart-uploads-repository.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
+import { HealthService } from './health-service.ts';
+import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -48,44 +42,59 @@ export interface ServiceDeps {
   clock: Clock;
   secret: string;
   redis: Redis | null;
+  /** Where the sweeper reports; the app's logger (quiet when omitted, as in the operator CLI). */
+  log?: SweepLog;
 }
 
+const quiet: SweepLog = { info: () => undefined, error: () => undefined };
+
 /** Wires repositories into services; the only place that knows how they fit together. */
-export function createServices({ config, db, stores, clock, secret, redis }: ServiceDeps) {
-  const users = new UsersRepository(db);
-  const apiKeys = new ApiKeysRepository(db);
-  const transfersRepo = new TransfersRepository(db);
-  const filesRepo = new FilesRepository(db);
-  const counters = new CountersRepository(db);
-  const loginThrottles = new LoginThrottlesRepository(db);
+export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles } = createRepositories(db);
   const signer = new UrlSigner(secret);
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
   const prefix = config.redisPrefix;
   const rateCounters: RateCounters = redis ? new RedisRateCounters(redis, { prefix }) : counters;
   const rateLimiter = new RateLimiter(rateCounters, clock);
-  const locks = new LocksRepository(db);
-  const reservation = new StorageReservation(db, stores);
+  const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads }, stores, clock, {
+    // One setting for every account until plans exist; then the account's plan quota answers here.
+    pendingLimit: async () => config.uploads.maxPendingBytesPerAccount,
+    uploadLifetimeSeconds: config.uploads.expirySeconds,
+  });
   const leaseStore: LeaseStore = redis ? new RedisLeaseStore(redis, { prefix }) : locks;
   const leases = new UploadLeases(leaseStore);
   const uploadSlots: UploadSlots = redis
     ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
-  const direct = new DirectMultipart(new DirectMultipartUploadsRepository(db), filesRepo, stores, leases, clock);
+  const direct = new DirectMultipart(directUploads, filesRepo, stores, leases, clock);
   const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
-  const uploadParts = new UploadPartsRepository(db);
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTus({ config, db, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
-  const uploadDeps: UploadServiceDeps = { config, db, clock, signer, stores, transfers, files, filesRepo, parts, reservation, leases, direct };
+  const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
   const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
-  return {
-    db,
+  const uploadCleanup = new UploadCleanup({
+    parts: uploadParts,
+    tusUploads: tus.uploads,
+    forgetTusBytes: (id) => tus.datastore.forget(id),
+    beforeTusExpiry: async (upload) => {
+      const declared = tus.rules.declaredBy(upload);
+      if (declared) await tus.completion.dropPendingFile(declared);
+    },
+    locks,
     stores,
     clock,
-    repositories: { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, loginThrottles },
+    expirySeconds: config.uploads.expirySeconds,
+    abortStaleDirectUploads: (edgeIso) => direct.abortStale(edgeIso),
+    // An hour is far longer than a creation takes; younger uploads may still be getting their record.
+    sweepTusOrphans: async () => (await tus.datastore.sweepOrphans?.(async (id) => !!(await tus.uploads.find(id)), 3600_000)) ?? 0,
+  });
+  return {
+    stores,
+    clock,
     signer,
     rateLimiter,
     auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }, new LoginThrottle(loginThrottles, clock, config.login)),
@@ -100,22 +109,10 @@ export function createServices({ config, db, stores, clock, secret, redis }: Ser
     tus,
     shutdown,
     uploadSlots,
-    uploadCleanup: new UploadCleanup({
-      parts: uploadParts,
-      tusUploads: tus.uploads,
-      forgetTusBytes: (id) => tus.datastore.forget(id),
-      beforeTusExpiry: async (upload) => {
-        const declared = tus.rules.declaredBy(upload);
-        if (declared) await tus.completion.dropPendingFile(declared);
-      },
-      locks,
-      stores,
-      clock,
-      expirySeconds: config.uploads.expirySeconds,
-      abortStaleDirectUploads: (beforeIso) => direct.abortStale(beforeIso),
-      // An hour is far longer than a creation takes; younger uploads may still be getting their record.
-      sweepTusOrphans: async () => (await tus.datastore.sweepOrphans?.(async (id) => !!(await tus.uploads.find(id)), 3600_000)) ?? 0,
-    }),
+    uploadCleanup,
+    // Started by the composition root; tests run its passes by hand.
+    sweeper: new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, stores, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup }),
+    health: new HealthService(probe, stores),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),
     singleRequest: new SingleRequestUploadService(uploadDeps),

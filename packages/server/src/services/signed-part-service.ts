@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 import type { UploadPartRow } from '../repositories/upload-parts-repository.ts';
-import { TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { ExpectedChecksum } from './digest-meter.ts';
 import { partCount } from './file-declarations.ts';
 import type { Principal } from './principal.ts';
@@ -43,12 +42,7 @@ export interface CompletedFile {
  * checked here, so `1e1`, `01` or `1.5` never reach arithmetic.
  */
 export class SignedPartService {
-  /** Signed URLs carry no credentials: the transfer's owner is looked up from the file. */
-  private readonly transfersRepo: TransfersRepository;
-
-  constructor(private readonly deps: UploadServiceDeps) {
-    this.transfersRepo = new TransfersRepository(deps.db);
-  }
+  constructor(private readonly deps: UploadServiceDeps) {}
 
   /** A signed PUT URL for part `rawPart` of a pending file of the caller's open transfer. */
   async grant(principal: Principal, transferId: string, fileId: string, rawPart: string): Promise<PartGrant> {
@@ -74,7 +68,8 @@ export class SignedPartService {
       throw new AppError(403, 'invalid_signature', 'The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
     }
     const file = await this.deps.filesRepo.findById(fileId);
-    const transfer = file && (await this.transfersRepo.findById(file.transfer_id));
+    // Signed URLs carry no credentials: the transfer's owner is looked up from the file.
+    const transfer = file && (await this.deps.transfersRepo.findById(file.transfer_id));
     if (!file || !transfer || transfer.id !== transferId) throw notFound('File');
     return { userId: transfer.user_id, scopes: ['files:write'], via: 'upload_token', transferId: transfer.id };
   }

@@ -49,7 +49,7 @@ export class SingleRequestUploadService {
     const length = input.contentLength;
     if (length !== undefined) {
       if (length > plan.maxTransferSizeBytes) throw transferTooLarge(plan.maxTransferSizeBytes);
-      await this.deps.reservation.assertRoom(length);
+      await this.deps.reservation.assertRoom(principal.userId, length);
     }
 
     const store = this.deps.stores.defaultStore;

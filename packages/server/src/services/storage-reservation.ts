@@ -1,42 +1,75 @@
-import { sql } from 'kysely';
-import { storageFull } from '../errors.ts';
+import { pendingUploadsLimit, storageFull } from '../errors.ts';
 import type { Db } from '../db/database.ts';
+import type { Clock } from '../domain/clock.ts';
+import { lifetimeEdge } from '../domain/expiry.ts';
+import type { DbOrTx } from '../repositories/transfers-repository.ts';
+import type { FilesRepository } from '../repositories/files-repository.ts';
+import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
+import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 
 /**
- * Declared sizes are reserved against free space at creation (SECURITY I106): a new upload is
- * refused with 507 unless the store's free space, minus what every other unfinished upload has
- * declared, still holds it. Many parallel uploads that together exceed the disk are caught here
- * instead of failing half-way. Stores that cannot tell their free space (object storage) pass.
+ * Bytes one account may have pending. Today one setting for every account; once plans exist,
+ * the account's plan (its storage quota) answers here.
+ */
+export type PendingLimit = (userId: string) => Promise<number>;
+
+/**
+ * Declared sizes are reserved at creation, against two limits:
+ * - the account's own cap on pending bytes (413 pending_uploads_limit), so one account cannot
+ *   reserve the disk away from every other with declarations it never sends;
+ * - the store's free space minus what every unfinished upload has declared (507 storage_full),
+ *   so parallel uploads that together exceed the disk are caught before they start. Stores that
+ *   cannot tell their free space (object storage) skip this one.
+ * Pending means: pending files of open transfers, and tus partial uploads, for as long as their
+ * upload lives (FERRY_UPLOAD_EXPIRY after the declaration); an abandoned declaration stops counting.
+ *
+ * Every route that reserves space (declared files, tus creation, chunks, curl -T, multipart)
+ * goes through `reserve` or `assertRoom`. The check and the write that records the reservation
+ * are one transaction holding the account's lock, so two concurrent declarations of one account
+ * cannot both pass a cap only one of them fits.
  */
 export class StorageReservation {
   constructor(
     private readonly db: Db,
+    private readonly repos: { users: UsersRepository; files: FilesRepository; tusUploads: TusUploadsRepository },
     private readonly stores: BlobStoreRegistry,
+    private readonly clock: Clock,
+    private readonly options: { pendingLimit: PendingLimit; uploadLifetimeSeconds: number },
   ) {}
 
-  async assertRoom(bytes: number): Promise<void> {
-    if (bytes <= 0) return;
+  /**
+   * Checks that `bytes` more fit both limits and runs `write`, which records what holds them (file
+   * rows, a tus upload), in the same transaction. Throws before `write` runs when they do not fit.
+   */
+  async reserve<T>(userId: string, bytes: number, write: (tx: DbOrTx) => Promise<T>): Promise<T> {
+    if (!(bytes > 0)) return this.db.transaction().execute(write);
+    // Measured before the transaction: a filesystem call should not hold SQLite's one connection.
     const free = await this.stores.defaultStore.freeSpace();
-    if (free === null) return;
-    if (bytes > free - (await this.reservedBytes())) throw storageFull();
+    const limit = await this.options.pendingLimit(userId);
+    return this.db.transaction().execute(async (tx) => {
+      await this.repos.users.lockAccount(userId, tx);
+      const mine = await this.pendingBytes(tx, userId);
+      if (mine + bytes > limit) throw pendingUploadsLimit(limit, mine);
+      if (free !== null && bytes > free - (await this.pendingBytes(tx))) throw storageFull();
+      return write(tx);
+    });
   }
 
-  /** Bytes promised to unfinished uploads: pending files of open transfers, and tus partial uploads. */
-  async reservedBytes(): Promise<number> {
-    const files = await this.db
-      .selectFrom('files')
-      .innerJoin('transfers', 'transfers.id', 'files.transfer_id')
-      .select(sql<number>`coalesce(sum(files.size), 0)`.as('bytes'))
-      .where('files.state', '=', 'pending')
-      .where('transfers.state', '=', 'uploading')
-      .executeTakeFirstOrThrow();
-    const partials = await this.db
-      .selectFrom('tus_uploads')
-      .select(sql<number>`coalesce(sum(size), 0)`.as('bytes'))
-      .where('kind', '=', 'partial')
-      .where('completed_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(files.bytes) + Number(partials.bytes);
+  /**
+   * The same check for bytes that arrive in the very request that asks (curl -T, a multipart
+   * form): nothing is recorded, as the bytes themselves soon take the room.
+   */
+  async assertRoom(userId: string, bytes: number): Promise<void> {
+    if (bytes > 0) await this.reserve(userId, bytes, async () => undefined);
+  }
+
+  /** Bytes promised to unfinished uploads: of one account, or without `userId` of everyone. */
+  async pendingBytes(tx: DbOrTx = this.db, userId?: string): Promise<number> {
+    const now = this.clock.now();
+    const filter = { userId, nowIso: now.toISOString() };
+    const files = await this.repos.files.pendingBytes({ ...filter, declaredAfterIso: lifetimeEdge(now, this.options.uploadLifetimeSeconds) }, tx);
+    const partials = await this.repos.tusUploads.pendingPartialBytes(filter, tx);
+    return files + partials;
   }
 }

@@ -72,8 +72,7 @@ export class TransferService {
     const uploadToken = newUploadToken();
     const row = await this.newRow(owner, input, now, uploadToken.hash);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
-    await this.reservation.assertRoom(fileRows.reduce((sum, f) => sum + f.size, 0));
-    await this.db.transaction().execute(async (tx) => {
+    await this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), async (tx) => {
       await this.transfers.insert(row, tx);
       for (const file of fileRows) await this.files.insert(file, tx);
     });

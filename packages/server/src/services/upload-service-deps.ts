@@ -1,8 +1,8 @@
 import type { Config } from '../config.ts';
-import type { Db } from '../db/database.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
 import type { FilesRepository } from '../repositories/files-repository.ts';
+import type { TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { FileService } from './file-service.ts';
 import type { PartAssembly } from './part-assembly.ts';
@@ -14,13 +14,13 @@ import type { DirectMultipart } from './direct-multipart.ts';
 /** What every upload protocol's service may use; they differ in wire format, not in rules. */
 export interface UploadServiceDeps {
   config: Config;
-  db: Db;
   clock: Clock;
   signer: UrlSigner;
   stores: BlobStoreRegistry;
   transfers: TransferService;
   files: FileService;
   filesRepo: FilesRepository;
+  transfersRepo: TransfersRepository;
   parts: PartAssembly;
   reservation: StorageReservation;
   leases: UploadLeases;

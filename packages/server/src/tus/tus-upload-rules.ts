@@ -2,6 +2,7 @@ import { Metadata, type Upload } from '@tus/utils';
 import { randomBase36 } from '../ids.ts';
 import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
+import { isExpired } from '../domain/expiry.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
 import { normalizeRelativePath } from '../domain/relative-path.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
@@ -51,7 +52,7 @@ export class TusUploadRules {
     const row = await this.uploads.find(id);
     if (!row || row.user_id !== principal.userId) throw notFound('Upload');
     if (principal.transferId !== undefined && row.transfer_id !== principal.transferId) throw notFound('Upload');
-    if (row.completed_at === null && row.expires_at < iso(this.clock.now())) {
+    if (row.completed_at === null && isExpired(row.expires_at, this.clock.now())) {
       throw gone('This upload expired before it was finished; start a new one.', 'upload_expired');
     }
     return row;
@@ -85,9 +86,7 @@ export class TusUploadRules {
   async create(principal: Principal, upload: Upload, kind: 'single' | 'partial'): Promise<{ declaredFileId: string | null }> {
     let target: { transferId: string | null; fileId: string | null } = { transferId: principal.transferId ?? null, fileId: null };
     let declaredFileId: string | null = null;
-    if (kind === 'partial') {
-      await this.reservation.assertRoom(upload.size ?? 0);
-    } else {
+    if (kind !== 'partial') {
       const parsed = this.parseTarget(upload.metadata);
       if (upload.size === undefined && 'name' in parsed) {
         // Length deferred: the file is declared when the upload finishes and its size is known.
@@ -103,7 +102,7 @@ export class TusUploadRules {
         if ('name' in parsed) declaredFileId = file.id;
       }
     }
-    await this.uploads.insert({
+    const row: TusUploadRow = {
       id: upload.id,
       user_id: principal.userId,
       transfer_id: target.transferId,
@@ -115,7 +114,10 @@ export class TusUploadRules {
       created_at: iso(this.clock.now()),
       expires_at: this.expiresAt(),
       completed_at: null,
-    });
+    };
+    // A partial upload's record is its reservation (it has no file row until a final joins it).
+    if (kind === 'partial') await this.reservation.reserve(principal.userId, upload.size ?? 0, (tx) => this.uploads.insert(row, tx));
+    else await this.uploads.insert(row);
     return { declaredFileId };
   }
 
@@ -134,7 +136,7 @@ export class TusUploadRules {
     const transfer = await this.transfers.openForUpload(principal, target.transferId);
     const existing = await this.files.listForTransfer(transfer.id);
     prepareDeclaredFiles(transfer.id, [{ name: target.name, size: length }], existing, this.plan, 'check', this.clock.now());
-    await this.reservation.assertRoom(length);
+    await this.reservation.assertRoom(principal.userId, length);
   }
 
   /** The file an upload declared itself (by filename), as opposed to one declared beforehand. */

@@ -34,7 +34,7 @@ describe('download limits, expiry and purge against a listening server', () => {
     const ready = await call(base, 'POST', `/api/v1/transfers/${id}/finalize`, { key: owner.key });
     expect(ready.status).toBe(200);
     const fileId = files[0].id as string;
-    const row = await h.app.services.repositories.files.findById(fileId);
+    const row = await h.repositories.files.findById(fileId);
     const link = rebase(base, ready.body.data.url);
     return {
       id: id as string,

@@ -32,13 +32,13 @@ describe.runIf(testS3Server())('switching an instance from local files to S3', (
     await local.close();
 
     h = await startHarness({}, { stack, dataDir });
-    const row = await h.app.services.repositories.files.findById(oldFile.id);
+    const row = await h.repositories.files.findById(oldFile.id);
     expect(row!.store_id).toBe('local');
     const served = await h.app.inject({ method: 'GET', url: `/api/v1/files/${oldFile.id}/download`, headers: bearer(key) });
     expect([served.statusCode, sha256(served.rawPayload)]).toEqual([200, sha256(before)]);
 
     const fresh = await readyTransfer(h.app, key, [{ name: 'new.bin', content: 'new bytes' }]);
-    const newRow = await h.app.services.repositories.files.findById(fresh.files['new.bin'].id);
+    const newRow = await h.repositories.files.findById(fresh.files['new.bin'].id);
     expect(newRow!.store_id).toBe('s3');
     expect(await blobExists(h.stores.get('s3'), newRow!.storage_key)).toBe(true);
 

@@ -83,7 +83,7 @@ describe('one file by chunks', () => {
     expect(transfer.files[0]).toMatchObject({ id: first.file_id, name: 'résumé.pdf', state: 'complete', sha256: sha256(content) });
     expect(await downloadSha(first.file_id)).toBe(sha256(content));
     // The chunks are gone once joined.
-    expect(await h.app.services.repositories.uploadParts.list(first.file_id)).toEqual([]);
+    expect(await h.repositories.uploadParts.list(first.file_id)).toEqual([]);
   });
 
   it('any Content-Type is taken as raw bytes', async () => {

@@ -239,7 +239,7 @@ describe('upload-complete', () => {
 
   it('a part total different from the declared size is 400 size_mismatch (parts stored by another flow)', async () => {
     const d = await declared(2 * PART);
-    const file = (await h.app.services.repositories.files.findById(d.fileId))!;
+    const file = (await h.repositories.files.findById(d.fileId))!;
     expectData(await putSigned(d, 1, bytes(PART)));
     await h.app.services.parts.storePart(file, 2, Readable.from([bytes(PART - 100)]), { maxSize: PART });
     expect(expectError(await complete(d), 400, 'size_mismatch')).toMatchObject({ declared_size: 2 * PART, received_size: 2 * PART - 100 });
@@ -270,7 +270,7 @@ describe('upload-complete', () => {
     expect(views[0].sha256).toBe(sha256(content));
     expect((await blobKeys(h.stores, 'files')).length).toBe(before + 1);
     expect(await storedParts(d)).toEqual([]);
-    const row = (await h.app.services.repositories.files.findById(d.fileId))!;
+    const row = (await h.repositories.files.findById(d.fileId))!;
     expect(row.completed_at).not.toBeNull();
   });
 

@@ -8,7 +8,8 @@ import type { OpenedDatabase } from '../../src/db/database.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { createTestStack, type TestStack } from './test-stack.ts';
 import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
-import { Sweeper } from '../../src/jobs/sweeper.ts';
+import type { Sweeper } from '../../src/jobs/sweeper.ts';
+import { createRepositories, type Repositories } from '../../src/repositories/repositories.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 
 /** A clock tests can move forward, to reach expiry and purge without waiting. */
@@ -30,6 +31,8 @@ export interface Harness {
   database: OpenedDatabase;
   stores: BlobStoreRegistry;
   sweeper: Sweeper;
+  /** Direct reads of the database, for what no API answer shows (part rows, storage keys). */
+  repositories: Repositories;
   /** Base URL once `listen()` was called. */
   baseUrl: string;
   listen(): Promise<string>;
@@ -60,19 +63,6 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
   const runtime = await openRuntime({ ...config, secret: 'test-secret-'.padEnd(48, 'x') });
   const { database, stores } = runtime;
   const app = await buildApp({ config, db: database.db, stores, redis: runtime.redis, secret: runtime.secret, clock });
-  const r = app.services.repositories;
-  const sweeper = new Sweeper({
-    transfers: r.transfers,
-    files: r.files,
-    users: r.users,
-    counters: r.counters,
-    loginThrottles: r.loginThrottles,
-    stores,
-    clock,
-    purgeGraceSeconds: config.purgeGraceSeconds,
-    log: app.log,
-    uploads: app.services.uploadCleanup,
-  });
   const harness: Harness = {
     app,
     config,
@@ -80,7 +70,8 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
     dataDir,
     database,
     stores,
-    sweeper,
+    sweeper: app.services.sweeper,
+    repositories: createRepositories(database.db),
     baseUrl: '',
     async listen() {
       const url = new URL(config.publicUrl);

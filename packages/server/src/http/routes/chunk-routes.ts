@@ -63,8 +63,8 @@ export function chunkRoutes(server: FastifyInstance, { services }: RouteContext)
       description:
         'The raw chunk is the body (any Content-Type; compressed bodies are 415); metadata travels in X-* headers. ' +
         'Authenticate with the transfer\'s upload token in X-Token (as POST /api/v1/transfers returned it), or with an API key ' +
-        '(files:write) plus X-Transfer-Id. The first chunk of a new X-File-Id declares the file (name, size, chunk count; 507 when ' +
-        'the disk cannot hold it); later chunks must announce the same X-File-Name, X-File-Size and X-Total-Chunks (409 ' +
+        '(files:write) plus X-Transfer-Id. The first chunk of a new X-File-Id declares the file (name, size, chunk count; 413 ' +
+        'pending_uploads_limit past the account\'s pending-upload cap, 507 when the disk cannot hold it); later chunks must announce the same X-File-Name, X-File-Size and X-Total-Chunks (409 ' +
         'chunk_mismatch). Chunks may arrive in any order and in parallel, each at most the file\'s size; re-sending an index replaces ' +
         'it. The request that brings the last missing chunk assembles the file (SHA-256 in the answer); if the chunks do not add up ' +
         'to X-File-Size it answers 400 size_mismatch and keeps them, so resend the wrong one. When every file of the transfer is ' +

@@ -65,7 +65,8 @@ export async function fileCreationRoutes(server: FastifyInstance, { services, pr
       description:
         'application/json {name, size, content_type?} declares a file and answers how to upload it. multipart/form-data with ' +
         'optional text fields size and content_type followed by one file part declares and uploads in one request (the name ' +
-        'is the part\'s filename; without size the size is whatever arrives, within the plan).',
+        'is the part\'s filename; without size the size is whatever arrives, within the plan). A declared size is reserved: 413 ' +
+        'pending_uploads_limit past the account\'s pending-upload cap, 507 storage_full when the disk cannot hold it.',
       params: TransferParams,
       body: { content: { 'application/json': { schema: FileDeclarationSchema } } } as never,
       response: { 201: Data(FileRef), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },

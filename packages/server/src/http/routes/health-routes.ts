@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { RouteContext } from './index.ts';
 
 export function healthRoutes(server: FastifyInstance, { services }: RouteContext): void {
@@ -17,12 +16,7 @@ export function healthRoutes(server: FastifyInstance, { services }: RouteContext
     config: { auth: { public: true } },
     schema: { tags: ['health'], summary: 'Readiness: database and storage reachable.', response: { 200: Status, 503: Status } },
   }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    await sql`select 1`.execute(services.db).then(() => (checks.database = 'ok'), () => (checks.database = 'unavailable'));
-    for (const store of services.stores.all()) {
-      await store.check().then(() => (checks[`storage:${store.id}`] = 'ok'), () => (checks[`storage:${store.id}`] = 'unavailable'));
-    }
-    const ok = Object.values(checks).every((v) => v === 'ok');
+    const { ok, checks } = await services.health.readiness();
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
   });
 }

@@ -52,7 +52,7 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     // A locked link shows what its password form needs, nothing the password protects.
     if (locked) return head;
     const base = presenter.publicLink(slug);
-    const files = (await services.repositories.files.listForTransfer(transfer.id)).filter((f) => f.state === 'complete');
+    const files = await downloads.listedFiles(transfer);
     return {
       ...head,
       message: transfer.message,

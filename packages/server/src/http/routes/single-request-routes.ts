@@ -25,7 +25,7 @@ const DESCRIPTION =
   'name, so the request is PUT /report.pdf) creates a transfer titled with the file name, holding that one file, already ' +
   `finalized, and answers its public link as text/plain (or the transfer as JSON with Accept: application/json). PUT / with no name ` +
   `stores the body as "${DEFAULT_UPLOAD_NAME}". The key needs files:write and transfers:write. With Content-Length the size is ` +
-  'exact and reserved against free space first (507); with chunked encoding (curl -T -) the body is read up to the plan\'s ' +
+  'exact and checked first against the account\'s pending-upload cap (413 pending_uploads_limit) and free space (507); with chunked encoding (curl -T -) the body is read up to the plan\'s ' +
   'transfer size (413 beyond). Optional headers Max-Days and Max-Downloads. Nothing is created unless every byte arrived: a ' +
   'cut-short body answers 400 and leaves no transfer behind. Compressed bodies are 415.';
 

@@ -50,9 +50,12 @@ export function transferRoutes(server: FastifyInstance, { services, presenter }:
     schema: {
       tags,
       summary: 'Create a transfer',
-      description: 'Optionally declares files; each comes back with how to upload it. Expiry defaults to 7 days, capped by the plan (422 expiry_too_long).',
+      description:
+        'Optionally declares files; each comes back with how to upload it. Expiry defaults to 7 days, capped by the plan (422 expiry_too_long). ' +
+        'Declared sizes are reserved until uploaded (or FERRY_UPLOAD_EXPIRY passes): 413 pending_uploads_limit past the account\'s pending-upload cap, ' +
+        '507 storage_full when the disk cannot hold them.',
       body: CreateBody,
-      response: { 201: Data(TransferRef), ...errorResponses(400, 401, 403, 409, 413, 422) },
+      response: { 201: Data(TransferRef), ...errorResponses(400, 401, 403, 409, 413, 422, 507) },
     },
   }, async (request, reply) => {
     const { transfer, files, uploadToken } = await services.transfers.create(request.principal!, request.body);

@@ -1,0 +1,31 @@
+import type { Db } from '../db/database.ts';
+import { ApiKeysRepository } from './api-keys-repository.ts';
+import { CountersRepository } from './counters-repository.ts';
+import { DatabaseProbe } from './database-probe.ts';
+import { DirectMultipartUploadsRepository } from './direct-multipart-uploads-repository.ts';
+import { FilesRepository } from './files-repository.ts';
+import { LocksRepository } from './locks-repository.ts';
+import { LoginThrottlesRepository } from './login-throttles-repository.ts';
+import { TransfersRepository } from './transfers-repository.ts';
+import { TusUploadsRepository } from './tus-uploads-repository.ts';
+import { UploadPartsRepository } from './upload-parts-repository.ts';
+import { UsersRepository } from './users-repository.ts';
+
+/** One repository per table (users also keeps sessions and invites), over one database. */
+export function createRepositories(db: Db) {
+  return {
+    users: new UsersRepository(db),
+    apiKeys: new ApiKeysRepository(db),
+    transfers: new TransfersRepository(db),
+    files: new FilesRepository(db),
+    uploadParts: new UploadPartsRepository(db),
+    directUploads: new DirectMultipartUploadsRepository(db),
+    tusUploads: new TusUploadsRepository(db),
+    locks: new LocksRepository(db),
+    counters: new CountersRepository(db),
+    loginThrottles: new LoginThrottlesRepository(db),
+    probe: new DatabaseProbe(db),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
