@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict } from '../errors.ts';
 import { randomBase36 } from '../ids.ts';
 import { iso, type Clock } from '../domain/clock.ts';
@@ -8,14 +7,13 @@ import type { BlobStore, MultipartUploads, StoredPart } from '../storage/blob-st
 import { RunningDigest } from '../tus/upload-hashers.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { UploadLeases } from './upload-leases.ts';
+import { assembleOnce } from './assembly-lease.ts';
 
 /** A blob store that takes direct multipart uploads. */
 interface DirectStore {
   blobs: BlobStore;
   multipart: MultipartUploads;
 }
-
-const ASSEMBLY_WAIT_MS = 10 * 60_000;
 
 type DirectUpload = DirectUploadRow;
 
@@ -56,23 +54,7 @@ export class DirectMultipart {
    * holding the lease and get the same file; exactly one marks it complete.
    */
   async complete(fileId: string, check: (file: FileRow, parts: { part_number: number; size: number }[]) => void): Promise<FileRow> {
-    const deadline = Date.now() + ASSEMBLY_WAIT_MS;
-    for (;;) {
-      const file = await this.files.findById(fileId);
-      if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
-      if (file.state === 'complete') return file;
-      const lease = await this.leases.tryAcquire(`assemble:${fileId}`);
-      if (!lease) {
-        if (Date.now() > deadline) throw conflict('The file is still being assembled; retry later.', 'assembly_in_progress');
-        await sleep(100);
-        continue;
-      }
-      try {
-        return await this.completeHolding(fileId, check);
-      } finally {
-        await lease.release();
-      }
-    }
+    return assembleOnce(this.files, this.leases, fileId, () => this.completeHolding(fileId, check));
   }
 
   /** Aborts the S3 uploads of these files (their part URLs stop working at S3) and forgets them. */

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
@@ -7,9 +6,8 @@ import type { UploadPartsRepository, UploadPartRow } from '../repositories/uploa
 import type { ExpectedChecksum } from './digest-meter.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { UploadLeases } from './upload-leases.ts';
+import { assembleOnce } from './assembly-lease.ts';
 import { storeVerified } from './verified-write.ts';
-
-const ASSEMBLY_WAIT_MS = 10 * 60 * 1000;
 
 /**
  * Numbered parts of a file (signed parts, chunks) stored as blobs of their own, then joined into
@@ -65,23 +63,7 @@ export class PartAssembly {
    * `check` runs under the lease, on the parts as stored, and throws to refuse assembly.
    */
   async assemble(fileId: string, numbers: number[], check: (file: FileRow, parts: UploadPartRow[]) => void): Promise<FileRow> {
-    const deadline = Date.now() + ASSEMBLY_WAIT_MS;
-    for (;;) {
-      const file = await this.files.findById(fileId);
-      if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
-      if (file.state === 'complete') return file;
-      const lease = await this.leases.tryAcquire(`assemble:${fileId}`);
-      if (!lease) {
-        if (Date.now() > deadline) throw conflict('The file is still being assembled; retry later.', 'assembly_in_progress');
-        await sleep(100);
-        continue;
-      }
-      try {
-        return await this.assembleHolding(fileId, numbers, check);
-      } finally {
-        await lease.release();
-      }
-    }
+    return assembleOnce(this.files, this.leases, fileId, () => this.assembleHolding(fileId, numbers, check));
   }
 
   private async assembleHolding(fileId: string, numbers: number[], check: (file: FileRow, parts: UploadPartRow[]) => void): Promise<FileRow> {
