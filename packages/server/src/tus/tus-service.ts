@@ -159,7 +159,7 @@ export class TusService {
   }
 
   /** The library's hook once every byte arrived: the file it became (null for a partial upload). */
-  onFinish(call: TusCall, upload: Upload): Promise<FileRow | null> {
+  async onFinish(call: TusCall, upload: Upload): Promise<FileRow | null> {
     return this.completion.finish(requirePrincipal(call), upload);
   }
 
