@@ -90,6 +90,9 @@ export class FakeTusUploads {
   async delete(id: string) {
     this.rows.delete(id);
   }
+  async listTracked() {
+    return [...this.rows.values()].filter((r) => r.info !== null).map((r) => r.id);
+  }
 }
 
 export function fileRow(changes: Partial<FileRow> = {}): FileRow {
