@@ -101,8 +101,8 @@ export function createTusServer({ tus, leases, config }: TusServerDeps): TusServ
 
 /**
  * @tus/server's Locker over Ferry's leases: a second writer on the same upload gets 423 at once
- * (SECURITY C46) instead of interleaving bytes, on this instance or any other. tus-js-client
- * retries 423 by itself. HEAD takes no lock: it only reads the offset.
+ * instead of interleaving bytes, on this instance or any other. tus-js-client retries 423 by
+ * itself. HEAD takes no lock: it only reads the offset.
  */
 class LeaseLocker implements Locker {
   constructor(private readonly leases: UploadLeases) {}
