@@ -14,6 +14,7 @@ import { addJsonParser } from './http/json-body.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
+import { createTusServer } from './tus/tus-server.ts';
 import type { Redis } from 'ioredis';
 
 export interface AppDeps {
@@ -67,7 +68,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app);
   registerAuthGuard(app, services);
   await registerOpenApi(app);
-  await app.register(registerRoutes, { services, config: deps.config });
+  // The tus protocol server: its hooks call the tus service, its answers are relayed by the tus routes.
+  const tusServer = createTusServer({ tus: services.tus, leases: services.leases, config: deps.config });
+  await app.register(registerRoutes, { services, config: deps.config, tusServer });
   await app.ready();
   return app as unknown as App;
 }

@@ -6,7 +6,6 @@ import type { ExpectedChecksum } from '../services/digest-meter.ts';
 
 export const TUS_VERSION = '1.0.0';
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,termination,expiration,checksum,concatenation';
-export { UPLOAD_ID } from '../tus/tus-bytes.ts';
 
 const header = (request: FastifyRequest, name: string): string | undefined => {
   const value = request.headers[name];

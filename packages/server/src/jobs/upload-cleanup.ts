@@ -17,10 +17,8 @@ export class UploadCleanup {
     private readonly deps: {
       parts: UploadPartsRepository;
       tusUploads: TusUploadsRepository;
-      /** Drops an expired tus upload's bytes, wherever the tus store keeps them. */
-      forgetTusBytes: (id: string) => Promise<void>;
-      /** Runs before an expired tus upload is forgotten (drops a file it declared by filename). */
-      beforeTusExpiry?: (upload: TusUploadRow) => Promise<void>;
+      /** Drops an expired tus upload's bytes, wherever the tus store keeps them, and a file it declared by filename. */
+      expireTusUpload: (upload: TusUploadRow) => Promise<void>;
       locks: LocksRepository;
       stores: BlobStoreRegistry;
       clock: Clock;
@@ -50,8 +48,7 @@ export class UploadCleanup {
     for (;;) {
       const expired = await tusUploads.listExpired(now.toISOString(), BATCH);
       for (const upload of expired) {
-        await this.deps.beforeTusExpiry?.(upload);
-        await this.deps.forgetTusBytes(upload.id);
+        await this.deps.expireTusUpload(upload);
         await tusUploads.delete(upload.id);
       }
       removed += expired.length;

@@ -17,7 +17,7 @@ import { UploadLeases } from './upload-leases.ts';
 import { UploadTokens } from './upload-tokens.ts';
 import { PartAssembly } from './part-assembly.ts';
 import type { UploadServiceDeps } from './upload-service-deps.ts';
-import { createTus } from '../tus/tus-server.ts';
+import { createTusService } from '../tus/tus-service.ts';
 import { UploadCleanup } from '../jobs/upload-cleanup.ts';
 import { UploadConcurrency } from './upload-concurrency.ts';
 import { SignedPartService } from './signed-part-service.ts';
@@ -73,24 +73,20 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
-  const tus = createTus({ config, db, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
+  const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
   const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
   const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
   const uploadCleanup = new UploadCleanup({
     parts: uploadParts,
-    tusUploads: tus.uploads,
-    forgetTusBytes: (id) => tus.datastore.forget(id),
-    beforeTusExpiry: async (upload) => {
-      const declared = tus.rules.declaredBy(upload);
-      if (declared) await tus.completion.dropPendingFile(declared);
-    },
+    tusUploads,
+    expireTusUpload: (upload) => tus.expire(upload),
     locks,
     stores,
     clock,
     expirySeconds: config.uploads.expirySeconds,
-    abortStaleDirectUploads: (edgeIso) => direct.abortStale(edgeIso),
+    abortStaleDirectUploads: (beforeIso) => direct.abortStale(beforeIso),
     // An hour is far longer than a creation takes; younger uploads may still be getting their record.
-    sweepTusOrphans: async () => (await tus.datastore.sweepOrphans?.(async (id) => !!(await tus.uploads.find(id)), 3600_000)) ?? 0,
+    sweepTusOrphans: () => tus.sweepOrphans(3600_000),
   });
   return {
     stores,

@@ -4,24 +4,24 @@ import fsp from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
-import type { KvStore, Upload } from '@tus/utils';
+import type { Upload } from '@tus/utils';
 import { storageFull } from '../errors.ts';
 import { randomBase36 } from '../ids.ts';
 import type { LocalBlobStore } from '../storage/local-blob-store.ts';
-import type { FerryTusStore, SettledUpload } from './tus-bytes.ts';
-import { currentTusContext } from './upload-context.ts';
-import { FINISHED_STORAGE } from './tus-kv-store.ts';
-import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
+import { FINISHED_STORAGE, type FerryTusStore, type SettledUpload, type TusRecords } from './tus-store.ts';
+import { checksumMismatch, currentChecksum, refusing, shuttingDown, toTusError } from './tus-request.ts';
 import { RunningDigest, type UploadHashers } from './upload-hashers.ts';
 
 /** 1 MiB write buffers: about three times the throughput of the 64 KiB default (DESIGN.md 7). */
 const HIGH_WATER_MARK = 1024 * 1024;
 
 class ShutdownError extends Error {}
+const shutdownError = () => refusing(new ShutdownError('shutting down'), shuttingDown());
 
 export interface FerryFileStoreOptions {
   directory: string;
-  configstore: KvStore<Upload>;
+  /** The library's records, and Ferry's row of each upload (its kind). */
+  records: TusRecords;
   expirationPeriodInMilliseconds: number;
   hashers: UploadHashers;
   shutdown: AbortSignal;
@@ -36,12 +36,14 @@ export interface FerryFileStoreOptions {
  * the file's length on disk, so whatever happens HEAD shows bytes that really arrived.
  */
 export class FerryFileStore extends FileStore implements FerryTusStore {
+  private readonly records: TusRecords;
   private readonly hashers: UploadHashers;
   private readonly shutdown: AbortSignal;
   private readonly blobs: LocalBlobStore;
 
   constructor(options: FerryFileStoreOptions) {
-    super(options);
+    super({ directory: options.directory, configstore: options.records, expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds });
+    this.records = options.records;
     this.hashers = options.hashers;
     this.shutdown = options.shutdown;
     this.blobs = options.blobs;
@@ -90,24 +92,24 @@ export class FerryFileStore extends FileStore implements FerryTusStore {
   }
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
-    const context = currentTusContext();
+    const expected = currentChecksum();
     // A partial upload's digest would be thrown away: the final upload hashes the joined bytes.
-    const digest = context.kind === 'partial' ? null : this.hashers.take(id, offset);
+    const digest = (await this.records.kindOf(id)) === 'partial' ? null : this.hashers.take(id, offset);
     const before = digest?.copy() ?? null;
-    const check = context.checksum ? createHash(context.checksum.algorithm) : null;
+    const check = expected ? createHash(expected.algorithm) : null;
     let received = 0;
     const shutdown = this.shutdown;
     const tap = new Transform({
       highWaterMark: HIGH_WATER_MARK,
       transform(chunk: Buffer, _encoding, callback) {
-        if (shutdown.aborted) return callback(new ShutdownError());
+        if (shutdown.aborted) return callback(shutdownError());
         received += chunk.length;
         digest?.update(chunk);
         check?.update(chunk);
         callback(null, chunk);
       },
     });
-    const onShutdown = () => tap.destroy(new ShutdownError());
+    const onShutdown = () => tap.destroy(shutdownError());
     shutdown.addEventListener('abort', onShutdown, { once: true });
     const out = fs.createWriteStream(this.pathOf(id), { flags: 'r+', start: offset, highWaterMark: HIGH_WATER_MARK });
     try {
@@ -117,14 +119,14 @@ export class FerryFileStore extends FileStore implements FerryTusStore {
       // The running digest can no longer be trusted, so the upload is hashed again at the end.
       this.hashers.drop(id);
       if (check) await fsp.truncate(this.pathOf(id), offset);
-      if (error instanceof ShutdownError) throw toTusError(shuttingDown());
+      if (error instanceof ShutdownError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw toTusError(storageFull());
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw refusing(error as Error, storageFull());
       throw error;
     } finally {
       shutdown.removeEventListener('abort', onShutdown);
     }
-    if (check && !check.digest().equals(context.checksum!.digest)) {
+    if (check && !check.digest().equals(expected!.digest)) {
       await fsp.truncate(this.pathOf(id), offset);
       if (before) this.hashers.put(id, before);
       throw toTusError(checksumMismatch());

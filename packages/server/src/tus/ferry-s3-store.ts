@@ -13,13 +13,12 @@ import type { S3BlobStore } from '../storage/s3-blob-store.ts';
 import type { S3Settings } from '../storage/s3-client.ts';
 import { s3ClientConfig } from '../storage/s3-client.ts';
 import { isS3NotFound, toStoreError } from '../storage/s3-errors.ts';
-import { FINISHED_STORAGE, type TusKvStore } from './tus-kv-store.ts';
-import { NEW_UPLOAD_ID, type FerryTusStore, type SettledUpload } from './tus-bytes.ts';
-import { checksumMismatch, shuttingDown, toTusError } from './tus-errors.ts';
-import { currentTusContext } from './upload-context.ts';
+import { FINISHED_STORAGE, NEW_UPLOAD_ID, type FerryTusStore, type SettledUpload, type TusRecords } from './tus-store.ts';
+import { checksumMismatch, currentChecksum, refusing, shuttingDown, toTusError } from './tus-request.ts';
 import { RunningDigest } from './upload-hashers.ts';
 
 class ShutdownError extends Error {}
+const shutdownError = () => refusing(new ShutdownError('shutting down'), shuttingDown());
 
 /**
  * No caching of S3Store's per-upload metadata: another instance may have changed it (a deferred
@@ -39,7 +38,7 @@ class NoCache<T> implements KvStore<T> {
 export interface FerryS3StoreOptions {
   settings: S3Settings;
   blobs: S3BlobStore;
-  records: TusKvStore;
+  records: TusRecords;
   expirationPeriodInMilliseconds: number;
   shutdown: AbortSignal;
 }
@@ -54,7 +53,7 @@ export interface FerryS3StoreOptions {
  */
 export class FerryS3Store extends S3Store implements FerryTusStore {
   private readonly blobs: S3BlobStore;
-  private readonly records: TusKvStore;
+  private readonly records: TusRecords;
   private readonly shutdown: AbortSignal;
 
   constructor(options: FerryS3StoreOptions) {
@@ -99,36 +98,32 @@ export class FerryS3Store extends S3Store implements FerryTusStore {
   }
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
-    const context = currentTusContext();
+    const expected = currentChecksum();
     let spool: string | null = null;
     // The library's own pipeline sees `readable` fail first and answers with that error as it
-    // is, so at shutdown it fails with the tus-shaped 503 (status_code and body) itself.
+    // is, so at shutdown it fails with the tus-shaped 503 (and the refusal it stands for) itself.
     const shutdown = this.shutdown;
-    // Set on the captured context: the abort listener runs outside the request's async context.
-    const onShutdown = () => {
-      const refusal = shuttingDown();
-      context.error = refusal;
-      readable.destroy(Object.assign(new ShutdownError('shutting down'), { status_code: refusal.status, body: `${refusal.message}\n` }));
-    };
+    const onShutdown = () => readable.destroy(shutdownError());
     shutdown.addEventListener('abort', onShutdown, { once: true });
     try {
-      if (shutdown.aborted) throw new ShutdownError();
+      if (shutdown.aborted) throw shutdownError();
       let source: Readable = readable;
-      if (context.checksum) {
+      if (expected) {
         spool = path.join(os.tmpdir(), `ferry-tus-${randomBytes(12).toString('hex')}`);
-        const hash = createHash(context.checksum.algorithm);
+        const hash = createHash(expected.algorithm);
         await pipeline(readable, async function* (chunks: AsyncIterable<Buffer>) {
           for await (const chunk of chunks) {
             hash.update(chunk);
             yield chunk;
           }
         }, fs.createWriteStream(spool, { highWaterMark: 1024 * 1024 }));
-        if (!hash.digest().equals(context.checksum.digest)) throw toTusError(checksumMismatch());
+        if (!hash.digest().equals(expected.digest)) throw toTusError(checksumMismatch());
         source = fs.createReadStream(spool, { highWaterMark: 1024 * 1024 });
       }
       return await super.write(source, id, offset);
     } catch (error) {
-      if (error instanceof ShutdownError || shutdown.aborted) throw toTusError(shuttingDown());
+      if (error instanceof ShutdownError) throw error;
+      if (shutdown.aborted) throw toTusError(shuttingDown());
       throw error;
     } finally {
       shutdown.removeEventListener('abort', onShutdown);

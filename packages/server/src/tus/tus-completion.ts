@@ -5,7 +5,7 @@ import type { FileRow, FilesRepository } from '../repositories/files-repository.
 import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { Principal } from '../services/principal.ts';
-import type { FerryTusStore } from './tus-bytes.ts';
+import type { FerryTusStore } from './tus-store.ts';
 import type { TusUploadRules } from './tus-upload-rules.ts';
 
 /**
@@ -16,11 +16,11 @@ import type { TusUploadRules } from './tus-upload-rules.ts';
  */
 export class TusCompletion {
   constructor(
-    private readonly uploads: TusUploadsRepository,
-    private readonly files: FilesRepository,
-    private readonly rules: TusUploadRules,
-    private readonly datastore: FerryTusStore,
-    private readonly blobs: BlobStore,
+    private readonly uploads: Pick<TusUploadsRepository, 'find' | 'update' | 'delete'>,
+    private readonly files: Pick<FilesRepository, 'findById' | 'markComplete' | 'delete'>,
+    private readonly rules: Pick<TusUploadRules, 'parseTarget' | 'resolveTarget'>,
+    private readonly datastore: Pick<FerryTusStore, 'settle' | 'forget'>,
+    private readonly blobs: Pick<BlobStore, 'delete'>,
     private readonly clock: Clock,
   ) {}
 

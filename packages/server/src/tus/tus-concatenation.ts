@@ -7,10 +7,11 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { Principal } from '../services/principal.ts';
 import type { Lease, UploadLeases } from '../services/upload-leases.ts';
 import { storeVerified } from '../services/verified-write.ts';
-import { UPLOAD_ID, type FerryTusStore } from './tus-bytes.ts';
+import { UPLOAD_ID, type FerryTusStore } from './tus-store.ts';
+import { TUS_PATH } from './tus-request.ts';
 import type { TusUploadRules } from './tus-upload-rules.ts';
 
-const UPLOAD_PATH = '/api/v1/uploads/';
+const UPLOAD_PATH = `${TUS_PATH}/`;
 const MAX_PARTS = 1000;
 
 const hostOf = (url: string): string => {

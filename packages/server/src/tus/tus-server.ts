@@ -1,125 +1,127 @@
-import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@tus/server';
+import type { Lock, Locker } from '@tus/utils';
+import { NodeRequest } from 'srvx/node';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/database.ts';
-import type { Clock } from '../domain/clock.ts';
-import { AppError } from '../errors.ts';
-import type { FilesRepository } from '../repositories/files-repository.ts';
-import { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
+import { AppError, locked } from '../errors.ts';
+import type { Lease, UploadLeases } from '../services/upload-leases.ts';
 import { StorageUnavailableError } from '../storage/blob-store.ts';
 import { toStoreError } from '../storage/s3-errors.ts';
-import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
-import type { FileService } from '../services/file-service.ts';
-import type { StorageReservation } from '../services/storage-reservation.ts';
-import type { TransferService } from '../services/transfer-service.ts';
-import type { UploadLeases } from '../services/upload-leases.ts';
-import { FerryFileStore } from './ferry-file-store.ts';
-import { FerryS3Store } from './ferry-s3-store.ts';
-import type { FerryTusStore } from './tus-bytes.ts';
-import { TusKvStore } from './tus-kv-store.ts';
-import { LeaseLocker, noLocking } from './tus-locker.ts';
-import { knownMetadata, TusUploadRules } from './tus-upload-rules.ts';
-import { TusCompletion } from './tus-completion.ts';
-import { TusConcatenation } from './tus-concatenation.ts';
-import { currentTusContext } from './upload-context.ts';
-import { toTusError } from './tus-errors.ts';
-import { UploadHashers } from './upload-hashers.ts';
+import { codeForStatus, refusalOf, TUS_PATH, toTusError, uploadUrl, withChecksum } from './tus-request.ts';
+import type { TusCall, TusService } from './tus-service.ts';
 
-export const TUS_PATH = '/api/v1/uploads';
+/** @tus/server run on one request: its answer, and what it refused with, as a Ferry error. */
+export interface TusAnswer {
+  response: Response;
+  /** Set when the response is an error (status 400 and up). */
+  refusal?: AppError;
+}
 
-export interface TusDeps {
-  config: Config;
-  db: Db;
-  clock: Clock;
-  stores: BlobStoreRegistry;
-  filesRepo: FilesRepository;
-  files: FileService;
-  transfers: TransferService;
-  reservation: StorageReservation;
+/** The tus protocol server, built in the composition root beside the services its hooks call. */
+export interface TusServer {
+  handle(call: TusCall, req: IncomingMessage, res: ServerResponse): Promise<TusAnswer>;
+}
+
+export interface TusServerDeps {
+  tus: TusService;
   leases: UploadLeases;
-  shutdown: AbortSignal;
+  config: Config;
 }
 
 const asTusError = (error: unknown): unknown => (error instanceof AppError ? toTusError(error) : error);
 
 /**
- * The tus data store matching the default blob store, so a finished upload becomes a blob without
- * a copy: beside the local store (same filesystem, a rename), or in the same bucket (the object).
+ * @tus/server configured for Ferry: the bytes go to the tus service's data store, writers exclude
+ * each other with shared leases, and Ferry's rules run in its hooks. Each request is handed in
+ * with its call (caller, creation kind, checksum), which the hooks find again by the request.
  */
-function tusStoreFor(deps: TusDeps, records: TusKvStore, hashers: UploadHashers): FerryTusStore {
-  const medium = deps.stores.defaultMedium;
-  const expirationPeriodInMilliseconds = deps.config.uploads.expirySeconds * 1000;
-  switch (medium.kind) {
-    case 'local':
-      return new FerryFileStore({ directory: path.join(medium.store.root, '.tus'), configstore: records, expirationPeriodInMilliseconds, hashers, shutdown: deps.shutdown, blobs: medium.store });
-    case 's3':
-      return new FerryS3Store({ settings: medium.settings, blobs: medium.store, records, expirationPeriodInMilliseconds, shutdown: deps.shutdown });
-    default:
-      throw new Error(`tus uploads are not supported on blob store "${medium.store.id}"`);
-  }
-}
-
-/**
- * @tus/server configured for Ferry: the bytes go where the default blob store is, the upload
- * records live in the database, writers exclude each other with shared leases, and Ferry's
- * rules run in its hooks.
- */
-export function createTus(deps: TusDeps) {
-  const blobs = deps.stores.defaultStore;
-  const uploads = new TusUploadsRepository(deps.db);
-  const hashers = new UploadHashers();
-  const datastore = tusStoreFor(deps, new TusKvStore(uploads), hashers);
-  const rules = new TusUploadRules(uploads, deps.filesRepo, deps.files, deps.transfers, deps.reservation, deps.clock, deps.config.uploads.expirySeconds, deps.config.plan);
-  const completion = new TusCompletion(uploads, deps.filesRepo, rules, datastore, blobs, deps.clock);
-  const concatenation = new TusConcatenation(uploads, deps.filesRepo, rules, datastore, blobs, deps.leases, deps.clock, deps.config.uploads.tusMaxSizeBytes);
-  const locker = new LeaseLocker(deps.leases);
+export function createTusServer({ tus, leases, config }: TusServerDeps): TusServer {
+  const calls = new WeakMap<Request, { call: TusCall; refusal?: AppError }>();
+  const entryOf = (req: Request) => {
+    const entry = calls.get(req);
+    if (!entry) throw new Error('tus hook called outside a Ferry tus request');
+    return entry;
+  };
+  const locker = new LeaseLocker(leases);
 
   const server = new Server({
     path: TUS_PATH,
-    datastore,
-    maxSize: deps.config.uploads.tusMaxSizeBytes,
-    // Locations are built on FERRY_PUBLIC_URL: a request's Host (or X-Forwarded-Host) must never
-    // decide where a client sends its bytes next.
-    generateUrl: (_req, { path, id }) => `${deps.config.publicUrl}${path}/${id}`,
-    allowedOrigins: deps.config.uploads.corsOrigins,
+    datastore: tus.datastore,
+    maxSize: config.uploads.tusMaxSizeBytes,
+    generateUrl: (_req, { id }) => uploadUrl(config.publicUrl, id),
+    allowedOrigins: config.uploads.corsOrigins,
     allowedHeaders: ['Upload-Checksum', 'X-Token', 'X-Upload-Token', 'X-Request-Id'],
     exposedHeaders: ['Upload-Expires', 'Tus-Checksum-Algorithm', 'X-Ferry-File-Id', 'X-Request-Id', 'Retry-After'],
-    namingFunction: () => rules.newUploadId(),
+    namingFunction: () => tus.newUploadId(),
     locker: (req) => (req.method === 'HEAD' ? noLocking : locker),
     // Ferry's route refuses to terminate an upload that became a file (409). The library's own
     // check (offset = length) would also keep finished partial uploads and uploads whose
     // completion was refused (e.g. 413 at the end) from ever being removed by their owner.
     disableTerminationForFinishedUploads: false,
-    // The S3 data store's own requests failing (the bucket's server down) answer 503, not 500.
-    onResponseError: (_req, error) => {
-      if (!(toStoreError(error) instanceof StorageUnavailableError)) return undefined;
-      const refusal = new AppError(503, 'storage_unavailable', 'File storage is unavailable; retry shortly.', {}, undefined, { 'retry-after': '5' });
+    // Ferry's refusals are remembered for the route; the S3 data store's own requests failing
+    // (the bucket's server down) answer 503, not 500.
+    onResponseError: (req, error) => {
+      let refusal = refusalOf(error);
+      if (!refusal && toStoreError(error) instanceof StorageUnavailableError) {
+        refusal = new AppError(503, 'storage_unavailable', 'File storage is unavailable; retry shortly.', {}, undefined, { 'retry-after': '5' });
+      }
+      if (!refusal) return undefined;
+      entryOf(req).refusal = refusal;
       return toTusError(refusal);
     },
-    onUploadCreate: async (_req, upload) => {
-      const context = currentTusContext();
+    onUploadCreate: async (req, upload) => {
       try {
-        const { declaredFileId } = await rules.create(context.principal, upload, context.kind);
-        context.created = { uploadId: upload.id, declaredFileId };
+        return { metadata: await tus.onCreate(entryOf(req).call, upload) };
       } catch (error) {
         throw asTusError(error);
       }
-      return { metadata: knownMetadata(upload.metadata) };
     },
-    onUploadFinish: async (_req, upload) => {
-      const context = currentTusContext();
+    onUploadFinish: async (req, upload) => {
       try {
-        const file = await completion.finish(context.principal, upload);
-        if (!file) return {};
-        context.fileId = file.id;
-        return { headers: { 'X-Ferry-File-Id': file.id } };
+        const file = await tus.onFinish(entryOf(req).call, upload);
+        return file ? { headers: { 'X-Ferry-File-Id': file.id } } : {};
       } catch (error) {
         throw asTusError(error);
       }
     },
   });
 
-  return { server, rules, completion, concatenation, datastore, uploads, hashers };
+  return {
+    async handle(call, req, res) {
+      const request = new NodeRequest({ req, res }) as unknown as Request;
+      const entry: { call: TusCall; refusal?: AppError } = { call };
+      calls.set(request, entry);
+      const response = await withChecksum(call.checksum, () => server.handleWeb(request));
+      if (response.status < 400) return { response };
+      const text = (await response.text()).trim();
+      return { response, refusal: entry.refusal ?? new AppError(response.status, codeForStatus(response.status), text || 'The upload request failed.') };
+    },
+  };
 }
 
-export type Tus = ReturnType<typeof createTus>;
+/**
+ * @tus/server's Locker over Ferry's leases: a second writer on the same upload gets 423 at once
+ * instead of interleaving bytes, on this instance or any other. tus-js-client retries 423 by
+ * itself. HEAD takes no lock: it only reads the offset.
+ */
+class LeaseLocker implements Locker {
+  constructor(private readonly leases: UploadLeases) {}
+
+  newLock(id: string): Lock {
+    let lease: Lease | null = null;
+    return {
+      lock: async () => {
+        lease = await this.leases.tryAcquire(`tus:${id}`);
+        if (!lease) throw toTusError(locked());
+      },
+      unlock: async () => {
+        await lease?.release();
+        lease = null;
+      },
+    };
+  }
+}
+
+const noLocking: Locker = {
+  newLock: () => ({ lock: async () => undefined, unlock: async () => undefined }),
+};

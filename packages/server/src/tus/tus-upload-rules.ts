@@ -1,4 +1,4 @@
-import { Metadata, type Upload } from '@tus/utils';
+import type { Upload } from '@tus/utils';
 import { randomBase36 } from '../ids.ts';
 import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
@@ -25,19 +25,19 @@ export type UploadTarget =
  */
 export class TusUploadRules {
   constructor(
-    private readonly uploads: TusUploadsRepository,
-    private readonly files: FilesRepository,
-    private readonly fileService: FileService,
-    private readonly transfers: TransferService,
-    private readonly reservation: StorageReservation,
+    private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert'>,
+    private readonly files: Pick<FilesRepository, 'findById' | 'nameTaken' | 'listForTransfer'>,
+    private readonly fileService: Pick<FileService, 'declareForUpload'>,
+    private readonly transfers: Pick<TransferService, 'openForUpload'>,
+    private readonly reservation: Pick<StorageReservation, 'assertRoom' | 'reserve'>,
     private readonly clock: Clock,
     private readonly expirySeconds: number,
     private readonly plan: PlanLimits,
+    private readonly newId: () => string = newUploadId,
   ) {}
 
-  /** Lower-case, so the id can also name the upload's object in a bucket (FerryS3Store). */
   newUploadId(): string {
-    return `up_${randomBase36(25)}`;
+    return this.newId();
   }
 
   expiresAt(): string {
@@ -162,11 +162,10 @@ export class TusUploadRules {
     if (size === undefined) throw badRequest('The upload length is not known yet.');
     return this.fileService.declareForUpload(principal, transfer.id, { name: target.name, size, content_type: target.contentType, folder: target.folder });
   }
-
-  encodeMetadata(metadata: Upload['metadata']): string | undefined {
-    return metadata ? Metadata.stringify(metadata) : undefined;
-  }
 }
+
+/** Lower-case, so the id can also name the upload's object in a bucket (FerryS3Store). */
+export const newUploadId = (): string => `up_${randomBase36(25)}`;
 
 /** The Upload-Metadata keys Ferry reads (name and type as Uppy sends them). */
 const METADATA_KEYS = new Set(['transfer_id', 'file_id', 'filename', 'filetype', 'name', 'type', 'relativePath']);

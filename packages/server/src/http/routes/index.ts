@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { Services } from '../../services/services.ts';
+import type { TusServer } from '../../tus/tus-server.ts';
 import { Presenter } from '../presenters.ts';
 import { healthRoutes } from './health-routes.ts';
 import { authRoutes } from './auth-routes.ts';
@@ -23,9 +24,10 @@ export interface RouteContext {
   services: Services;
   config: Config;
   presenter: Presenter;
+  tusServer: TusServer;
 }
 
-export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config }): Promise<void> {
+export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
   for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes]) {
     routes(app, ctx);

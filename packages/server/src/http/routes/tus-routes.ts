@@ -1,13 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NodeRequest } from 'srvx/node';
-import { AppError, conflict, forbidden, notFound } from '../../errors.ts';
+import { AppError, notFound } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
-import type { Principal } from '../../services/principal.ts';
-import { tusContext, type TusRequestContext } from '../../tus/upload-context.ts';
-import { codeForStatus } from '../../tus/tus-errors.ts';
-import { TUS_PATH } from '../../tus/tus-server.ts';
+import { TUS_PATH } from '../../tus/tus-request.ts';
+import { UPLOAD_ID } from '../../tus/tus-store.ts';
+import type { FinishedUpload, SendToTus } from '../../tus/tus-service.ts';
 import { TUS_CHECKSUM_ALGORITHMS } from '../content-digests.ts';
-import { checkCreation, checkMetadata, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION, UPLOAD_ID } from '../tus-request-checks.ts';
+import { checkCreation, checkMetadata, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION } from '../tus-request-checks.ts';
 import type { RouteContext } from './index.ts';
 
 const WRITE = { scope: 'files:write', uploadToken: true } as const;
@@ -17,30 +15,28 @@ const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-lengt
   'Upload-Metadata carries transfer_id and either file_id (a declared file) or filename and filetype (a new file; relativePath keeps its folders).';
 
 /**
- * The tus endpoint: Fastify authenticates and checks Ferry's rules on the headers, @tus/server
- * speaks the protocol (its hooks apply the rest), and its answer is relayed, errors in Ferry's
- * envelope. This context parses no body: PATCH bytes stream from the socket to the store.
+ * The tus endpoint: Fastify authenticates and checks the headers, the tus service decides, and
+ * what @tus/server answers for it is relayed, errors in Ferry's envelope. This context parses
+ * no body: PATCH bytes stream from the socket to the store.
  */
-export function tusRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
+export function tusRoutes(server: FastifyInstance, { services, config, tusServer }: RouteContext): void {
   const { tus } = services;
 
-  /**
-   * Runs @tus/server on the request with the caller's context and relays its response. `headers`
-   * replace the library's; `after` runs once the library succeeded, before the reply is sent.
-   */
-  const relay = async (request: FastifyRequest, reply: FastifyReply, context: TusRequestContext, extra: RelayExtras = {}) => {
-    const response = await tusContext.run(context, () => tus.server.handleWeb(new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request));
+  /** Runs @tus/server on this request; its headers go on the reply (`headers` replace them). */
+  const relay = (request: FastifyRequest, reply: FastifyReply): SendToTus => async (call, headers = {}) => {
+    const { response, refusal } = await tusServer.handle(call, request.raw, reply.raw);
     response.headers.forEach((value, name) => {
       if (name !== 'content-length' && name !== 'content-type') reply.header(name, value);
     });
-    reply.headers(extra.headers ?? {});
-    if (response.status >= 400) {
-      const text = (await response.text()).trim();
-      throw context.error ?? new AppError(response.status, codeForStatus(response.status), text || 'The upload request failed.');
-    }
-    await extra.after?.();
+    reply.headers(headers);
+    if (refusal) throw refusal;
     reply.code(response.status);
-    return reply.send();
+  };
+
+  /** A finished upload, answered by Ferry: its offset is its length. */
+  const finished = (reply: FastifyReply, upload: FinishedUpload, status: number) => {
+    if (upload.concat) reply.header('upload-concat', upload.concat);
+    return reply.code(status).header('tus-resumable', TUS_VERSION).header('upload-offset', String(upload.size));
   };
 
   const uploadId = (request: FastifyRequest): string => {
@@ -52,9 +48,8 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   for (const url of [TUS_PATH, `${TUS_PATH}/:id`]) {
     server.options(url, { config: { auth: { public: true } }, schema: { tags: ['uploads'], summary: 'tus discovery and CORS preflight', description: DOC, response: { 204: empty('Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, and CORS headers for FERRY_CORS_ORIGINS.'), ...errorResponses() } } }, async (request, reply) => {
       // The library announces its store's extensions (with its misspelt 'concatentation'): Ferry's list replaces them.
-      return relay(request, reply, { principal: { userId: '', scopes: [], via: 'key' }, kind: 'single' }, {
-        headers: { 'tus-extension': TUS_EXTENSIONS, 'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS.join(',') },
-      });
+      await tus.discover(relay(request, reply), { 'tus-extension': TUS_EXTENSIONS, 'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS.join(',') });
+      return reply.send();
     });
   }
 
@@ -65,33 +60,16 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
   }, async (request, reply) => {
     checkTusVersion(request);
     const creation = checkCreation(request, config.uploads.tusMaxSizeBytes);
-    checkMetadata(request);
-    const principal = request.principal!;
-    if (creation.kind === 'final') return finalUpload(request, reply, principal, creation.concat!);
-    const context: TusRequestContext = { principal, kind: creation.kind as 'single' | 'partial', checksum: creation.checksum };
-    try {
-      return await relay(request, reply, context);
-    } catch (error) {
-      // The upload was made but the client gets no Location: nothing of it may stay behind.
-      if (context.created) await tus.completion.discard(context.created.uploadId, context.created.declaredFileId);
-      throw error;
-    }
-  });
-
-  const finalUpload = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, concat: string) => {
-    const hosts = [request.headers.host ?? '', new URL(config.publicUrl).host];
-    const ids = tus.concatenation.parseFinal(concat, hosts);
     const metadata = checkMetadata(request);
-    const finalId = tus.rules.newUploadId();
-    const file = await tus.concatenation.finalize(principal, ids, metadata, finalId);
-    return reply
-      .code(201)
-      .header('tus-resumable', TUS_VERSION)
-      .header('location', `${config.publicUrl}${TUS_PATH}/${finalId}`)
-      .header('upload-offset', String(file.size))
-      .header('x-ferry-file-id', file.id)
-      .send();
-  };
+    const principal = request.principal!;
+    if (creation.kind === 'final') {
+      const joined = await tus.joinFinal(principal, creation.concat!, metadata, request.headers.host ?? '');
+      return reply.code(201).header('tus-resumable', TUS_VERSION).header('location', joined.location)
+        .header('upload-offset', String(joined.size)).header('x-ferry-file-id', joined.fileId).send();
+    }
+    await tus.create(principal, { kind: creation.kind, checksum: creation.checksum }, relay(request, reply));
+    return reply.send();
+  });
 
   server.route({
     method: 'HEAD',
@@ -100,38 +78,24 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     schema: { tags: ['uploads'], summary: 'Offset of a tus upload', description: 'Answers Upload-Offset and Upload-Length with Cache-Control: no-store. 410 once an unfinished upload expired.', response: { 200: empty('Upload-Offset, Upload-Length (or Upload-Defer-Length), Upload-Concat for partial and final uploads.'), ...errorResponses(401, 403, 404, 410, 412) } },
     handler: async (request, reply) => {
       checkTusVersion(request);
-      const row = await tus.rules.visible(request.principal!, uploadId(request));
-      if (row.kind !== 'single') reply.header('upload-concat', row.kind === 'partial' ? 'partial' : `final;${(JSON.parse(row.concat ?? '[]') as string[]).map((id) => `${TUS_PATH}/${id}`).join(' ')}`);
-      if (row.completed_at !== null && row.kind !== 'partial') {
-        return reply.header('tus-resumable', TUS_VERSION).header('cache-control', 'no-store').header('upload-offset', String(row.size)).header('upload-length', String(row.size)).code(200).send();
-      }
-      return relay(request, reply, { principal: request.principal!, kind: 'single' });
+      const upload = await tus.head(request.principal!, uploadId(request), relay(request, reply));
+      if (upload) finished(reply, upload, 200).header('cache-control', 'no-store').header('upload-length', String(upload.size));
+      return reply.send();
     },
   });
 
   const patch = async (request: FastifyRequest, reply: FastifyReply) => {
     checkTusVersion(request);
-    const principal = request.principal!;
-    const row = await tus.rules.visible(principal, uploadId(request));
-    if (row.kind === 'final') throw forbidden('A final upload is assembled from its partial uploads; it takes no PATCH.', 'final_upload');
-    const { offset, length, checksum } = checkPatch(request);
-    if (row.completed_at !== null) {
-      // PATCH into a finished upload (SECURITY B35): an empty PATCH at the end is harmless.
-      if (offset === row.size && request.headers['content-length'] === '0') return reply.code(204).header('tus-resumable', TUS_VERSION).header('upload-offset', String(row.size)).send();
-      throw conflict('This upload is complete; its bytes can no longer change.', 'upload_complete');
-    }
-    await tus.rules.checkWritable(principal, row);
-    if (length !== undefined) await tus.rules.checkLengthDeclaration(principal, row, length, await tus.datastore.offsetOf(row.id));
-    return relay(request, reply, { principal, kind: row.kind as 'single' | 'partial', checksum });
+    const readChunk = () => ({ ...checkPatch(request), empty: request.headers['content-length'] === '0' });
+    const upload = await tus.patch(request.principal!, uploadId(request), readChunk, relay(request, reply));
+    if (upload) finished(reply, upload, 204);
+    return reply.send();
   };
 
   const terminate = async (request: FastifyRequest, reply: FastifyReply) => {
     checkTusVersion(request);
-    const row = await tus.rules.visible(request.principal!, uploadId(request));
-    if (row.completed_at !== null) throw conflict('A finished upload belongs to its file now; delete the file instead.', 'upload_complete');
-    // A file the upload declared by filename goes with it (else its name stays taken, pending forever).
-    const declared = tus.rules.declaredBy(row);
-    return relay(request, reply, { principal: request.principal!, kind: 'single' }, { after: async () => declared ? tus.completion.dropPendingFile(declared) : undefined });
+    await tus.terminate(request.principal!, uploadId(request), relay(request, reply));
+    return reply.send();
   };
 
   server.patch(`${TUS_PATH}/:id`, {
@@ -157,9 +121,4 @@ export function tusRoutes(server: FastifyInstance, { services, config }: RouteCo
     request.raw.method = override;
     return override === 'PATCH' ? patch(request, reply) : terminate(request, reply);
   });
-}
-
-interface RelayExtras {
-  headers?: Record<string, string>;
-  after?: () => Promise<void>;
 }
