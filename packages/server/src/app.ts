@@ -10,7 +10,7 @@ import type { BlobStoreRegistry } from './storage/blob-store-registry.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.ts';
 import { registerAuthGuard } from './http/auth-guard.ts';
 import { validatorCompiler } from './http/validation.ts';
-import { addJsonParser } from './http/json-body.ts';
+import { addJsonParser, requireJsonBodies } from './http/json-body.ts';
 import { withRequestRedaction } from './http/request-log.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -59,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   addJsonParser(app);
+  requireJsonBodies(app);
 
   // The download page's password form posts urlencoded; nothing else uses this type.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {

@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../errors.ts';
+import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
+import { AppError, badRequest } from '../errors.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './validation.ts';
+import { hasBody, streamsUploadBody } from './upload-body-scope.ts';
 
 /**
  * Ferry's JSON body parser for `scope`: Fastify's own, behind a nesting cap; `__proto__` and
@@ -15,4 +16,28 @@ export function addJsonParser(scope: FastifyInstance): void {
     }
     defaultJson(request, body as string, done);
   });
+}
+
+/**
+ * Every route registered on `app` after this call that declares a body schema takes JSON only: a
+ * body of any other media type (a form, text, none named) is refused with 415 before validation,
+ * so a form post can never pass for the JSON a route validates. Upload bodies, which their routes
+ * stream, are the upload scope's business (whether a request streams one is known once its parser
+ * ran, hence this hook's place); the download page's password form declares no body schema and
+ * keeps its urlencoded parser.
+ */
+export function requireJsonBodies(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.body === undefined) return;
+    route.preValidation = [refuseOtherMediaTypes, ...([] as preValidationHookHandler[]).concat(route.preValidation ?? [])];
+  });
+}
+
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
+async function refuseOtherMediaTypes(request: FastifyRequest): Promise<void> {
+  if (!hasBody(request) || streamsUploadBody(request)) return;
+  if (!JSON_MEDIA_TYPE.test(request.headers['content-type'] ?? '')) {
+    throw new AppError(415, 'unsupported_media_type', 'This route takes a JSON body: send it with Content-Type: application/json.');
+  }
 }
