@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
@@ -7,6 +6,7 @@ import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
 import * as directMultipart from './migrations/003-direct-multipart.ts';
 import type { Database } from './schema.ts';
+import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
 export type Db = Kysely<Database>;
 export type Dialect = 'sqlite' | 'postgres';
@@ -35,7 +35,12 @@ export async function openDatabase(url: string): Promise<OpenedDatabase> {
 
 function openSqlite(url: string): OpenedDatabase {
   const file = url.replace(/^sqlite:\/\//, '');
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    makePrivateDirSync(path.dirname(file));
+    // SQLite creates its -wal and -shm files with the database file's mode, so one private
+    // file makes all three private.
+    createPrivateFileSync(file);
+  }
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
