@@ -5,6 +5,7 @@ import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
 import * as directMultipart from './migrations/003-direct-multipart.ts';
+import * as slugKeys from './migrations/006-slug-keys.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -17,13 +18,13 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial, '002-uploads': uploads, '003-direct-multipart': directMultipart };
+const migrations: Record<string, Migration> = { '001-initial': initial, '002-uploads': uploads, '003-direct-multipart': directMultipart, '006-slug-keys': slugKeys };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens SQLite (`sqlite://path` or `:memory:`) or PostgreSQL (`postgres://...`) and migrates it. */
 export async function openDatabase(url: string): Promise<OpenedDatabase> {
-  const opened = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
+  const opened = connectDatabase(url);
   const { error, results } = await new Migrator({ db: opened.db, provider }).migrateToLatest();
   if (error) {
     await opened.close();
@@ -31,6 +32,11 @@ export async function openDatabase(url: string): Promise<OpenedDatabase> {
     throw new Error(`database migration ${failed} failed: ${String(error)}`);
   }
   return opened;
+}
+
+/** Opens the database without migrating it (the upgrade tests start from an older schema). */
+export function connectDatabase(url: string): OpenedDatabase {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
 }
 
 function openSqlite(url: string): OpenedDatabase {

@@ -20,7 +20,13 @@ const editable = {
   expires_days: Type.Optional(Type.Integer({ minimum: -1, description: 'Days until expiry, capped by the plan; -1 = permanent where the plan allows.' })),
   expires_at: Type.Optional(DateTime),
   password: Type.Optional(Nullable(Passwords.link)),
-  slug: Type.Optional(Type.String({ maxLength: 64, description: 'Custom URL: /t/{slug}' })),
+  slug: Type.Optional(Type.String({
+    maxLength: 64,
+    description:
+      'Custom URL /t/{slug}: 3-64 letters, digits, "-" and "_", starting with a letter or digit. One link whatever its letter case: ' +
+      'a slug another transfer holds in any case is 409 slug_taken, and the link opens in any case. A purged transfer\'s slug stays ' +
+      'reserved for its owner for 30 days.',
+  })),
   max_downloads: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
 };
 
