@@ -10,7 +10,8 @@ import type { BlobStoreRegistry } from './storage/blob-store-registry.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.ts';
 import { registerAuthGuard } from './http/auth-guard.ts';
 import { validatorCompiler } from './http/validation.ts';
-import { addJsonParser } from './http/json-body.ts';
+import { addJsonParser, requireJsonBodies } from './http/json-body.ts';
+import { withRequestRedaction } from './http/request-log.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
@@ -25,6 +26,7 @@ export interface AppDeps {
   /** Shared state across instances (FERRY_REDIS_URL); opened and closed by the caller. */
   redis?: Redis | null;
   clock?: Clock;
+  /** Logger options; credentials in headers and query strings are always kept out of the lines. */
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -35,7 +37,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Builds the HTTP application without listening: tests inject() into it or listen on port 0. */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger: deps.logger ? withRequestRedaction(deps.logger === true ? {} : deps.logger) : false,
     trustProxy: deps.config.trustProxy,
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
@@ -58,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   addJsonParser(app);
+  requireJsonBodies(app);
 
   // The download page's password form posts urlencoded; nothing else uses this type.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {

@@ -1,8 +1,13 @@
 import { loadConfig, ConfigError } from './config.ts';
 import { buildApp } from './app.ts';
 import { openRuntime } from './runtime.ts';
+import { holdPort, ListenError, listenError } from './port-hold.ts';
 
-/** The composition root: read the environment once, open what the app needs, listen, and shut down cleanly. */
+/**
+ * The composition root: read the environment once, bind the port, open what the app needs,
+ * listen, and shut down cleanly. The port comes first so that a port in use is reported before
+ * anything is created in the data folder.
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -14,23 +19,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const port = await holdPort(config.port, config.host);
   let onRedisError: (err: Error) => void = () => undefined;
   const runtime = await openRuntime(config, (err) => onRedisError(err));
   const { database, stores, secret, redis } = runtime;
-  const app = await buildApp({
-    config,
-    db: database.db,
-    stores,
-    secret,
-    redis,
-    logger: {
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["x-ferry-access-token"]', 'req.headers["x-token"]', 'req.headers["x-upload-token"]', 'res.headers["set-cookie"]'],
-        censor: '[redacted]',
-      },
-    },
-  });
+  const app = await buildApp({ config, db: database.db, stores, secret, redis, logger: { level: config.logLevel } });
   onRedisError = (err) => app.log.warn({ err: err.message }, 'redis connection error');
   const { sweeper } = app.services;
   await sweeper.sweep();
@@ -57,11 +50,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen({ port: config.port, host: config.host });
+  port.handOver(app.server);
+  await app.listen({ port: port.port, host: config.host }).catch((error: NodeJS.ErrnoException) => {
+    throw listenError(error, port.port, config.host);
+  });
   app.log.info(`Ferry is listening on ${config.publicUrl} (data in ${config.dataDir})`);
 }
 
 main().catch((error) => {
+  if (error instanceof ListenError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Ferry failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

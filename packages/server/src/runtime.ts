@@ -7,6 +7,7 @@ import type { BlobStoreRegistry } from './storage/blob-store-registry.ts';
 import { openBlobStores } from './storage/blob-store-factory.ts';
 import type { Redis } from 'ioredis';
 import { closeRedis, openRedis } from './shared-state/redis-connection.ts';
+import { makePrivateDirSync, PRIVATE_FILE_MODE } from './storage/private-paths.ts';
 
 export interface Runtime {
   database: OpenedDatabase;
@@ -25,14 +26,14 @@ export interface Runtime {
 export function loadOrCreateSecret(config: Config): string {
   if (config.secret) return config.secret;
   const file = path.join(config.dataDir, 'secret');
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDirSync(config.dataDir);
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const secret = randomBase62(64);
-  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(file, `${secret}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   return secret;
 }
 

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
@@ -7,7 +6,9 @@ import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
 import * as directMultipart from './migrations/003-direct-multipart.ts';
 import * as accountAbuseGuards from './migrations/004-account-abuse-guards.ts';
+import * as slugKeys from './migrations/006-slug-keys.ts';
 import type { Database } from './schema.ts';
+import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
 export type Db = Kysely<Database>;
 export type Dialect = 'sqlite' | 'postgres';
@@ -23,13 +24,14 @@ const migrations: Record<string, Migration> = {
   '002-uploads': uploads,
   '003-direct-multipart': directMultipart,
   '004-account-abuse-guards': accountAbuseGuards,
+  '006-slug-keys': slugKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens SQLite (`sqlite://path` or `:memory:`) or PostgreSQL (`postgres://...`) and migrates it. */
 export async function openDatabase(url: string): Promise<OpenedDatabase> {
-  const opened = url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
+  const opened = connectDatabase(url);
   const { error, results } = await new Migrator({ db: opened.db, provider }).migrateToLatest();
   if (error) {
     await opened.close();
@@ -39,9 +41,19 @@ export async function openDatabase(url: string): Promise<OpenedDatabase> {
   return opened;
 }
 
+/** Opens the database without migrating it (the upgrade tests start from an older schema). */
+export function connectDatabase(url: string): OpenedDatabase {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://') ? openPostgres(url) : openSqlite(url);
+}
+
 function openSqlite(url: string): OpenedDatabase {
   const file = url.replace(/^sqlite:\/\//, '');
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    makePrivateDirSync(path.dirname(file));
+    // SQLite creates its -wal and -shm files with the database file's mode, so one private
+    // file makes all three private.
+    createPrivateFileSync(file);
+  }
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

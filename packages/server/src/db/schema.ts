@@ -49,7 +49,13 @@ export interface TransfersTable {
   title: string;
   message: string | null;
   recipients: string;
+  /** The link's slug as its owner wrote it; null once purged. */
   slug: string | null;
+  /**
+   * The slug in lower case, unique: `Report` and `report` are one link. Kept after a purge so the
+   * slug stays reserved for its former owner (SLUG_RESERVATION_DAYS).
+   */
+  slug_key: string | null;
   password_hash: string | null;
   max_downloads: number | null;
   download_count: Generated<number>;

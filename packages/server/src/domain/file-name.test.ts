@@ -113,6 +113,53 @@ describe('normalizeFileName', () => {
     expect(normalizeFileName(raw)).toEqual({ ok: false, reason: 'file name must not be "." or ".."' });
   });
 
+  it.each([
+    '\uFF0E\uFF0E', // fullwidth full stops
+    '\uFF0E',
+    '\u2025', // two dot leader
+    '\uFE52\uFE52', // small full stops
+    '%2e%2e',
+    '%2E%2e',
+    '%2e.',
+    '%2e',
+    '%252e%252e', // encoded twice
+    '.\u3164.', // dots around a Hangul filler
+    '.\uFE0F.',
+  ])('rejects dot names written with look-alike or encoded dots: %j', (raw) => {
+    expect(normalizeFileName(raw)).toEqual({
+      ok: false,
+      reason: 'file name must not be "." or "..", also not written with fullwidth or percent-encoded dots or invisible characters',
+    });
+  });
+
+  it.each([
+    '\u3164', // Hangul filler
+    '\u115F\u1160',
+    '\uFFA0',
+    '\u2800', // blank Braille pattern
+    '\uFE0F', // variation selector
+    '\u034F', // combining grapheme joiner
+    '\u3164 \u3164',
+  ])('rejects a name made only of invisible characters: %j', (raw) => {
+    expect(normalizeFileName(raw)).toEqual({ ok: false, reason: 'file name must not be made only of invisible characters' });
+  });
+
+  it.each(['\u200B', '\u2060', '\uFEFF'])('rejects a lone zero-width character %j as invisible formatting', (raw) => {
+    expect(normalizeFileName(raw).ok).toBe(false);
+  });
+
+  it.each(['%2e%2e%2fetc%2fpasswd', 'a%2fb.txt', 'a%5Cb.txt', 'a%252fb'])('rejects percent-encoded separators in %j', (raw) => {
+    expect(normalizeFileName(raw)).toEqual({ ok: false, reason: 'file name must not contain a path separator (/ or \\), also not percent-encoded' });
+  });
+
+  it('rejects a percent-encoded drive prefix', () => {
+    expect(normalizeFileName('%43:x.txt')).toEqual({ ok: false, reason: 'file name must not start with a drive letter (such as "C:"), also not percent-encoded' });
+  });
+
+  it.each(['\uFF0E\uFF0E\uFF0E', '\uFF0Eprofile', '\u3164\uD55C\uAE00.txt', '\uFF23\uFF1Ax.txt'])('accepts look-alike dots and fullwidth letters inside a real name: %j', (raw) => {
+    expect(normalizeFileName(raw)).toEqual(accepted(raw));
+  });
+
   it('trims surrounding whitespace', () => {
     expect(normalizeFileName('  report.pdf \u00A0')).toEqual({ ok: true, name: 'report.pdf' });
   });
@@ -146,7 +193,8 @@ describe('normalizeFileName', () => {
     '<%= 7*7 %>',
     "'; DROP TABLE files; --.txt",
     '"quoted".txt',
-    '%2e%2e%2fetc%2fpasswd',
+    '100% sure.txt',
+    '%41.txt', // an encoded letter is no path: only dots, separators and drive letters count
   ])('A12/A13: accepts markup and template text %j literally', (raw) => {
     expect(normalizeFileName(raw)).toEqual(accepted(raw));
   });

@@ -32,6 +32,12 @@ const EMOJI_TAG_SEQUENCE = /\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
 const PATH_SEPARATOR = /[/\\]/;
 const DRIVE_PREFIX = /^[A-Za-z]:/;
 
+// What renders as nothing: default-ignorable code points (Hangul fillers, variation selectors,
+// the combining grapheme joiner...), white space, and the blank Braille pattern.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{White_Space}\u2800]/gu;
+// A percent-encoded ASCII character (`%2e`, `%2F`, `%5c`); other bytes cannot form `.`, `/` or `\`.
+const PERCENT_ASCII = /%([0-7][0-9A-Fa-f])/g;
+
 function codePointLabel(char: string): string {
   return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
@@ -71,10 +77,40 @@ export function normalizeFileName(raw: string): FileNameResult {
   if (DRIVE_PREFIX.test(name)) {
     return { ok: false, reason: 'file name must not start with a drive letter (such as "C:")' };
   }
+  const lookalike = lookalikeProblem(name);
+  if (lookalike) return { ok: false, reason: lookalike };
   if (Buffer.byteLength(name, 'utf8') > MAX_FILE_NAME_BYTES) {
     return { ok: false, reason: `file name must be at most ${MAX_FILE_NAME_BYTES} bytes in UTF-8` };
   }
   return { ok: true, name };
+}
+
+/**
+ * A name that other software may turn into a plain one that is refused. Percent-decoding (also of
+ * a twice-encoded `%252e`) can make `%2e%2e` into `..` and `a%2fb` into a path; compatibility
+ * normalisation (NFKC) makes fullwidth `．．` or `‥` into `..`; and with its invisible characters
+ * left out a name may be nothing at all. Such a name is refused as its plain form is, so no
+ * unzipper, browser or sync client downstream makes it a path. Fullwidth `／` and `：` stay
+ * ordinary characters (CJK names use them): only a name that is all dots or all invisible is
+ * judged by its NFKC form.
+ */
+function lookalikeProblem(name: string): string | null {
+  let decoded = name;
+  for (let round = 0; round < 3; round++) {
+    const next = decoded.replace(PERCENT_ASCII, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (next === decoded) break;
+    decoded = next;
+  }
+  if (PATH_SEPARATOR.test(decoded)) return 'file name must not contain a path separator (/ or \\), also not percent-encoded';
+  if (DRIVE_PREFIX.test(decoded)) return 'file name must not start with a drive letter (such as "C:"), also not percent-encoded';
+  for (const form of new Set([name, decoded, name.normalize('NFKC'), decoded.normalize('NFKC')])) {
+    const visible = form.replace(INVISIBLE, '');
+    if (visible === '') return 'file name must not be made only of invisible characters';
+    if (visible === '.' || visible === '..') {
+      return 'file name must not be "." or "..", also not written with fullwidth or percent-encoded dots or invisible characters';
+    }
+  }
+  return null;
 }
 
 /**

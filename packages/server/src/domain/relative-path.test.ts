@@ -14,6 +14,10 @@ describe('normalizeRelativePath', () => {
       expect(normalizeRelativePath(folder, 'f.txt').ok, folder).toBe(false);
     }
     expect(normalizeRelativePath('ok', '../f.txt').ok).toBe(false);
+    for (const folder of ['a/\uFF0E\uFF0E/b', '%2e%2e', 'a/%2e%2e%2f%2e%2e', '\u2025/x', 'a/\u3164/b', 'a/\u200B/b', '%2E%2E%5Cwin']) {
+      expect(normalizeRelativePath(folder, 'f.txt').ok, folder).toBe(false);
+    }
+    expect(normalizeRelativePath('ok', '\uFF0E\uFF0E').ok).toBe(false);
     expect(normalizeRelativePath('a/'.repeat(40), 'f.txt').ok).toBe(false);
   });
 

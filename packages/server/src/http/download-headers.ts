@@ -1,4 +1,4 @@
-import { create as contentDisposition } from 'content-disposition';
+import { attachmentDisposition } from './content-disposition.ts';
 import { baseName } from '../domain/relative-path.ts';
 import { DEFAULT_CONTENT_TYPE, normalizeContentType } from '../domain/file-name.ts';
 
@@ -66,7 +66,7 @@ export function downloadHeaders(input: DownloadHeadersInput): Record<string, str
   const headers: Record<string, string> = {
     // create() emits only printable ASCII: a quoted `filename` fallback with non-ASCII replaced by
     // `?`, plus `filename*=UTF-8''…` (RFC 6266/8187) percent-encoding everything else.
-    'Content-Disposition': contentDisposition(headerSafeName(baseName(input.name)), { type: 'attachment' }),
+    'Content-Disposition': attachmentDisposition(headerSafeName(baseName(input.name))),
     'Content-Type': servedContentType(input.contentType),
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': "default-src 'none'; sandbox",

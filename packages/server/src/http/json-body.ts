@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../errors.ts';
+import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
+import { AppError, badRequest } from '../errors.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './validation.ts';
+import { hasBody, streamsUploadBody } from './upload-body-scope.ts';
 
 /**
  * Ferry's JSON body parser for `scope`: Fastify's own, behind a nesting cap; `__proto__` and
@@ -14,5 +15,29 @@ export function addJsonParser(scope: FastifyInstance): void {
       return;
     }
     defaultJson(request, body as string, done);
+  });
+}
+
+/**
+ * Every route registered on `app` after this call that declares a body schema takes JSON only,
+ * unless its schema names other media types in `consumes` (the download page's password form
+ * posts urlencoded): a body of any other media type (a form, text, none named) is refused with 415
+ * before validation, so a form post can never pass for the JSON a route validates. Upload bodies,
+ * which their routes stream, are the upload scope's business (whether a request streams one is
+ * known once its parser ran, hence this hook's place).
+ */
+export function requireJsonBodies(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.body === undefined) return;
+    const accepted = new Set((route.schema.consumes ?? ['application/json']).map((type) => type.toLowerCase()));
+    const refuseOthers = async (request: FastifyRequest): Promise<void> => {
+      if (!hasBody(request) || streamsUploadBody(request)) return;
+      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!accepted.has(mediaType)) {
+        const names = [...accepted].join(' or ');
+        throw new AppError(415, 'unsupported_media_type', `This route takes a body of Content-Type: ${names}.`);
+      }
+    };
+    route.preValidation = [refuseOthers, ...([] as preValidationHookHandler[]).concat(route.preValidation ?? [])];
   });
 }

@@ -1,4 +1,5 @@
 import { Type, type TSchema, type TString } from '@sinclair/typebox';
+import { MAX_PASSWORD_BYTES, MIN_ACCOUNT_PASSWORD_LENGTH } from '../domain/passwords.ts';
 
 /** Shared TypeBox schemas: they validate requests, shape responses and feed /openapi.json. */
 
@@ -28,6 +29,23 @@ export const Page = <T extends TSchema>(item: T) => Type.Object({ data: Type.Arr
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+};
+
+/**
+ * Passwords as domain/passwords.ts and the services check them. The byte limit has no JSON
+ * Schema keyword, so it is stated in the description (the request body limit bounds the rest).
+ */
+const TOO_LONG = `at most ${MAX_PASSWORD_BYTES} bytes in UTF-8 (longer: 413 payload_too_large)`;
+export const Passwords = {
+  /** A new account's password. */
+  account: Type.String({
+    minLength: MIN_ACCOUNT_PASSWORD_LENGTH,
+    description: `At least ${MIN_ACCOUNT_PASSWORD_LENGTH} characters (Unicode code points) and ${TOO_LONG}. Nothing else is required.`,
+  }),
+  /** An existing account's password, as typed at sign-in. */
+  signIn: Type.String({ minLength: 1, description: `The account's password: ${TOO_LONG}.` }),
+  /** A transfer's link password. */
+  link: Type.String({ minLength: 1, description: `A password recipients must give before they see the transfer: at least 1 character, ${TOO_LONG}. null removes it.` }),
 };
 
 /** The error responses a route may give, each as the envelope. */

@@ -55,8 +55,7 @@ export function makeUploadBodyScope(scope: FastifyInstance, rules: UploadBodyRul
   });
 
   scope.addHook('preHandler', async (request, reply) => {
-    const streams = request.routeOptions.config.streamsBody;
-    if (streams === undefined || (streams !== true && !streams(request)) || !hasBody(request)) return;
+    if (!streamsUploadBody(request) || !hasBody(request)) return;
     request.uploadContentLength = checkUploadHeaders(request);
     const userId = request.principal?.userId;
     if (userId === undefined) throw forbidden('An upload needs an account.', 'upload_unauthenticated');
@@ -65,8 +64,14 @@ export function makeUploadBodyScope(scope: FastifyInstance, rules: UploadBodyRul
   });
 }
 
+/** Whether this request's route streams this request's body (see StreamsBody). */
+export function streamsUploadBody(request: FastifyRequest): boolean {
+  const streams = request.routeOptions.config.streamsBody;
+  return streams !== undefined && (streams === true || streams(request));
+}
+
 /** HTTP/1.1: a request without Content-Length and Transfer-Encoding has no body (a tus creation). */
-function hasBody(request: FastifyRequest): boolean {
+export function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
   return length === undefined ? request.headers['transfer-encoding'] !== undefined : length !== '0';
 }

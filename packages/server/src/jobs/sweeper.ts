@@ -73,8 +73,9 @@ export class Sweeper {
         for (const file of await files.listForTransfer(transfer.id)) {
           if (file.storage_key) await stores.get(file.store_id).delete(file.storage_key);
         }
-        // The slug is freed with the blobs; old access tokens stay dead because they bind the transfer id.
-        await transfers.update(transfer.id, { purged_at: now.toISOString(), slug: null });
+        // The link dies with the blobs; its slug stays reserved for the owner for a while, and old
+        // access tokens stay dead because they bind the transfer id.
+        await transfers.markPurged(transfer.id, now.toISOString());
         purged += 1;
       }
     }

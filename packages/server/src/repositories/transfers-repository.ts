@@ -2,8 +2,15 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Database, TransfersTable, TransferState } from '../db/schema.ts';
 import { expiredAt, liveAt } from './expiry-predicates.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
+import { slugKey } from '../domain/transfer-rules.ts';
 
-export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served'> & { download_count: number; bytes_served?: number };
+/** A row as written: `slug_key` follows from `slug` and is the repository's to set. */
+export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served' | 'slug_key'> & {
+  download_count: number;
+  bytes_served?: number;
+  slug_key?: string | null;
+};
 export type TransferWithTotals = TransferRow & { size: number; file_count: number };
 export type DbOrTx = Db | Transaction<Database>;
 
@@ -35,11 +42,30 @@ const normalize = (row: TransferWithTotals): TransferWithTotals => ({
   download_count: Number(row.download_count),
 });
 
+/** Another transfer holds this slug (in any letter case), or it is reserved for another account. */
+export class SlugTakenError extends Error {
+  constructor() {
+    super('slug taken');
+    this.name = 'SlugTakenError';
+  }
+}
+
+/** Turns the unique index's refusal of a slug into SlugTakenError. */
+async function claimingSlug<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error, 'slug')) throw new SlugTakenError();
+    throw error;
+  }
+}
+
 export class TransfersRepository {
   constructor(private readonly db: Db) {}
 
+  /** Throws SlugTakenError when the slug is another transfer's, in any letter case. */
   insert(row: TransferRow, tx: DbOrTx = this.db): Promise<unknown> {
-    return tx.insertInto('transfers').values(row).execute();
+    return claimingSlug(() => tx.insertInto('transfers').values({ ...row, slug_key: row.slug === null ? null : slugKey(row.slug) }).execute());
   }
 
   /** Owner's view: deleted transfers are gone for the API (404). */
@@ -57,15 +83,33 @@ export class TransfersRepository {
     return row && normalize(row);
   }
 
+  /**
+   * The transfer a link names, in any letter case; purged transfers are gone. Should two old
+   * slugs differ only in case (made before keys existed), the exact one wins.
+   */
   async findBySlug(slug: string): Promise<TransferWithTotals | undefined> {
-    const row = await withTotals(this.db).where('transfers.slug', '=', slug).executeTakeFirst();
+    const rows = await withTotals(this.db)
+      .where((eb) => eb.or([eb('transfers.slug', '=', slug), eb('transfers.slug_key', '=', slugKey(slug))]))
+      .where('transfers.purged_at', 'is', null)
+      .limit(2)
+      .execute();
+    const row = rows.find((r) => r.slug === slug) ?? rows[0];
     return row && normalize(row);
   }
 
-  async slugTaken(slug: string, exceptId?: string): Promise<boolean> {
-    let q = this.db.selectFrom('transfers').select('id').where('slug', '=', slug);
-    if (exceptId) q = q.where('id', '!=', exceptId);
-    return (await q.executeTakeFirst()) !== undefined;
+  /**
+   * Frees `slug` where it is only reserved, for `userId` to take: held by a purged transfer of
+   * that same account, or by any purged before `reservedSinceIso`. A live transfer's slug, or one
+   * still reserved for another account, stays where it is (the write that follows then fails).
+   */
+  async releaseReservedSlug(slug: string, userId: string, reservedSinceIso: string, tx: DbOrTx = this.db): Promise<void> {
+    await tx
+      .updateTable('transfers')
+      .set({ slug_key: null })
+      .where('slug_key', '=', slugKey(slug))
+      .where('purged_at', 'is not', null)
+      .where((eb) => eb.or([eb('user_id', '=', userId), eb('purged_at', '<=', reservedSinceIso)]))
+      .execute();
   }
 
   async list(query: TransferListQuery): Promise<{ rows: TransferWithTotals[]; total: number }> {
@@ -99,8 +143,15 @@ export class TransfersRepository {
     return { rows: rows.map(normalize), total };
   }
 
-  update(id: string, changes: Partial<TransferRow>, tx: DbOrTx = this.db): Promise<unknown> {
-    return tx.updateTable('transfers').set(changes).where('id', '=', id).execute();
+  /** Throws SlugTakenError when a new slug is another transfer's, in any letter case. */
+  update(id: string, changes: Partial<Omit<TransferRow, 'slug_key'>>, tx: DbOrTx = this.db): Promise<unknown> {
+    const withKey = typeof changes.slug === 'string' ? { ...changes, slug_key: slugKey(changes.slug) } : changes;
+    return claimingSlug(() => tx.updateTable('transfers').set(withKey).where('id', '=', id).execute());
+  }
+
+  /** Blobs are gone: the link stops naming the transfer, but its slug key stays as a reservation. */
+  markPurged(id: string, nowIso: string): Promise<unknown> {
+    return this.db.updateTable('transfers').set({ purged_at: nowIso, slug: null }).where('id', '=', id).execute();
   }
 
   /** uploading -> ready exactly once, whatever the number of concurrent callers. */

@@ -9,10 +9,11 @@ import {
   MAX_RECIPIENTS,
   MAX_TITLE_LENGTH,
   SLUG_PATTERN,
+  SLUG_RESERVATION_DAYS,
 } from '../domain/transfer-rules.ts';
 import type { PlanLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { TransfersRepository, TransferRow, TransferWithTotals, TransferListQuery } from '../repositories/transfers-repository.ts';
+import { SlugTakenError, type DbOrTx, type TransfersRepository, type TransferRow, type TransferWithTotals, type TransferListQuery } from '../repositories/transfers-repository.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
 import { normalizeEmail, passwordTooLong } from './auth-service.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
@@ -72,10 +73,11 @@ export class TransferService {
     const uploadToken = newUploadToken();
     const row = await this.newRow(owner, input, now, uploadToken.hash);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
-    await this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), async (tx) => {
+    const reserveRoom = (work: (tx: DbOrTx) => Promise<void>) => this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), work);
+    await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       for (const file of fileRows) await this.files.insert(file, tx);
-    });
+    }, reserveRoom);
     return { ...(await this.get(owner.userId, row.id)), uploadToken: uploadToken.token };
   }
 
@@ -90,7 +92,7 @@ export class TransferService {
     const row: TransferRow = { ...(await this.newRow(owner, input, now, null)), state: 'ready', finalized_at: iso(now) };
     const [declared] = prepareDeclaredFiles(row.id, [{ name: file.name, size: file.size, content_type: file.content_type }], [], this.plan, file.store_id, now, this.partSize);
     const complete: FileRow = { ...declared!, state: 'complete', sha256: file.sha256, crc32: file.crc32, storage_key: file.storage_key, completed_at: iso(now) };
-    await this.db.transaction().execute(async (tx) => {
+    await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       await this.files.insert(complete, tx);
     });
@@ -129,11 +131,10 @@ export class TransferService {
     const expiry = resolveExpiry(input, this.plan, now, false);
     if (expiry !== undefined) changes.expires_at = expiry;
     if (input.password !== undefined) changes.password_hash = await this.passwordHash(input.password);
-    if (input.slug !== undefined && input.slug !== null && input.slug !== transfer.slug) {
-      changes.slug = await this.checkSlug(input.slug, id);
-    }
+    const newSlug = input.slug !== undefined && input.slug !== null && input.slug !== transfer.slug ? checkSlug(input.slug) : null;
+    if (newSlug !== null) changes.slug = newSlug;
     if (input.max_downloads !== undefined) changes.max_downloads = checkMaxDownloads(input.max_downloads);
-    await this.transfers.update(id, changes);
+    await this.claimingSlug(owner.userId, newSlug, (tx) => this.transfers.update(id, changes, tx));
     return this.get(owner.userId, id);
   }
 
@@ -194,7 +195,7 @@ export class TransferService {
 
   /** The row of a new, open transfer; every input checked (400, 409 slug_taken, 422 expiry_too_long). */
   private async newRow(owner: Principal, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
-    const slug = input.slug ? await this.checkSlug(input.slug) : randomBase62(22);
+    const slug = input.slug ? checkSlug(input.slug) : randomBase62(22);
     return {
       id: newId('tr'),
       user_id: owner.userId,
@@ -216,12 +217,29 @@ export class TransferService {
     };
   }
 
-  private async checkSlug(slug: string, exceptId?: string): Promise<string> {
-    if (!SLUG_PATTERN.test(slug)) {
-      throw badRequest('slug must be 3-64 characters of letters, digits, "-" and "_", starting with a letter or digit.');
+  /**
+   * Runs `write` in a transaction that may take `slug` for `userId`: a slug only reserved for that
+   * account (or whose reservation ended) is freed first. Whether it is free is settled by the
+   * unique slug key as the row is written, so of two racing claims exactly one wins; the other,
+   * or a claim of a slug held or reserved elsewhere in any letter case, is 409 slug_taken.
+   */
+  private async claimingSlug(
+    userId: string,
+    slug: string | null,
+    write: (tx: DbOrTx) => Promise<unknown>,
+    /** The transaction to write in (the creation's room reservation runs it); a new one by default. */
+    inTransaction: (work: (tx: DbOrTx) => Promise<void>) => Promise<unknown> = (work) => this.db.transaction().execute(work),
+  ): Promise<void> {
+    const reservedSince = iso(new Date(this.clock.now().getTime() - SLUG_RESERVATION_DAYS * 86_400_000));
+    try {
+      await inTransaction(async (tx) => {
+        if (slug !== null) await this.transfers.releaseReservedSlug(slug, userId, reservedSince, tx);
+        await write(tx);
+      });
+    } catch (error) {
+      if (error instanceof SlugTakenError) throw conflict('That slug is already in use.', 'slug_taken');
+      throw error;
     }
-    if (await this.transfers.slugTaken(slug, exceptId)) throw conflict('That slug is already in use.', 'slug_taken');
-    return slug;
   }
 
   private async passwordHash(password: string | null | undefined): Promise<string | null> {
@@ -230,6 +248,13 @@ export class TransferService {
     if (password.length === 0) throw badRequest('password must not be empty; send null to remove it.');
     return hashPassword(password);
   }
+}
+
+function checkSlug(slug: string): string {
+  if (!SLUG_PATTERN.test(slug)) {
+    throw badRequest('slug must be 3-64 characters of letters, digits, "-" and "_", starting with a letter or digit.');
+  }
+  return slug;
 }
 
 function checkTitle(title: string): string {

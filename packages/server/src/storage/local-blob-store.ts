@@ -14,6 +14,7 @@ import {
   type ByteRange,
   type TempBlob,
 } from './blob-store.ts';
+import { makePrivateDir, PRIVATE_FILE_MODE } from './private-paths.ts';
 
 /** 1 MiB stream buffers: measured ~3x the throughput of the 64 KiB default. */
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -76,9 +77,9 @@ export class LocalBlobStore implements BlobStore {
     this.tempDir = path.join(this.root, TEMP_DIR);
   }
 
-  /** Creates root and the temp folder; idempotent. */
+  /** Creates root and the temp folder (private, as every folder and blob here); idempotent. */
   async init(): Promise<this> {
-    await fsp.mkdir(this.tempDir, { recursive: true });
+    await makePrivateDir(this.tempDir);
     return this;
   }
 
@@ -87,7 +88,8 @@ export class LocalBlobStore implements BlobStore {
     const tempPath = this.tempPath(tempKey);
     // `flush` fsyncs before the fd is closed; pipeline settles only after 'close', so a resolved
     // pipeline means the bytes are durable, and an fsync failure rejects it.
-    const out = fs.createWriteStream(tempPath, { flags: 'wx', highWaterMark: HIGH_WATER_MARK, flush: true });
+    // The umask can only take bits away from 0600, so the blob is private from its first byte.
+    const out = fs.createWriteStream(tempPath, { flags: 'wx', mode: PRIVATE_FILE_MODE, highWaterMark: HIGH_WATER_MARK, flush: true });
     let created = false;
     out.once('open', () => {
       created = true;
@@ -110,7 +112,7 @@ export class LocalBlobStore implements BlobStore {
     const to = this.blobPath(key);
     const dir = path.dirname(to);
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      await makePrivateDir(dir);
       // rename(2) replaces an existing file atomically: readers see the old or the new blob.
       await fsp.rename(from, to);
     } catch (err) {
@@ -184,7 +186,7 @@ export class LocalBlobStore implements BlobStore {
   async check(): Promise<void> {
     const probe = path.join(this.tempDir, `probe-${randomBytes(8).toString('hex')}`);
     try {
-      await fsp.writeFile(probe, 'ferry', { flag: 'wx' });
+      await fsp.writeFile(probe, 'ferry', { flag: 'wx', mode: PRIVATE_FILE_MODE });
     } catch (err) {
       throw toStorageError(err);
     } finally {
@@ -203,13 +205,15 @@ export class LocalBlobStore implements BlobStore {
    */
   async adopt(sourcePath: string, key: string): Promise<void> {
     const to = this.blobPath(key);
-    await fsp.mkdir(path.dirname(to), { recursive: true });
+    await makePrivateDir(path.dirname(to));
     try {
       await fsp.rename(sourcePath, to);
     } catch (err) {
       if (errorCode(err) === 'ENOENT') throw new BlobNotFoundError(sourcePath);
       throw toStorageError(err);
     }
+    // The file was made by whoever wrote the upload, with their mode.
+    await fsp.chmod(to, PRIVATE_FILE_MODE);
   }
 
   /**

@@ -19,6 +19,7 @@ export interface S3Settings {
  * Keep-alive sockets with a generous pool: a busy instance streams many objects at once.
  */
 export function s3ClientConfig(settings: S3Settings): S3ClientConfig {
+  muteSdkNodeVersionNotice();
   const agentOptions = { keepAlive: true, maxSockets: 256 };
   return {
     region: settings.region,
@@ -43,4 +44,14 @@ export function s3ClientConfig(settings: S3Settings): S3ClientConfig {
 
 export function createS3Client(settings: S3Settings): S3Client {
   return new S3Client(s3ClientConfig(settings));
+}
+
+/**
+ * On Node 20 the SDK warns once per process, as it builds its first client, that its releases
+ * after January 2027 will need Node 22. Ferry supports Node 20.19 and pins the SDK in its lock
+ * file, so that notice would only alarm operators at every start. It is turned off with the
+ * variable AWS documents for this; an operator's own setting of it is kept.
+ */
+function muteSdkNodeVersionNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { createTransfer, expectData, expectError, multipart, putContent, readyTransfer, sha256, type Part } from '../support/http.ts';
+import { metadata, UPLOADS, V } from '../support/tus-http.ts';
 
 /** SECURITY.md section A: file names and metadata, through every native way a name arrives. */
 
@@ -120,6 +121,26 @@ describe('A. file names and metadata', () => {
     expect(['validation_failed', 'invalid_file_name']).toContain(created.json().error.code);
     const declared = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${await openTransfer()}/files`, headers: bearer(key), payload: { name, size: 1 } });
     expect(declared.statusCode).toBe(400);
+  });
+
+  it.each(['\uFF0E\uFF0E', '%2e%2e', '%252e%252e', '\u2025', '\u3164', '\u2800', '%2e%2e%2fetc%2fpasswd'])(
+    'A8: a name of fullwidth or encoded dots, or of invisible characters (%j), is refused as the plain one is',
+    async (name) => {
+      await expectRefusedEverywhere(name, encodedFilename(name));
+    },
+  );
+
+  it('A8: a folder of fullwidth or encoded dots in a tus relativePath is refused', async () => {
+    const transferId = await openTransfer();
+    for (const relativePath of ['\uFF0E\uFF0E/x.txt', '%2e%2e/x.txt', 'a/\u3164/x.txt']) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: UPLOADS,
+        headers: { ...bearer(key), ...V, 'upload-length': '1', 'upload-metadata': metadata({ transfer_id: transferId, filename: 'x.txt', relativePath }) },
+      });
+      expect(res.statusCode, relativePath).toBe(400);
+    }
+    expect(expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key) }))).toEqual([]);
   });
 
   it('A9: a name over 255 UTF-8 bytes (100 emoji) is refused with 400; 255 bytes is accepted', async () => {

@@ -55,6 +55,28 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('states the password rules the server applies, and the server applies them', async () => {
+    type Schema = { properties: Record<string, { minLength?: number; maxLength?: number; description?: string }> };
+    const bodyOf = (path: string, method: string) =>
+      (doc.paths[path]![method]!.requestBody as { content: Record<string, { schema: Schema }> }).content['application/json']!.schema.properties;
+    const signup = bodyOf('/api/v1/auth/signup', 'post').password!;
+    expect(signup.minLength).toBe(8);
+    expect(signup.maxLength).toBeUndefined();
+    expect(signup.description).toMatch(/at most 1024 bytes in UTF-8/);
+    for (const [path, method] of [['/api/v1/auth/login', 'post'], ['/api/v1/transfers', 'post'], ['/api/v1/transfers/{id}', 'patch']] as const) {
+      const schema = JSON.stringify(bodyOf(path, method).password);
+      expect(schema, `${method} ${path}`).toMatch(/at most 1024 bytes in UTF-8/);
+      expect(schema, `${method} ${path}`).not.toMatch(/maxLength/);
+    }
+
+    const signUp = (email: string, password: string) => h.app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password } });
+    expect((await signUp('seven@example.com', '1234567')).statusCode).toBe(400);
+    expect((await signUp('eight@example.com', '12345678')).statusCode).toBe(202);
+    expect((await signUp('emoji@example.com', '🔑'.repeat(8))).statusCode).toBe(202); // 8 code points, 16 UTF-16 units
+    expect((await signUp('bytes@example.com', 'é'.repeat(513))).statusCode).toBe(413); // 513 characters, 1026 bytes
+    expect((await signUp('ascii@example.com', 'p'.repeat(1024))).statusCode).toBe(202);
+  });
+
   it('serves interactive docs at /docs', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/docs/' });
     expect(res.statusCode).toBe(200);

@@ -3,13 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { tooManyRequests } from '../../errors.ts';
 import { cookieSession, SESSION_COOKIE } from '../auth-guard.ts';
-import { Data, DateTime, errorResponses } from '../schemas.ts';
+import { Data, DateTime, errorResponses, Passwords } from '../schemas.ts';
 import type { RouteContext } from './index.ts';
 
-const Credentials = {
-  email: Type.String({ minLength: 3, maxLength: 320 }),
-  password: Type.String({ minLength: 1, maxLength: 4096 }),
-};
+const Email = Type.String({ minLength: 3, maxLength: 320 });
 
 export function authRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
@@ -25,7 +22,7 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
         'The first account becomes admin. Later sign-ups follow FERRY_SIGNUP (open, invite, closed). The answer is the same ' +
         'whether or not the email already had an account, so sign-up reveals nothing; sign in next.',
       security: [],
-      body: Type.Object({ ...Credentials, name: Type.Optional(Type.String({ maxLength: 200 })), invite: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      body: Type.Object({ email: Email, password: Passwords.account, name: Type.Optional(Type.String({ maxLength: 200 })), invite: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
       response: { 202: Data(Type.Object({ status: Type.Literal('accepted'), message: Type.String() })), ...errorResponses(400, 403, 413) },
     },
   }, async (request, reply) => {
@@ -50,7 +47,7 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
         'further attempt for that email must wait 1, 2, 4 ... seconds up to FERRY_LOGIN_MAX_DELAY after the previous one; an ' +
         'attempt made sooner answers 429 rate_limited with Retry-After, even with the right password. A success clears the count.',
       security: [],
-      body: Type.Object(Credentials, { additionalProperties: false }),
+      body: Type.Object({ email: Email, password: Passwords.signIn }, { additionalProperties: false }),
       response: {
         200: Data(Type.Object({
           user: Type.Object({ id: Type.String(), email: Type.String(), name: Type.Union([Type.String(), Type.Null()]), is_admin: Type.Boolean() }),

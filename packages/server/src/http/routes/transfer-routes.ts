@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { MAX_MESSAGE_LENGTH, MAX_RECIPIENTS, MAX_TITLE_LENGTH } from '../../domain/transfer-rules.ts';
-import { Data, DateTime, errorResponses, IdParam, Nullable, Page, PageQuery } from '../schemas.ts';
+import { Data, DateTime, errorResponses, IdParam, Nullable, Page, PageQuery, Passwords } from '../schemas.ts';
 import type { RouteContext } from './index.ts';
 
 const TransferRef = Type.Ref('Transfer');
@@ -19,8 +19,14 @@ const editable = {
   recipients: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), { maxItems: MAX_RECIPIENTS })),
   expires_days: Type.Optional(Type.Integer({ minimum: -1, description: 'Days until expiry, capped by the plan; -1 = permanent where the plan allows.' })),
   expires_at: Type.Optional(DateTime),
-  password: Type.Optional(Nullable(Type.String({ maxLength: 4096, description: 'Set a password; null removes it.' }))),
-  slug: Type.Optional(Type.String({ maxLength: 64, description: 'Custom URL: /t/{slug}' })),
+  password: Type.Optional(Nullable(Passwords.link)),
+  slug: Type.Optional(Type.String({
+    maxLength: 64,
+    description:
+      'Custom URL /t/{slug}: 3-64 letters, digits, "-" and "_", starting with a letter or digit. One link whatever its letter case: ' +
+      'a slug another transfer holds in any case is 409 slug_taken, and the link opens in any case. A purged transfer\'s slug stays ' +
+      'reserved for its owner for 30 days.',
+  })),
   max_downloads: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
 };
 
