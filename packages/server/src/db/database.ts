@@ -6,6 +6,7 @@ import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
 import * as directMultipart from './migrations/003-direct-multipart.ts';
 import * as accountAbuseGuards from './migrations/004-account-abuse-guards.ts';
+import * as receivedPartials from './migrations/005-received-partials.ts';
 import * as slugKeys from './migrations/006-slug-keys.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '002-uploads': uploads,
   '003-direct-multipart': directMultipart,
   '004-account-abuse-guards': accountAbuseGuards,
+  '005-received-partials': receivedPartials,
   '006-slug-keys': slugKeys,
 };
 

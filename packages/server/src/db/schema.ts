@@ -125,6 +125,8 @@ export interface TusUploadsTable {
   created_at: string;
   expires_at: string;
   completed_at: string | null;
+  /** Partial uploads: when the last byte arrived (their length stops counting as pending). */
+  received_at?: string | null;
 }
 
 export interface UploadLocksTable {

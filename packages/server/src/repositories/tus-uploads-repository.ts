@@ -21,8 +21,8 @@ export class TusUploadsRepository {
     return row && normalize(row);
   }
 
-  async update(id: string, changes: Partial<TusUploadRow>): Promise<void> {
-    await this.db.updateTable('tus_uploads').set(changes).where('id', '=', id).execute();
+  async update(id: string, changes: Partial<TusUploadRow>, tx: DbOrTx = this.db): Promise<void> {
+    await tx.updateTable('tus_uploads').set(changes).where('id', '=', id).execute();
   }
 
   async delete(id: string): Promise<void> {
@@ -45,6 +45,7 @@ export class TusUploadsRepository {
       .select(sql<number>`coalesce(sum(size), 0)`.as('bytes'))
       .where('kind', '=', 'partial')
       .where('completed_at', 'is', null)
+      .where('received_at', 'is', null)
       .where(liveAt('expires_at', filter.nowIso));
     if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
     const row = await query.executeTakeFirstOrThrow();

@@ -30,8 +30,9 @@ export class TusCompletion {
     const now = iso(this.clock.now());
     if (row.kind === 'partial') {
       // A finished partial stays an unfinished upload (completed_at null) until a final upload
-      // joins it: it still expires, is swept and can be terminated like any other.
-      await this.uploads.update(upload.id, { size: upload.size ?? null });
+      // joins it: it still expires, is swept and can be terminated like any other. Its bytes are
+      // stored now, so its length no longer counts as pending (the final reserves the file's).
+      await this.uploads.update(upload.id, { size: upload.size ?? null, received_at: now });
       return null;
     }
     const size = upload.size ?? 0;

@@ -25,7 +25,7 @@ export type UploadTarget =
  */
 export class TusUploadRules {
   constructor(
-    private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert'>,
+    private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert' | 'update'>,
     private readonly files: Pick<FilesRepository, 'findById' | 'nameTaken' | 'listForTransfer'>,
     private readonly fileService: Pick<FileService, 'declareForUpload'>,
     private readonly transfers: Pick<TransferService, 'openForUpload'>,
@@ -130,6 +130,12 @@ export class TusUploadRules {
   async checkLengthDeclaration(principal: Principal, row: TusUploadRow, length: number, received: number): Promise<void> {
     if (row.size !== null) throw badRequest('Upload-Length is already set for this upload; it cannot change.', 'length_already_set');
     if (length < received) throw conflict(`Upload-Length ${length} is below the ${received} bytes already received.`, 'length_below_offset');
+    // A partial's record is its reservation: its length is reserved and recorded at once, so a
+    // deferred partial cannot promise bytes past the account's pending limit.
+    if (row.kind === 'partial') {
+      await this.reservation.reserve(principal.userId, length, (tx) => this.uploads.update(row.id, { size: length }, tx));
+      return;
+    }
     if (row.kind !== 'single' || row.file_id !== null || row.info === null) return;
     const target = this.parseTarget((JSON.parse(row.info) as { metadata?: Upload['metadata'] }).metadata);
     if (!('name' in target)) return;

@@ -110,6 +110,53 @@ describe('the per-account cap on pending uploads', () => {
     for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
     if (partial) await h.app.inject({ method: 'DELETE', url: new URL(partial.headers.location as string).pathname, headers: { ...bearer(key), ...tus } });
   });
+
+  it('a deferred partial reserves its length when it declares it: past the cap the PATCH is 413 and nothing is recorded', async () => {
+    const { key } = await createAccount(h.app, 'deferrer@example.com');
+    const created: string[] = [];
+    const declare = async (size: number) => {
+      const res = await h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...tus, 'upload-concat': 'partial', 'upload-defer-length': '1' } });
+      expect(res.statusCode, res.body).toBe(201);
+      const url = new URL(res.headers.location as string).pathname;
+      created.push(url);
+      const patch = { ...bearer(key), ...tus, 'upload-offset': '0', 'upload-length': String(size), 'content-type': 'application/offset+octet-stream' };
+      return { url, res: await h.app.inject({ method: 'PATCH', url, headers: patch, payload: Buffer.alloc(0) }) };
+    };
+    expect((await declare(3 * MiB)).res.statusCode).toBe(204);
+    const over = await declare(3 * MiB);
+    expectOverCap(over.res, 3 * MiB);
+    const head = await h.app.inject({ method: 'HEAD', url: over.url, headers: { ...bearer(key), ...tus } });
+    expect(head.headers['upload-defer-length']).toBe('1');
+    // The refused length counts for nothing: the account still has 1 MiB to declare.
+    expectData(await createTransfer(h.app, key, { title: 'fits', files: [{ name: 'a.bin', size: MiB }] }), 201);
+    for (const url of created) await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...tus } });
+    for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
+  });
+
+  it('partials whose bytes all arrived stop counting, so the final upload that joins them fits the cap', async () => {
+    const { key } = await createAccount(h.app, 'joiner@example.com');
+    const t = expectData(await createTransfer(h.app, key, { title: 'joined' }), 201);
+    const parts = [bytes(2 * MiB), bytes(2 * MiB)];
+    const urls: string[] = [];
+    for (const part of parts) {
+      const res = await tusCreate(key, part.length, { 'upload-concat': 'partial', 'content-type': 'application/offset+octet-stream' });
+      expect(res.statusCode, res.body).toBe(201);
+      const url = new URL(res.headers.location as string).pathname;
+      const patch = { ...bearer(key), ...tus, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' };
+      expect((await h.app.inject({ method: 'PATCH', url, headers: patch, payload: part })).statusCode).toBe(204);
+      urls.push(url);
+    }
+    const final = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/uploads',
+      headers: { ...bearer(key), ...tus, 'upload-concat': `final;${urls.join(' ')}`, 'upload-metadata': meta({ transfer_id: t.id, filename: 'joined.bin' }) },
+    });
+    expect(final.statusCode, final.body).toBe(201);
+    const [file] = await filesOf(key, t.id);
+    expect(file).toMatchObject({ name: 'joined.bin', state: 'complete', sha256: sha256(Buffer.concat(parts)) });
+    await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
+    for (const url of urls) await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...tus } });
+  });
 });
 
 describe('declarations lapse with their upload', () => {
