@@ -89,6 +89,9 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply,
   const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
   if (hasBody && !request.raw.complete) reply.header('connection', 'close');
   const page = render?.(request, status, body) ?? null;
+  // Where an error may be a page or an envelope, the answer depends on Accept: a shared cache
+  // must neither keep it nor hand one client's form to another.
+  if (render) void reply.header('vary', 'Accept').header('cache-control', 'no-store');
   if (page === null) {
     void reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
     return;

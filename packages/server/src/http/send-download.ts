@@ -43,8 +43,13 @@ function slice(request: FastifyRequest, size: number, headers: Record<string, st
  * resolved with every link rule) and before any Range, redirect or allowance, so revalidating a
  * copy the client already holds is never a download and never takes from a limit.
  */
-function notModified(request: FastifyRequest, reply: FastifyReply, headers: Record<string, string>): boolean {
+/**
+ * 304 when If-None-Match names the current tag. Only a request that would otherwise succeed may
+ * get it (RFC 9110 13.2.1): `assertServable` throws first when the answer would be an error.
+ */
+function notModified(request: FastifyRequest, reply: FastifyReply, headers: Record<string, string>, assertServable: () => void): boolean {
   if (!ifNoneMatchHits(request.headers['if-none-match'], headers.ETag)) return false;
+  assertServable();
   void reply.code(304).header('etag', headers.ETag!).header('cache-control', headers['Cache-Control']!);
   if (headers['Last-Modified']) void reply.header('last-modified', headers['Last-Modified']);
   return true;
@@ -79,7 +84,7 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
     sha256: file.sha256,
     lastModified: new Date(file.completed_at ?? file.created_at),
   });
-  if (notModified(request, reply, headers)) return reply.send();
+  if (notModified(request, reply, headers, () => downloads.assertAllowanceLeft(transfer, audience))) return reply.send();
   const part = slice(request, file.size, headers);
   const length = file.size === 0 ? 0 : part.end - part.start + 1;
   const charged = part.charged ? length : 0;
@@ -112,7 +117,7 @@ export async function sendZip(request: FastifyRequest, reply: FastifyReply, down
     .digest('hex');
   const lastModified = new Date(Math.max(...files.map((f) => Date.parse(f.completed_at ?? f.created_at))));
   const headers = downloadHeaders({ name: `${transfer.title}.zip`, contentType: 'application/zip', size: plan.size, sha256: etag, lastModified });
-  if (notModified(request, reply, headers)) return reply.send();
+  if (notModified(request, reply, headers, () => downloads.assertAllowanceLeft(transfer, audience))) return reply.send();
   const part = slice(request, plan.size, headers);
   const length = part.end - part.start + 1;
   // ZIP bytes are charged at the rate of file bytes, so one whole ZIP costs exactly one transfer.

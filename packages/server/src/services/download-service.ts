@@ -139,6 +139,12 @@ export class DownloadService {
     return (unsent: number) => (unsent > 0 ? this.transfers.refundBytes(transfer.id, unsent).then(() => undefined) : Promise.resolve());
   }
 
+  /** Throws 410 download_limit_reached when a recipient's next whole download would be refused; charges nothing. */
+  assertAllowanceLeft(transfer: TransferWithTotals, audience: Audience): void {
+    if (audience === 'owner' || transfer.max_downloads === null) return;
+    if (transfer.download_count >= transfer.max_downloads) throw limitReached();
+  }
+
   open(file: FileRow, range?: ByteRange): Promise<Readable> {
     return this.stores.get(file.store_id).read(file.storage_key, range);
   }

@@ -67,6 +67,8 @@ describe('sanitizeZipEntryNames', () => {
       'b (2)',
     ]);
     expect(sanitizeZipEntryNames(['ÄBC.txt', 'äbc.txt'])).toEqual(['ÄBC.txt', 'äbc (1).txt']);
+    // Final and medial sigma lower-case apart but are one letter to a case-insensitive disk.
+    expect(sanitizeZipEntryNames(['ς.txt', 'σ.txt', 'Σ.txt'])).toEqual(['ς.txt', 'σ (1).txt', 'Σ (2).txt']);
   });
 
   it('de-duplicates names that only collide after sanitising', () => {

@@ -90,7 +90,8 @@ function fit(stem: string, suffix: string, extension: string): string {
 
 /** Key under which two names would collide on a case-insensitive, normalisation-insensitive disk. */
 function collisionKey(name: string): string {
-  return name.normalize('NFC').toLowerCase();
+  // Upper-casing first folds letters that lower-case apart but share a capital (final sigma: ς, σ, Σ).
+  return name.normalize('NFC').toUpperCase().toLowerCase();
 }
 
 /** A path's sanitised folders (with `folders`, split at `/`) and its sanitised file name. */

@@ -71,6 +71,9 @@ describe('If-None-Match on downloads', () => {
     expect(sha256(res.rawPayload)).toBe(sha256(content));
     expect(await counts(t)).toEqual({ transfer: 1, file: 1 });
     expectError(await h.app.inject({ method: 'GET', url }), 410, 'download_limit_reached');
+    // Spent, the link no longer revalidates either: a 304 would claim it still serves the bytes.
+    expectError(await h.app.inject({ method: 'GET', url, headers: { 'if-none-match': etag } }), 410, 'download_limit_reached');
+    expectError(await h.app.inject({ method: 'GET', url: `${t.link}/download.zip`, headers: { 'if-none-match': '*' } }), 410, 'download_limit_reached');
   });
 
   it('checks access before revalidating: a locked link is still 401 with a matching tag', async () => {

@@ -145,8 +145,12 @@ describe('errors a recipient can reach', () => {
       expect({ url: c.url, status: page.statusCode }).toEqual({ url: c.url, status: c.status });
       expectErrorPage(page, c.status, c.heading);
       for (const accept of [undefined, '*/*', 'application/json', 'text/html;q=0.5, application/json']) {
-        expectError(await h.app.inject({ method: 'GET', url: c.url, headers: accept ? { accept } : {} }), c.status, c.code);
+        const res = await h.app.inject({ method: 'GET', url: c.url, headers: accept ? { accept } : {} });
+        expectError(res, c.status, c.code);
+        // Page or envelope depends on Accept: no shared cache may keep either for another client.
+        expect(res.headers).toMatchObject({ vary: 'Accept', 'cache-control': 'no-store' });
       }
+      expect(page.headers).toMatchObject({ vary: 'Accept', 'cache-control': 'no-store' });
     }
   });
 
