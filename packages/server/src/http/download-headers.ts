@@ -1,4 +1,4 @@
-import { attachmentDisposition } from './content-disposition.ts';
+import { create as attachmentDisposition } from 'content-disposition';
 import { baseName } from '../domain/relative-path.ts';
 import { DEFAULT_CONTENT_TYPE, normalizeContentType } from '../domain/file-name.ts';
 
