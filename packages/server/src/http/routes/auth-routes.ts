@@ -20,7 +20,9 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
       summary: 'Create an account',
       description:
         'The first account becomes admin. Later sign-ups follow FERRY_SIGNUP (open, invite, closed). The answer is the same ' +
-        'whether or not the email already had an account, so sign-up reveals nothing; sign in next.',
+        'whether or not the email already had an account (a taken email creates nothing), so sign-up alone reveals nothing; sign ' +
+        'in next. With FERRY_SIGNUP=invite an accepted invite is used up whatever the outcome, a taken email included, so each ' +
+        'invite can test at most one email.',
       security: [],
       body: Type.Object({ email: Email, password: Passwords.account, name: Type.Optional(Type.String({ maxLength: 200 })), invite: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
       response: { 202: Data(Type.Object({ status: Type.Literal('accepted'), message: Type.String() })), ...errorResponses(400, 403, 413) },
