@@ -13,7 +13,7 @@ import {
 } from '../domain/passwords.ts';
 import type { UsersRepository, UserRow } from '../repositories/users-repository.ts';
 import type { Principal } from './principal.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import type { DeviceToken, LoginThrottle } from './login-throttle.ts';
 
 export interface AuthServiceOptions {
   signup: 'open' | 'invite' | 'closed';
@@ -25,6 +25,8 @@ export interface NewSession {
   csrfToken: string;
   expiresAt: Date;
   user: UserRow;
+  /** The browser's device cookie from now on: it keeps this account's sign-ins out of the email's delay. */
+  device: DeviceToken;
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -128,15 +130,16 @@ export class AuthService {
     return { token, expiresAt };
   }
 
-  async login(emailInput: string, password: string): Promise<NewSession> {
+  /** Signs in; `deviceToken` is the browser's device cookie, when it sends one. */
+  async login(emailInput: string, password: string, deviceToken?: string): Promise<NewSession> {
     const email = normalizeEmail(emailInput);
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
-    await this.throttle.begin(email);
+    const attempt = await this.throttle.begin(email, deviceToken);
     // An unknown email costs the same argon2 verification as a known one.
     const user = await this.users.findByEmail(email);
     const ok = user ? await verifyPassword(user.password_hash, password) : await verifyAgainstDummy(password);
     if (!user || !ok) throw unauthorized('invalid_credentials', 'Email or password is incorrect.');
-    await this.throttle.succeeded(email);
+    const device = await attempt.succeeded();
     const token = `fys_${randomBase62(43)}`;
     const csrfToken = randomBase62(32);
     const now = this.clock.now();
@@ -149,7 +152,7 @@ export class AuthService {
       created_at: iso(now),
       expires_at: iso(expiresAt),
     });
-    return { token, csrfToken, expiresAt, user };
+    return { token, csrfToken, expiresAt, user, device };
   }
 
   logout(token: string): Promise<unknown> {
