@@ -162,8 +162,10 @@ export interface InstanceClaimsTable {
 }
 
 /**
- * Sign-in attempts per email (subject = SHA-256 of the normalised email): consecutive failures
- * until `window_ends_at` (then forgotten) and the earliest time the next attempt may start.
+ * Sign-in attempts per email or per device cookie (subject = SHA-256 of the normalised email or
+ * of the cookie's nonce, under distinct prefixes): consecutive failures until `window_ends_at`
+ * (then forgotten; a device's last as long as its cookie) and the earliest time the next attempt
+ * may start.
  */
 export interface LoginThrottlesTable {
   subject: string;

@@ -4,7 +4,8 @@ import { hmacBase64Url, safeEqual, sha256Hex } from './secrets.ts';
  * HMAC capabilities: signed download URLs (file id + expiry), signed part upload URLs (file id +
  * part number + expiry; the WeTransfer flow) and password access tokens
  * (transfer id + expiry + a fingerprint of the current password hash, so changing or clearing
- * the password kills every token issued before).
+ * the password kills every token issued before), and device tokens (an email + a nonce + expiry:
+ * the browser that signed in to that account before).
  */
 export class UrlSigner {
   constructor(private readonly secret: string) {}
@@ -46,5 +47,27 @@ export class UrlSigner {
     const expires = Number(match[1]);
     const expected = hmacBase64Url(this.secret, `access:${transferId}:${expires}:${sha256Hex(passwordHash)}`);
     return safeEqual(expected, match[2]!) && expires * 1000 > nowMs;
+  }
+
+  /**
+   * A device token: `<expires>.<nonce>.<mac>`, for the account of `email` (normalised) only. It
+   * carries neither the email nor the account, so it tells nothing to whoever reads it.
+   */
+  issueDeviceToken(email: string, nonce: string, expiresAtSeconds: number): string {
+    return `${expiresAtSeconds}.${nonce}.${this.deviceMac(email, nonce, expiresAtSeconds)}`;
+  }
+
+  /** The nonce and expiry of a device token issued for exactly this email and not expired, else null. */
+  readDeviceToken(token: string, email: string, nowMs: number): { nonce: string; expiresAtSeconds: number } | null {
+    const match = /^(\d{1,12})\.([A-Za-z0-9]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (!match) return null;
+    const expires = Number(match[1]);
+    const nonce = match[2]!;
+    if (!safeEqual(this.deviceMac(email, nonce, expires), match[3]!) || expires * 1000 <= nowMs) return null;
+    return { nonce, expiresAtSeconds: expires };
+  }
+
+  private deviceMac(email: string, nonce: string, expiresAtSeconds: number): string {
+    return hmacBase64Url(this.secret, `device:${sha256Hex(email)}:${nonce}:${expiresAtSeconds}`);
   }
 }

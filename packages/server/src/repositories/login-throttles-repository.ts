@@ -41,9 +41,10 @@ export class LoginThrottlesRepository {
     return row ? Number(row.failures) : null;
   }
 
-  async nextAttemptAt(subject: string): Promise<string | null> {
-    const row = await this.db.selectFrom('login_throttles').select('next_attempt_at').where('subject', '=', subject).executeTakeFirst();
-    return row?.next_attempt_at ?? null;
+  /** The subject's failures and the earliest start of its next attempt; null when it has none. */
+  async find(subject: string): Promise<{ failures: number; nextAttemptAt: string } | null> {
+    const row = await this.db.selectFrom('login_throttles').select(['failures', 'next_attempt_at']).where('subject', '=', subject).executeTakeFirst();
+    return row ? { failures: Number(row.failures), nextAttemptAt: row.next_attempt_at } : null;
   }
 
   clear(subject: string): Promise<unknown> {

@@ -13,7 +13,7 @@ import {
 } from '../domain/passwords.ts';
 import type { UsersRepository, UserRow } from '../repositories/users-repository.ts';
 import type { Principal } from './principal.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import type { DeviceToken, LoginThrottle } from './login-throttle.ts';
 
 export interface AuthServiceOptions {
   signup: 'open' | 'invite' | 'closed';
@@ -25,6 +25,8 @@ export interface NewSession {
   csrfToken: string;
   expiresAt: Date;
   user: UserRow;
+  /** The browser's device cookie from now on: it keeps this account's sign-ins out of the email's delay. */
+  device: DeviceToken;
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -46,50 +48,61 @@ export class AuthService {
    * The first account ever made becomes administrator: claiming "first" and inserting the row
    * are one transaction, so of racing sign-ups on an empty instance exactly one is first and the
    * others follow FERRY_SIGNUP.
+   *
+   * Any later sign-up under FERRY_SIGNUP=invite spends its invite first, in a write of its own
+   * that stays whatever follows: a taken email creates nothing but uses the invite up all the
+   * same, so one invite tests at most one email, even with many sign-ups racing on it.
    */
   async signup(input: { email: string; password: string; name?: string; invite?: string }): Promise<void> {
     const email = normalizeEmail(input.email);
     checkAccountPassword(input.password);
-    // Refuse early, before the password hash, when the policy surely refuses; the transaction decides.
-    if (this.options.signup !== 'open' && (await this.users.firstAccountClaimed())) {
+    const admit = async () => {
       if (this.options.signup === 'closed') throw signupClosed();
-      if (!input.invite) throw inviteRequired();
+      if (!input.invite || !(await this.users.consumeInvite(sha256Hex(input.invite), iso(this.clock.now())))) throw inviteRequired();
+    };
+    // Admitted before the password hash when the instance already has its first account.
+    let admitted = this.options.signup === 'open';
+    if (!admitted && (await this.users.firstAccountClaimed())) {
+      await admit();
+      admitted = true;
     }
-    await this.insertAccount({ email, password: input.password, name: input.name ?? null }, async (first, tx) => {
-      if (first) return true;
-      if (this.options.signup === 'closed') throw signupClosed();
-      if (this.options.signup === 'invite') {
-        if (!input.invite || !(await tx.consumeInvite(sha256Hex(input.invite), iso(this.clock.now())))) throw inviteRequired();
-      }
-      return false;
-    });
+    const account = { email, passwordHash: await hashPassword(input.password), name: input.name ?? null };
+    try {
+      await this.insertAccount(account, async (first) => {
+        if (!first && !admitted) throw new NotFirst();
+        return first;
+      });
+    } catch (error) {
+      if (!(error instanceof NotFirst)) throw error;
+      // Another sign-up became the first account meanwhile: this one follows the policy after all.
+      await admit();
+      await this.insertAccount(account, async (first) => first);
+    }
   }
 
   /** The operator CLI's way in; answers null when the email is already taken. */
-  createUser(input: { email: string; password: string; name: string | null; isAdmin: boolean }): Promise<UserRow | null> {
-    return this.insertAccount(input, async () => input.isAdmin);
+  async createUser(input: { email: string; password: string; name: string | null; isAdmin: boolean }): Promise<UserRow | null> {
+    return this.insertAccount({ ...input, passwordHash: await hashPassword(input.password) }, async () => input.isAdmin);
   }
 
   /**
-   * Hashes the password, then in one transaction takes the first-account claim (whoever makes
-   * the first account takes it), lets `decideAdmin` apply the policy (it may throw, or use `tx`)
-   * and inserts the row. A taken email rolls everything back (an invite stays unused) and
-   * answers null.
+   * In one transaction takes the first-account claim (whoever makes the first account takes it),
+   * lets `decideAdmin` decide (it may throw, rolling back) and inserts the row. A taken email
+   * rolls everything back and answers null.
    */
   private async insertAccount(
-    input: { email: string; password: string; name: string | null },
-    decideAdmin: (first: boolean, tx: UsersRepository) => Promise<boolean>,
+    input: { email: string; passwordHash: string; name: string | null },
+    decideAdmin: (first: boolean) => Promise<boolean>,
   ): Promise<UserRow | null> {
-    const passwordHash = await hashPassword(input.password);
     try {
       return await this.users.transaction(async (tx) => {
         const now = iso(this.clock.now());
-        const isAdmin = await decideAdmin(await tx.claimFirstAccount(now), tx);
+        const isAdmin = await decideAdmin(await tx.claimFirstAccount(now));
         const row: UserRow = {
           id: newId('usr'),
           email: normalizeEmail(input.email),
           name: input.name?.trim().slice(0, 200) || null,
-          password_hash: passwordHash,
+          password_hash: input.passwordHash,
           is_admin: isAdmin ? 1 : 0,
           created_at: now,
         };
@@ -117,15 +130,16 @@ export class AuthService {
     return { token, expiresAt };
   }
 
-  async login(emailInput: string, password: string): Promise<NewSession> {
+  /** Signs in; `deviceToken` is the browser's device cookie, when it sends one. */
+  async login(emailInput: string, password: string, deviceToken?: string): Promise<NewSession> {
     const email = normalizeEmail(emailInput);
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
-    await this.throttle.begin(email);
+    const attempt = await this.throttle.begin(email, deviceToken);
     // An unknown email costs the same argon2 verification as a known one.
     const user = await this.users.findByEmail(email);
     const ok = user ? await verifyPassword(user.password_hash, password) : await verifyAgainstDummy(password);
     if (!user || !ok) throw unauthorized('invalid_credentials', 'Email or password is incorrect.');
-    await this.throttle.succeeded(email);
+    const device = await attempt.succeeded();
     const token = `fys_${randomBase62(43)}`;
     const csrfToken = randomBase62(32);
     const now = this.clock.now();
@@ -138,7 +152,7 @@ export class AuthService {
       created_at: iso(now),
       expires_at: iso(expiresAt),
     });
-    return { token, csrfToken, expiresAt, user };
+    return { token, csrfToken, expiresAt, user, device };
   }
 
   logout(token: string): Promise<unknown> {
@@ -173,6 +187,9 @@ function checkAccountPassword(password: string): void {
 
 /** Thrown inside the account transaction to roll it back when the email already has an account. */
 class EmailTaken extends Error {}
+
+/** Thrown inside the account transaction when a sign-up not yet admitted turns out not to be the first. */
+class NotFirst extends Error {}
 
 const signupClosed = () => forbidden('Sign-up is closed on this server.', 'signup_closed');
 const inviteRequired = () => forbidden('A valid invite is required to sign up on this server.', 'invite_required');

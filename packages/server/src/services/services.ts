@@ -93,7 +93,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     clock,
     signer,
     rateLimiter,
-    auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }, new LoginThrottle(loginThrottles, clock, config.login)),
+    auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }, new LoginThrottle(loginThrottles, clock, signer, config.login)),
     keys: new KeyService(apiKeys, users, clock),
     account: new AccountService(users, counters, clock, config.plan),
     transfers,

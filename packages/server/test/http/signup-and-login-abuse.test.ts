@@ -79,17 +79,29 @@ describe('sign-up with an invite answers alike for taken and free emails', () =>
     expect(taken.body).toBe(free.body);
   });
 
-  it('a taken email with a valid invite answers 202 like a free one, changes nothing and leaves the invite unused', async () => {
+  it('a taken email with a valid invite answers 202 like a free one, creates nothing and uses the invite up', async () => {
     const invite = await newInvite();
     const taken = await signup('admin@example.com', invite);
     expect(taken.statusCode).toBe(202);
     const login = (email: string, password: string) => h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
     expectError(await login('admin@example.com', 'a new password'), 401, 'invalid_credentials');
-    const free = await signup('invited@example.com', invite);
+    // Spent on the taken email: it cannot test a second one.
+    expectError(await signup('invited@example.com', invite), 403, 'invite_required');
+    expectError(await login('invited@example.com', 'a new password'), 401, 'invalid_credentials');
+    const free = await signup('invited@example.com', await newInvite());
     expect(free.body).toBe(taken.body);
     expect(expectData(await login('invited@example.com', 'a new password')).user.is_admin).toBe(false);
-    // Used now: a second account cannot come in on it.
-    expectError(await signup('second@example.com', invite), 403, 'invite_required');
+  });
+
+  it('one invite sent with ten emails at once (taken and free) is spent by exactly one of them', async () => {
+    const invite = await newInvite();
+    const emails = ['admin@example.com', 'invited@example.com', ...Array.from({ length: 8 }, (_, i) => `racer${i}@example.com`)];
+    const answers = await Promise.all(emails.map((email) => signup(email, invite)));
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([202, 403, 403, 403, 403, 403, 403, 403, 403, 403]);
+    for (const refused of answers.filter((r) => r.statusCode === 403)) expectError(refused, 403, 'invite_required');
+    const login = (email: string) => h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'a new password' } });
+    const created = (await Promise.all(emails.slice(2).map(login))).filter((r) => r.statusCode === 200);
+    expect(created.length).toBeLessThanOrEqual(1);
   });
 });
 

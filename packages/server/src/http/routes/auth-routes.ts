@@ -8,6 +8,10 @@ import type { RouteContext } from './index.ts';
 
 const Email = Type.String({ minLength: 3, maxLength: 320 });
 
+/** The device cookie: sent only to the sign-in route, where it is the browser's proof of an earlier sign-in. */
+const DEVICE_COOKIE = 'ferry_device';
+const LOGIN_PATH = '/api/v1/auth/login';
+
 export function authRoutes(server: FastifyInstance, { services, config }: RouteContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['auth'];
@@ -20,7 +24,9 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
       summary: 'Create an account',
       description:
         'The first account becomes admin. Later sign-ups follow FERRY_SIGNUP (open, invite, closed). The answer is the same ' +
-        'whether or not the email already had an account, so sign-up reveals nothing; sign in next.',
+        'whether or not the email already had an account (a taken email creates nothing), so sign-up alone reveals nothing; sign ' +
+        'in next. With FERRY_SIGNUP=invite an accepted invite is used up whatever the outcome, a taken email included, so each ' +
+        'invite can test at most one email.',
       security: [],
       body: Type.Object({ email: Email, password: Passwords.account, name: Type.Optional(Type.String({ maxLength: 200 })), invite: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
       response: { 202: Data(Type.Object({ status: Type.Literal('accepted'), message: Type.String() })), ...errorResponses(400, 403, 413) },
@@ -35,7 +41,7 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
     });
   });
 
-  app.post('/api/v1/auth/login', {
+  app.post(LOGIN_PATH, {
     config: { auth: { public: true } },
     bodyLimit: 16 * 1024,
     schema: {
@@ -45,7 +51,12 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
         'Sets the HttpOnly session cookie and returns the CSRF token that cookie-authenticated writes must send as X-CSRF-Token. ' +
         'Throttled per address and per email (registered or not): after FERRY_LOGIN_FAILURES_BEFORE_DELAY failed attempts, each ' +
         'further attempt for that email must wait 1, 2, 4 ... seconds up to FERRY_LOGIN_MAX_DELAY after the previous one; an ' +
-        'attempt made sooner answers 429 rate_limited with Retry-After, even with the right password. A success clears the count.',
+        'attempt made sooner answers 429 rate_limited with Retry-After, even with the right password. A success clears the count. ' +
+        `Every success also sets the ${DEVICE_COOKIE} cookie (HttpOnly, SameSite=Lax, Secure per FERRY_COOKIE_SECURE, one year, ` +
+        `path ${LOGIN_PATH}): signed by the server, bound to that email and a random nonce, naming neither. A sign-in to the same ` +
+        'email that carries it skips the email\'s delay, so someone guessing cannot lock the owner out of a browser they used ' +
+        'before; that browser has its own count on the same schedule instead, and after twice FERRY_LOGIN_FAILURES_BEFORE_DELAY ' +
+        'failures its cookie is ignored until it expires. A cookie for another email, altered or expired counts as none.',
       security: [],
       body: Type.Object({ email: Email, password: Passwords.signIn }, { additionalProperties: false }),
       response: {
@@ -60,13 +71,20 @@ export function authRoutes(server: FastifyInstance, { services, config }: RouteC
   }, async (request, reply) => {
     const limit = await services.rateLimiter.consume(`login:ip:${request.ip}`, 20, 300);
     if (!limit.allowed) throw tooManyRequests(limit.resetSeconds, 'Too many sign-in attempts; retry later.');
-    const session = await services.auth.login(request.body.email, request.body.password);
+    const session = await services.auth.login(request.body.email, request.body.password, request.cookies[DEVICE_COOKIE]);
     void reply.setCookie(SESSION_COOKIE, session.token, {
       httpOnly: true,
       sameSite: 'lax',
       secure: config.cookieSecure,
       path: '/',
       expires: session.expiresAt,
+    });
+    void reply.setCookie(DEVICE_COOKIE, session.device.token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.cookieSecure,
+      path: LOGIN_PATH,
+      maxAge: session.device.maxAgeSeconds,
     });
     const { user } = session;
     return {
