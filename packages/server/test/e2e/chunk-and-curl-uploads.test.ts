@@ -5,7 +5,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { call, fetchToFile, makeTempDir, readSlice, rebase, run, sha256, sha256File, signUp, writeRandomFile, type Account } from '../support/e2e.ts';
+import { call, rebase } from '../support/client.ts';
+import { createAccount, type Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { sha256, sha256File } from '../support/hashing.ts';
+import { fetchToFile, makeTempDir, readSlice, run, writeRandomFile } from '../support/e2e.ts';
 import { blobKeys, tempBlobCount } from '../support/stored-blobs.ts';
 
 /**
@@ -65,7 +69,7 @@ describe('curl -T and chunk uploads over real HTTP', () => {
     h = await startHarness({ FERRY_UPLOAD_IDLE_TIMEOUT: String(IDLE_SECONDS) });
     base = await h.listen();
     dir = await makeTempDir('curl-chunks');
-    me = await signUp(base, 'curl-e2e@example.com');
+    me = await createAccount(base, 'curl-e2e@example.com');
   });
 
   afterAll(async () => {
@@ -137,10 +141,10 @@ describe('curl -T and chunk uploads over real HTTP', () => {
   it('I100: a body that stalls is cut after the idle timeout, for both routes; nothing is created', async () => {
     const before = (await call(base, 'GET', '/api/v1/transfers', { key: me.key })).body.pagination.total;
     const port = Number(new URL(base).port);
-    const created = await call(base, 'POST', '/api/v1/transfers', { key: me.key, json: { title: 'stalled' } });
+    const created = await createTransfer(base, me.key, { title: 'stalled' });
     const requests = [
       `PUT /stalled.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${me.key}\r\nContent-Length: 1000\r\n\r\n`,
-      `POST /api/v1/upload-chunk HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: ${created.body.data.upload_token}\r\nX-File-Id: stall\r\n` +
+      `POST /api/v1/upload-chunk HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: ${created.upload_token}\r\nX-File-Id: stall\r\n` +
         'X-Chunk-Index: 0\r\nX-Total-Chunks: 1\r\nX-File-Name: stall.bin\r\nX-File-Size: 1000\r\nContent-Length: 1000\r\n\r\n',
     ];
     const waited = await Promise.all(requests.map((head) => rawStall(port, Buffer.concat([Buffer.from(head), Buffer.alloc(300, 1)]))));
@@ -150,16 +154,14 @@ describe('curl -T and chunk uploads over real HTTP', () => {
     }
     const transfers = await call(base, 'GET', '/api/v1/transfers', { key: me.key });
     expect(transfers.body.pagination.total).toBe(before + 1);
-    const stalled = await call(base, 'GET', `/api/v1/transfers/${created.body.data.id}`, { key: me.key });
+    const stalled = await call(base, 'GET', `/api/v1/transfers/${created.id}`, { key: me.key });
     expect(stalled.body.data.files[0]).toMatchObject({ state: 'pending', sha256: null });
   });
 
   it('chunks sent by curl and fetch, out of order and one retried, assemble into the same bytes; the transfer turns ready', async () => {
     const file = path.join(dir, 'chunked.bin');
     const sha = await writeRandomFile(file, CHUNKED_SIZE);
-    const created = await call(base, 'POST', '/api/v1/transfers', { key: me.key, json: { title: 'chunks', expires_days: 7 } });
-    expect(created.status).toBe(201);
-    const { upload_token: token, id } = created.body.data;
+    const { upload_token: token, id } = await createTransfer(base, me.key, { title: 'chunks', expires_days: 7 });
     const total = Math.ceil(CHUNKED_SIZE / CHUNK);
     const headers = (i: number) => ({
       'X-Token': token,

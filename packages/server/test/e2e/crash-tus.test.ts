@@ -8,20 +8,11 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, signUp } from '../support/e2e.ts';
 import { restartableServer, type RestartableServer } from '../support/restartable-server.ts';
-import {
-  MiB,
-  createTransfer,
-  downloadSha256,
-  runTusUpload,
-  streamPatch,
-  type StreamedPatch,
-  tusCreate,
-  tusHead,
-  waitFor,
-  writePatternFile,
-} from '../support/tus-e2e.ts';
+import { createAccount } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { downloadSha256, makeTempDir, MiB, waitFor, writePatternFile } from '../support/e2e.ts';
+import { runTusUpload, streamPatch, tusCreate, tusHead, type StreamedPatch } from '../support/tus-e2e.ts';
 
 const SIZE = 64 * MiB + 999;
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
@@ -67,7 +58,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   it('kill -9 mid-PATCH: after a restart HEAD shows bytes that arrived, the upload resumes and matches', { timeout: 60_000 }, async () => {
     server = await restartableServer();
     const first = await server.start();
-    const owner = await signUp(server.baseUrl, 'crash@example.com');
+    const owner = await createAccount(server.baseUrl, 'crash@example.com');
     const auth = { authorization: `Bearer ${owner.key}` };
     const transfer = await createTransfer(server.baseUrl, owner.key, { title: 'crash', files: [{ name: 'sixty-four.bin', size: SIZE }] });
     const fileId = transfer.files[0].id as string;
@@ -112,7 +103,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   it('SIGTERM mid-PATCH: the PATCH answers 503, the process exits 0, the offset is kept and the upload finishes', { timeout: 60_000 }, async () => {
     server = await restartableServer();
     const first = await server.start();
-    const owner = await signUp(server.baseUrl, 'sigterm@example.com');
+    const owner = await createAccount(server.baseUrl, 'sigterm@example.com');
     const auth = { authorization: `Bearer ${owner.key}` };
     const transfer = await createTransfer(server.baseUrl, owner.key, { title: 'sigterm' });
     const url = await tusCreate(server.baseUrl, auth, SIZE, { transfer_id: transfer.id, filename: 'sixty-four.bin', filetype: 'application/octet-stream' });
@@ -170,7 +161,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
       await fsp.truncate(zeros, size);
       server = await restartableServer({ FERRY_UPLOAD_IDLE_TIMEOUT: '1' });
       await server.start();
-      const owner = await signUp(server.baseUrl, 'idle@example.com');
+      const owner = await createAccount(server.baseUrl, 'idle@example.com');
       const auth = { authorization: `Bearer ${owner.key}` };
       const transfer = await createTransfer(server.baseUrl, owner.key, { title: 'idle' });
       const url = await tusCreate(server.baseUrl, auth, size, { transfer_id: transfer.id, filename: 'zeros.bin' });

@@ -13,7 +13,7 @@
  * Runs when the scale-out services are set (FERRY_TEST_DATABASE_URL, FERRY_TEST_REDIS_URL,
  * FERRY_TEST_S3_ENDPOINT; scripts/services.sh) and nginx is installed; skipped otherwise.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -24,13 +24,17 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type * as tus from 'tus-js-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/storage/s3-client.ts';
-import { ALL_USER_SCOPES } from '../support/harness.ts';
-import { PASSWORD, call, makeTempDir, signUp, type Account } from '../support/e2e.ts';
-import { nginxAvailable, startNginx, type Nginx } from '../support/nginx.ts';
 import { freePort, spawnFerry, waitHealthy } from '../support/server-process.ts';
+import { call } from '../support/client.ts';
+import { ALL_USER_SCOPES, createAccount, signIn, signUp, type Account } from '../support/accounts.ts';
+import { runningSha256 } from '../support/hashing.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { downloadSha256, makeTempDir, MiB, waitFor, writePatternFile } from '../support/e2e.ts';
+import { UPLOADS } from '../support/tus-http.ts';
+import { runTusUpload, tusHead } from '../support/tus-e2e.ts';
 import { createTestStack, type TestStack } from '../support/test-stack.ts';
 import { listObjectKeys, testS3Server } from '../support/test-s3.ts';
-import { MiB, TUS, createTransfer, downloadSha256, runTusUpload, tusHead, waitFor, writePatternFile } from '../support/tus-e2e.ts';
+import { nginxAvailable, startNginx, type Nginx } from '../support/nginx.ts';
 
 const GiB = 1024 * MiB;
 const SERVICES = ['FERRY_TEST_DATABASE_URL', 'FERRY_TEST_REDIS_URL', 'FERRY_TEST_S3_ENDPOINT'].every((name) => !!process.env[name]);
@@ -169,7 +173,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     // One after the other: the first runs the migrations on the fresh database.
     for (const instance of instances) await start(instance);
     await waitBothUpstreams();
-    owner = await signUp(base, 'scale-owner@example.com');
+    owner = await createAccount(base, 'scale-owner@example.com');
     auth = { authorization: `Bearer ${owner.key}` };
   }, 240_000);
 
@@ -199,7 +203,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const fileId = transfer.files[0].id as string;
     const served: string[] = [];
     const options: tus.UploadOptions = {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: auth,
       chunkSize,
       metadata: { transfer_id: transfer.id, file_id: fileId, filename: 'one-gib.bin' },
@@ -243,7 +247,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const firstRunSeconds = seconds(t);
     await stop(victim!, 'SIGKILL');
     const survivor = instances.find((i) => i !== victim)!;
-    expect(uploadUrl).toMatch(new RegExp(`^${base}${TUS}/up_[0-9a-z]{25}$`));
+    expect(uploadUrl).toMatch(new RegExp(`^${base}${UPLOADS}/up_[0-9a-z]{25}$`));
     // Round robin, no stickiness: the PATCHes before the kill were answered by both instances.
     expect(new Set(served.filter((s) => s.startsWith('PATCH 204')).map(answeredBy)).size, served.join('\n')).toBe(2);
 
@@ -343,7 +347,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const transfer = await createTransfer(base, owner.key, { title: 'range', files: [{ name: 'range.bin', size }] });
     const fileId = transfer.files[0].id as string;
     const uploaded = await runTusUpload(fs.createReadStream(file), {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: auth,
       chunkSize: 16 * MiB,
       metadata: { transfer_id: transfer.id, file_id: fileId, filename: 'range.bin' },
@@ -353,7 +357,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
 
     // First attempt: read ~20 MiB, then drop the connection.
     const t = Date.now();
-    const hash = createHash('sha256');
+    const hash = runningSha256();
     const controller = new AbortController();
     const first = await fetch(url, { headers: auth, signal: controller.signal });
     expect(first.status).toBe(200);
@@ -413,15 +417,8 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     // Session: sign in directly on A; B accepts the cookie for reads and (with the CSRF token)
     // writes; signing out on B ends it on A too.
     const email = 'scale-session@example.com';
-    expect((await call(a.baseUrl, 'POST', '/api/v1/auth/signup', { json: { email, password: PASSWORD } })).status).toBe(202);
-    const login = await fetch(`${a.baseUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    const loginBody = (await login.json()) as { data: { csrf_token: string } };
-    expect(login.status).toBe(200);
-    const cookie = login.headers.getSetCookie().find((c) => c.startsWith('ferry_session='))!.split(';')[0]!;
+    await signUp(a.baseUrl, email);
+    const { cookie, csrf } = await signIn(a.baseUrl, email);
     const session = { cookie };
     const onB = await call(b.baseUrl, 'GET', '/api/v1/account', { headers: session });
     expect(onB.status, JSON.stringify(onB.body)).toBe(200);
@@ -429,12 +426,12 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const noCsrf = await call(b.baseUrl, 'POST', '/api/v1/keys', { headers: session, json: { name: 'from b', scopes: ['account:read'] } });
     expect([noCsrf.status, noCsrf.body.error?.code]).toEqual([403, 'csrf_failed']);
     const keyFromB = await call(b.baseUrl, 'POST', '/api/v1/keys', {
-      headers: { ...session, 'x-csrf-token': loginBody.data.csrf_token },
+      headers: { ...session, 'x-csrf-token': csrf },
       json: { name: 'from b', scopes: ['account:read'] },
     });
     expect(keyFromB.status, JSON.stringify(keyFromB.body)).toBe(201);
     expect((await call(a.baseUrl, 'GET', '/api/v1/account', { key: keyFromB.body.data.key })).status).toBe(200);
-    expect((await call(b.baseUrl, 'POST', '/api/v1/auth/logout', { headers: { ...session, 'x-csrf-token': loginBody.data.csrf_token } })).status).toBe(204);
+    expect((await call(b.baseUrl, 'POST', '/api/v1/auth/logout', { headers: { ...session, 'x-csrf-token': csrf } })).status).toBe(204);
     const afterLogout = await call(a.baseUrl, 'GET', '/api/v1/account', { headers: session });
     expect(afterLogout.status).toBe(401);
 
@@ -443,10 +440,10 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     // Signing up is anonymous, counted per address: the requests above from 127.0.0.1 may have
     // used this window's 20, so wait out Retry-After (a fresh address each attempt: a half-made
     // sign-up must not collide).
-    let limited: Awaited<ReturnType<typeof signUp>> | undefined;
+    let limited: Account | undefined;
     for (let attempt = 0; !limited; attempt++) {
       try {
-        limited = await signUp(base, `scale-limits-${attempt}@example.com`, ALL_USER_SCOPES);
+        limited = await createAccount(base, `scale-limits-${attempt}@example.com`, ALL_USER_SCOPES);
       } catch (error) {
         const wait = /: 429 .*"retry_after":(\d+)/.exec(String(error));
         if (!wait || attempt > 3) throw error;

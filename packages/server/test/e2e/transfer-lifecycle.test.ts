@@ -1,23 +1,12 @@
-import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
-import {
-  call,
-  curlStatus,
-  fetchToFile,
-  makeTempDir,
-  putStream,
-  readSlice,
-  rebase,
-  sha256,
-  sha256File,
-  signUp,
-  unzipHashes,
-  writeRandomFile,
-  type Account,
-} from '../support/e2e.ts';
+import { call, rebase } from '../support/client.ts';
+import { createAccount, type Account } from '../support/accounts.ts';
+import { runningSha256, sha256, sha256File } from '../support/hashing.ts';
+import { unzipHashes } from '../support/zip.ts';
+import { curlStatus, fetchToFile, makeTempDir, putStream, readSlice, writeRandomFile } from '../support/e2e.ts';
 
 const BIG_SIZE = 50 * 1024 * 1024;
 const SMALL_TEXT = 'Ferry e2e notes\n'.repeat(700);
@@ -40,7 +29,7 @@ describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP
     big.sha = await writeRandomFile(big.path, BIG_SIZE);
     small.path = path.join(dir, 'notes.txt');
     await fsp.writeFile(small.path, SMALL_TEXT);
-    owner = await signUp(base, 'owner@example.com');
+    owner = await createAccount(base, 'owner@example.com');
     auth = { authorization: `Bearer ${owner.key}` };
   });
 
@@ -189,7 +178,7 @@ describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP
 
     // With fetch: the first half, then a resume from the middle; together they are the whole ZIP.
     const cut = Math.floor(size / 2);
-    const hash = createHash('sha256');
+    const hash = runningSha256();
     const first = await fetch(url, { headers: { ...auth, range: `bytes=0-${cut - 1}` } });
     expect(first.status).toBe(206);
     hash.update(Buffer.from(await first.arrayBuffer()));

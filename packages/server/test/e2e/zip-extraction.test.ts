@@ -2,8 +2,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { call, fetchToFile, makeTempDir, pythonUnzipHashes, rebase, sha256, signUp, unzipHashes, type Account } from '../support/e2e.ts';
-import { createTransfer, runTusUpload, TUS } from '../support/tus-e2e.ts';
+import { call, rebase } from '../support/client.ts';
+import { createAccount, type Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
+import { pythonUnzipHashes, unzipHashes } from '../support/zip.ts';
+import { fetchToFile, makeTempDir } from '../support/e2e.ts';
+import { UPLOADS } from '../support/tus-http.ts';
+import { runTusUpload } from '../support/tus-e2e.ts';
 
 /**
  * A transfer whose names clash as paths (a file named like a folder another file lives in, names
@@ -32,12 +38,12 @@ describe('ZIP of clashing names, extracted by real tools', () => {
     h = await startHarness();
     base = await h.listen();
     dir = await makeTempDir('zip-extraction');
-    owner = await signUp(base, 'zipper@example.com');
+    owner = await createAccount(base, 'zipper@example.com');
     const transfer = await createTransfer(base, owner.key, { title: 'clashing names' });
     transferId = transfer.id;
     for (const file of sent) {
       const metadata: Record<string, string> = { transfer_id: transferId, filename: file.name, ...(file.relativePath ? { relativePath: file.relativePath } : {}) };
-      await runTusUpload(Buffer.from(file.content), { endpoint: `${base}${TUS}`, headers: { authorization: `Bearer ${owner.key}` }, metadata });
+      await runTusUpload(Buffer.from(file.content), { endpoint: `${base}${UPLOADS}`, headers: { authorization: `Bearer ${owner.key}` }, metadata });
     }
     const finalized = await call(base, 'POST', `/api/v1/transfers/${transferId}/finalize`, { key: owner.key });
     expect(finalized.status).toBe(200);

@@ -3,7 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, multipart, putContent, sha256, type Injected } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError, multipart, postTransfer, putContent, type Injected } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 
 /**
  * One account cannot reserve the disk away from the others: bytes it declared but has not sent
@@ -51,9 +53,9 @@ function expectOverCap(res: Injected, pending: number) {
 describe('the per-account cap on pending uploads', () => {
   it('every declaring route answers 413 pending_uploads_limit past the cap and declares nothing; another account still declares and uploads', async () => {
     const { key: alice } = await createAccount(h.app, 'alice@example.com');
-    const t = expectData(await createTransfer(h.app, alice, { title: 'mine', files: [{ name: 'a.bin', size: 3 * MiB }] }), 201);
+    const t = await createTransfer(h.app, alice, { title: 'mine', files: [{ name: 'a.bin', size: 3 * MiB }] });
 
-    expectOverCap(await createTransfer(h.app, alice, { title: 'more', files: [{ name: 'b.bin', size: 2 * MiB }] }), 3 * MiB);
+    expectOverCap(await postTransfer(h.app, alice, { title: 'more', files: [{ name: 'b.bin', size: 2 * MiB }] }), 3 * MiB);
     expectOverCap(await declareFile(alice, t.id, 'b.bin', 2 * MiB), 3 * MiB);
     expectOverCap(await tusCreate(alice, 2 * MiB, { 'upload-metadata': meta({ transfer_id: t.id, filename: 'c.bin' }) }), 3 * MiB);
     expectOverCap(await tusPartial(alice, 2 * MiB), 3 * MiB);
@@ -79,7 +81,7 @@ describe('the per-account cap on pending uploads', () => {
     // Someone else is not locked out by alice's declarations.
     const { key: bob } = await createAccount(h.app, 'bob@example.com');
     const content = bytes(CAP);
-    const theirs = expectData(await createTransfer(h.app, bob, { title: 'theirs', files: [{ name: 'b.bin', size: content.length }] }), 201);
+    const theirs = await createTransfer(h.app, bob, { title: 'theirs', files: [{ name: 'b.bin', size: content.length }] });
     expectData(await putContent(h.app, bob, theirs.id, theirs.files[0].id, content));
     const download = await h.app.inject({ method: 'GET', url: `/api/v1/files/${theirs.files[0].id}/download`, headers: bearer(bob) });
     expect(sha256(download.rawPayload)).toBe(sha256(content));
@@ -93,10 +95,10 @@ describe('the per-account cap on pending uploads', () => {
 
   it('concurrent declarations of one account never pass the cap together: exactly one of those that fit alone is made', async () => {
     const { key } = await createAccount(h.app, 'racer@example.com');
-    const open = expectData(await createTransfer(h.app, key, { title: 'open' }), 201);
+    const open = await createTransfer(h.app, key, { title: 'open' });
     const size = 3 * MiB;
     const answers = await Promise.all([
-      ...[0, 1, 2].map((i) => createTransfer(h.app, key, { title: `t${i}`, files: [{ name: 'x.bin', size }] })),
+      ...[0, 1, 2].map((i) => postTransfer(h.app, key, { title: `t${i}`, files: [{ name: 'x.bin', size }] })),
       ...[0, 1, 2].map((i) => declareFile(key, open.id, `f${i}.bin`, size)),
       ...[0, 1].map(() => tusPartial(key, size)),
     ]);
@@ -120,14 +122,14 @@ describe('declarations lapse with their upload', () => {
     const filler = path.join(blobs, 'filler');
     await fs.writeFile(filler, Buffer.alloc((await h.stores.defaultStore.freeSpace())! - 5 * MiB));
     try {
-      expectData(await createTransfer(h.app, carol, { title: 'abandoned', files: [{ name: 'a.bin', size: 2 * MiB }] }), 201);
+      await createTransfer(h.app, carol, { title: 'abandoned', files: [{ name: 'a.bin', size: 2 * MiB }] });
       expect(await tusPartial(carol, 2 * MiB).then((r) => r.statusCode)).toBe(201);
-      expectOverCap(await createTransfer(h.app, carol, { title: 'more', files: [{ name: 'b.bin', size: MiB }] }), CAP);
-      expectError(await createTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] }), 507, 'storage_full');
+      expectOverCap(await postTransfer(h.app, carol, { title: 'more', files: [{ name: 'b.bin', size: MiB }] }), CAP);
+      expectError(await postTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] }), 507, 'storage_full');
 
       h.clock.advance((EXPIRY_SECONDS + 1) * 1000);
-      expectData(await createTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] }), 201);
-      expectData(await createTransfer(h.app, carol, { title: 'again', files: [{ name: 'b.bin', size: 2 * MiB }] }), 201);
+      await createTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] });
+      await createTransfer(h.app, carol, { title: 'again', files: [{ name: 'b.bin', size: 2 * MiB }] });
     } finally {
       await fs.rm(filler);
     }

@@ -3,7 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, sha256 } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError, postTransfer } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 
 /**
  * SECURITY I105 and I106 on a real, small filesystem: a tmpfs mounted over the blob store (the
@@ -38,7 +40,7 @@ const free = async () => (await h.stores.defaultStore.freeSpace())!;
 
 describe('I106: reservation at creation', () => {
   it('a declared file larger than the free space is 507 storage_full, and no transfer is made', async () => {
-    const res = await createTransfer(h.app, key, { title: 'huge', files: [{ name: 'big.bin', size: 64 * MiB }] });
+    const res = await postTransfer(h.app, key, { title: 'huge', files: [{ name: 'big.bin', size: 64 * MiB }] });
     expectError(res, 507, 'storage_full');
     const list = expectData(await h.app.inject({ method: 'GET', url: '/api/v1/transfers', headers: bearer(key) }));
     expect(list).toHaveLength(0);
@@ -46,7 +48,7 @@ describe('I106: reservation at creation', () => {
 
   it('uploads that fit one by one but not together: the one that crosses the line is 507', async () => {
     const room = await free();
-    const first = expectData(await createTransfer(h.app, key, { title: 'a', files: [{ name: 'a.bin', size: room - 2 * MiB }] }), 201);
+    const first = await createTransfer(h.app, key, { title: 'a', files: [{ name: 'a.bin', size: room - 2 * MiB }] });
     const second = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${first.id}/files`, headers: bearer(key), payload: { name: 'b.bin', size: 4 * MiB } });
     expectError(second, 507, 'storage_full');
     const tusCreate = await h.app.inject({
@@ -57,7 +59,7 @@ describe('I106: reservation at creation', () => {
     expectError(tusCreate, 507, 'storage_full');
     // Removing the reservation (deleting the transfer) frees the room again.
     await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${first.id}`, headers: bearer(key) });
-    const third = await createTransfer(h.app, key, { title: 'c', files: [{ name: 'c.bin', size: 4 * MiB }] });
+    const third = await postTransfer(h.app, key, { title: 'c', files: [{ name: 'c.bin', size: 4 * MiB }] });
     expectData(third, 201);
     await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${third.json().data.id}`, headers: bearer(key) });
   });
@@ -66,7 +68,7 @@ describe('I106: reservation at creation', () => {
 describe('I105: the disk fills during a PATCH', () => {
   it('answers 507, HEAD shows only bytes that arrived, and the upload resumes once there is room', async () => {
     const content = bytes(6 * MiB);
-    const t = expectData(await createTransfer(h.app, key, { title: 'fill', files: [{ name: 'f.bin', size: content.length }] }), 201);
+    const t = await createTransfer(h.app, key, { title: 'fill', files: [{ name: 'f.bin', size: content.length }] });
     const created = await h.app.inject({
       method: 'POST',
       url: '/api/v1/uploads',

@@ -1,8 +1,9 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
-import { bytes, expectError, sha256 } from '../support/http.ts';
-import { UPLOADS, V, OCTET, metadata, idOf, expectHeadStatus, type HeaderMap, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { expectHeadStatus, idOf, metadata, OCTET, startTusHttp, tusHelpers, UPLOADS, V, type HeaderMap } from '../support/tus-http.ts';
 
 /**
  * SECURITY.md section C for the tus endpoint, rows C43-C46: concatenation (partial and final

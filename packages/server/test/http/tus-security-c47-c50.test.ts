@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
 import { bytes, expectError } from '../support/http.ts';
-import { UPLOADS, OCTET, idOf, expectHeadStatus, type HeaderMap, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { expectHeadStatus, idOf, OCTET, startTusHttp, tusHelpers, UPLOADS, type HeaderMap } from '../support/tus-http.ts';
 
 /**
  * SECURITY.md section C for the tus endpoint, rows C47-C50: HEAD caching, termination,

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
-import { bytes, expectError, sha256 } from '../support/http.ts';
-import { TUS_MAX, TRANSFER_MAX, UPLOADS, metadata, idOf, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { idOf, metadata, startTusHttp, TRANSFER_MAX, TUS_MAX, tusHelpers, UPLOADS } from '../support/tus-http.ts';
 
 /**
  * The tus rows of SECURITY.md section B (B18-B25, B34, B35): malformed and oversized

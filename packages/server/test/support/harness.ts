@@ -12,6 +12,10 @@ import type { Sweeper } from '../../src/jobs/sweeper.ts';
 import { createRepositories, type Repositories } from '../../src/repositories/repositories.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 
+// In-process tests take these with startHarness; they are defined once, for both tiers.
+export { ALL_USER_SCOPES, createAccount } from './accounts.ts';
+export { bearer } from './client.ts';
+
 /** A clock tests can move forward, to reach expiry and purge without waiting. */
 export class TestClock implements Clock {
   offsetMs = 0;
@@ -89,42 +93,6 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
   };
   return harness;
 }
-
-export const ALL_USER_SCOPES = [
-  'transfers:read',
-  'transfers:write',
-  'files:read',
-  'files:write',
-  'keys:read',
-  'keys:write',
-  'account:read',
-];
-
-/** Signs up, signs in and creates a key through the API itself; answers the key and session. */
-export async function createAccount(
-  app: App,
-  email: string,
-  scopes: string[] = ALL_USER_SCOPES,
-): Promise<{ key: string; cookie: string; csrf: string; userId: string }> {
-  const password = 'correct horse battery staple';
-  const signup = await app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password } });
-  if (signup.statusCode !== 202) throw new Error(`signup failed: ${signup.body}`);
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
-  if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
-  const session = login.cookies.find((c) => c.name === 'ferry_session')!;
-  const cookie = `ferry_session=${session.value}`;
-  const { csrf_token: csrf, user } = login.json().data;
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/keys',
-    headers: { cookie, 'x-csrf-token': csrf },
-    payload: { name: 'test', scopes },
-  });
-  if (created.statusCode !== 201) throw new Error(`key creation failed: ${created.body}`);
-  return { key: created.json().data.key, cookie, csrf, userId: user.id };
-}
-
-export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /** A port nobody listens on right now (the OS picks it). */
 function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import { startHarness, type Harness } from './harness.ts';
-import { makeTempDir, signUp, type Account } from './e2e.ts';
-import { downloadSha256 } from './tus-e2e.ts';
+import { createAccount, type Account } from './accounts.ts';
+import { downloadSha256, makeTempDir } from './e2e.ts';
 
 /** A listening Ferry for the tus end-to-end files: one owner account and a temp folder for source files. */
 export interface TusServer {
@@ -19,7 +19,7 @@ export async function startTusServer(env: Record<string, string> = {}): Promise<
   const h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(2 * 1024 ** 3), ...env });
   const base = await h.listen();
   const dir = await makeTempDir('tus');
-  const owner = await signUp(base, 'tus-owner@example.com');
+  const owner = await createAccount(base, 'tus-owner@example.com');
   const auth = { authorization: `Bearer ${owner.key}` };
   return {
     h,
