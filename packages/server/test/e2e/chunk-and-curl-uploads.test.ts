@@ -4,12 +4,12 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
 import { call, rebase } from '../support/client.ts';
-import { createAccount, type Account } from '../support/accounts.ts';
+import type { Account } from '../support/accounts.ts';
 import { createTransfer } from '../support/transfers.ts';
 import { sha256, sha256File } from '../support/hashing.ts';
-import { fetchToFile, makeTempDir, readSlice, run, writeRandomFile } from '../support/e2e.ts';
+import { fetchToFile, readSlice, run, writeRandomFile } from '../support/e2e.ts';
 import { blobKeys, tempBlobCount } from '../support/stored-blobs.ts';
 
 /**
@@ -60,22 +60,18 @@ function rawStall(port: number, request: Buffer): Promise<number> {
 }
 
 describe('curl -T and chunk uploads over real HTTP', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let dir: string;
   let me: Account;
 
   beforeAll(async () => {
-    h = await startHarness({ FERRY_UPLOAD_IDLE_TIMEOUT: String(IDLE_SECONDS) });
-    base = await h.listen();
-    dir = await makeTempDir('curl-chunks');
-    me = await createAccount(base, 'curl-e2e@example.com');
+    server = await startListening('curl-e2e@example.com', { FERRY_UPLOAD_IDLE_TIMEOUT: String(IDLE_SECONDS) });
+    ({ h, base, dir, owner: me } = server);
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   /** The public file URLs of a transfer's link, through the public JSON API. */
   async function publicFiles(link: string): Promise<{ name: string; url: string; sha256: string }[]> {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { restartableServer, type RestartableServer } from '../support/restartable-server.ts';
+import { serverProcess, type ServerProcess } from '../support/server-process.ts';
 import { createAccount } from '../support/accounts.ts';
 import { createTransfer } from '../support/transfers.ts';
 import { downloadSha256, makeTempDir, MiB, waitFor, writePatternFile } from '../support/e2e.ts';
@@ -21,7 +21,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   let dir: string;
   let file: string;
   let expected: string;
-  let server: RestartableServer | undefined;
+  let server: ServerProcess | undefined;
 
   beforeAll(async () => {
     dir = await makeTempDir('crash-tus');
@@ -56,7 +56,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   }
 
   it('kill -9 mid-PATCH: after a restart HEAD shows bytes that arrived, the upload resumes and matches', { timeout: 60_000 }, async () => {
-    server = await restartableServer();
+    server = await serverProcess();
     const first = await server.start();
     const owner = await createAccount(server.baseUrl, 'crash@example.com');
     const auth = { authorization: `Bearer ${owner.key}` };
@@ -101,7 +101,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   });
 
   it('SIGTERM mid-PATCH: the PATCH answers 503, the process exits 0, the offset is kept and the upload finishes', { timeout: 60_000 }, async () => {
-    server = await restartableServer();
+    server = await serverProcess();
     const first = await server.start();
     const owner = await createAccount(server.baseUrl, 'sigterm@example.com');
     const auth = { authorization: `Bearer ${owner.key}` };
@@ -159,7 +159,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
       const zeros = path.join(dir, 'zeros.bin');
       await fsp.writeFile(zeros, '');
       await fsp.truncate(zeros, size);
-      server = await restartableServer({ FERRY_UPLOAD_IDLE_TIMEOUT: '1' });
+      server = await serverProcess({ FERRY_UPLOAD_IDLE_TIMEOUT: '1' });
       await server.start();
       const owner = await createAccount(server.baseUrl, 'idle@example.com');
       const auth = { authorization: `Bearer ${owner.key}` };

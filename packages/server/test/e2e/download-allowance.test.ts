@@ -1,22 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { createAccount, type Account } from '../support/accounts.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import type { Account } from '../support/accounts.ts';
 import { readyTransfer } from '../support/transfers.ts';
 import { sha256 } from '../support/hashing.ts';
 
 /** max_downloads is an allowance of bytes (max_downloads x size): probes and resumes cannot dodge it. */
 describe('download allowance', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let owner: Account;
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    owner = await createAccount(base, 'allowance@example.com');
+    server = await startListening('allowance@example.com');
+    ({ base, owner } = server);
   });
-  afterAll(async () => h.close());
+  afterAll(() => server?.close());
 
   async function share(content: Buffer, maxDownloads: number): Promise<string> {
     const { transfer, link } = await readyTransfer(base, owner.key, [{ name: 'data.bin', content }], { title: 'allowance', max_downloads: maxDownloads });

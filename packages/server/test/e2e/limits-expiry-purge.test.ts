@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
 import { call, rebase } from '../support/client.ts';
-import { createAccount, type Account } from '../support/accounts.ts';
+import type { Account } from '../support/accounts.ts';
 import { readyTransfer } from '../support/transfers.ts';
 import { sha256 } from '../support/hashing.ts';
 import { blobExists, blobKeys, type Stores } from '../support/stored-blobs.ts';
@@ -10,19 +10,17 @@ import { blobExists, blobKeys, type Stores } from '../support/stored-blobs.ts';
 const DAY_MS = 86_400_000;
 
 describe('download limits, expiry and purge against a listening server', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let owner: Account;
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    owner = await createAccount(base, 'limits@example.com');
+    server = await startListening('limits@example.com');
+    ({ h, base, owner } = server);
   });
 
-  afterAll(async () => {
-    await h?.close();
-  });
+  afterAll(() => server?.close());
 
   /** Creates, uploads and finalizes a one-file transfer; answers its links and where its blob lives (store and key). */
   async function share(options: Record<string, unknown>, content = randomBytes(256 * 1024)) {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
 import { call } from '../support/client.ts';
-import { createAccount, type Account } from '../support/accounts.ts';
+import type { Account } from '../support/accounts.ts';
 import { declaredFile } from '../support/transfers.ts';
 import { sha256 } from '../support/hashing.ts';
 import { openMultipartKeys } from '../support/stored-blobs.ts';
@@ -23,6 +23,7 @@ async function put(url: string, body: Buffer): Promise<number> {
 
 // Signed part URLs on S3 point at the bucket itself (scale-out run only).
 describe.runIf(testS3Server())('signed part URLs on S3: parts go straight to the bucket', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let owner: Account;
@@ -30,13 +31,10 @@ describe.runIf(testS3Server())('signed part URLs on S3: parts go straight to the
   const slice = (n: number) => content.subarray((n - 1) * PART, Math.min(n * PART, SIZE));
 
   beforeAll(async () => {
-    h = await startHarness({ FERRY_PART_SIZE: String(PART) });
-    base = await h.listen();
-    owner = await createAccount(base, 's3-parts@example.com');
+    server = await startListening('s3-parts@example.com', { FERRY_PART_SIZE: String(PART) });
+    ({ h, base, owner } = server);
   }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  afterAll(() => server?.close());
 
   const declare = (title: string, size = SIZE) => declaredFile(base, owner.key, { size, name: 'big.bin', title });
   const urlFor = async (t: { transferId: string; fileId: string }, n: number) => {

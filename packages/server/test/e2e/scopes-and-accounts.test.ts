@@ -2,15 +2,15 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
 import { call, rebase } from '../support/client.ts';
 import { createAccount, createKey, type Account } from '../support/accounts.ts';
 import { declaredFile, readyTransfer } from '../support/transfers.ts';
 import { sha256 } from '../support/hashing.ts';
-import { curlStatus, makeTempDir } from '../support/e2e.ts';
+import { curlStatus } from '../support/e2e.ts';
 
 describe('scopes and account isolation over real HTTP', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let dir: string;
   let alice: Account;
@@ -22,11 +22,9 @@ describe('scopes and account isolation over real HTTP', () => {
   const open = { id: '', fileId: '', uploadUrl: '' };
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    dir = await makeTempDir('scopes');
+    server = await startListening('alice@example.com');
+    ({ base, dir, owner: alice } = server);
     await fsp.writeFile(path.join(dir, 'payload.bin'), content);
-    alice = await createAccount(base, 'alice@example.com');
     bob = await createAccount(base, 'bob@example.com');
     readOnlyKey = (await createKey(base, alice, { name: 'read only', scopes: ['transfers:read'] })).key;
 
@@ -41,10 +39,7 @@ describe('scopes and account isolation over real HTTP', () => {
     open.uploadUrl = rebase(base, pending.file.upload.url);
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   const fileState = async () =>
     (await call(base, 'GET', `/api/v1/transfers/${open.id}`, { key: alice.key })).body.data.files[0].state as string;

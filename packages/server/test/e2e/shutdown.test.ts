@@ -1,15 +1,16 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { serverProcess, type ServerProcess } from '../support/server-process.ts';
 import { createAccount } from '../support/accounts.ts';
 import { createTransfer } from '../support/transfers.ts';
 
 describe('SIGTERM', () => {
   let server: ServerProcess | undefined;
-  afterEach(async () => server?.stop());
+  afterEach(async () => server?.dispose());
 
   it('stops accepting, ends a stalled upload cleanly within the grace, and exits 0', async () => {
-    server = await startServerProcess({ FERRY_SHUTDOWN_GRACE: '1' });
+    server = await serverProcess({ FERRY_SHUTDOWN_GRACE: '1' });
+    const run = await server.start();
     const { key } = await createAccount(server.baseUrl, 'owner@example.com');
     const { id, files } = await createTransfer(server.baseUrl, key, { title: 'shutdown', files: [{ name: 'slow.bin', size: 1_000_000 }] });
 
@@ -24,8 +25,8 @@ describe('SIGTERM', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     const started = Date.now();
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await uploadEnded).toMatch(/^(status 503|error (ECONNRESET|EPIPE|ECONNREFUSED))$/);
     await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();

@@ -3,11 +3,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
 import { call, rebase } from '../support/client.ts';
-import { createAccount, type Account } from '../support/accounts.ts';
+import type { Account } from '../support/accounts.ts';
 import { sha256File } from '../support/hashing.ts';
-import { curlStatus, fetchToFile, makeTempDir, putStream, writeRandomFile } from '../support/e2e.ts';
+import { curlStatus, fetchToFile, putStream, writeRandomFile } from '../support/e2e.ts';
 import { partsLeft } from '../support/stored-blobs.ts';
 
 /**
@@ -32,6 +32,7 @@ function shuffled<T>(items: T[]): T[] {
 }
 
 describe('signed part URLs over real HTTP (~40 MiB in 1 MiB parts)', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let dir: string;
@@ -42,24 +43,19 @@ describe('signed part URLs over real HTTP (~40 MiB in 1 MiB parts)', () => {
   let fileId: string;
 
   beforeAll(async () => {
-    h = await startHarness({
-    FERRY_PART_SIZE: String(PART),
-    FERRY_RATE_LIMIT_PER_MINUTE: '100000',
-    // Parts below S3's 5 MiB minimum: Ferry's own part protocol, on the local store on both stacks.
-    // The S3 flow (presigned UploadPart URLs straight to the bucket) is test/e2e/s3-signed-parts.test.ts.
-    FERRY_STORAGE: 'local',
-  });
-    base = await h.listen();
-    dir = await makeTempDir('signed-parts');
+    server = await startListening('wetransfer@example.com', {
+      FERRY_PART_SIZE: String(PART),
+      FERRY_RATE_LIMIT_PER_MINUTE: '100000',
+      // Parts below S3's 5 MiB minimum: Ferry's own part protocol, on the local store on both stacks.
+      // The S3 flow (presigned UploadPart URLs straight to the bucket) is test/e2e/s3-signed-parts.test.ts.
+      FERRY_STORAGE: 'local',
+    });
+    ({ h, base, dir, owner } = server);
     source = path.join(dir, 'source.bin');
     sourceSha = await writeRandomFile(source, SIZE);
-    owner = await createAccount(base, 'wetransfer@example.com');
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   it('declares the file; it shows multipart {part_numbers, chunk_size}', async () => {
     const created = await call(base, 'POST', '/api/v1/transfers', { key: owner.key, json: { title: 'Big one', files: [{ name: 'big.bin', size: SIZE }] } });

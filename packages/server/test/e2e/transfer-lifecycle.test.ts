@@ -1,18 +1,18 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
 import { call, rebase } from '../support/client.ts';
-import { createAccount, type Account } from '../support/accounts.ts';
+import type { Account } from '../support/accounts.ts';
 import { runningSha256, sha256, sha256File } from '../support/hashing.ts';
 import { unzipHashes } from '../support/zip.ts';
-import { curlStatus, fetchToFile, makeTempDir, putStream, readSlice, writeRandomFile } from '../support/e2e.ts';
+import { curlStatus, fetchToFile, putStream, readSlice, writeRandomFile } from '../support/e2e.ts';
 
 const BIG_SIZE = 50 * 1024 * 1024;
 const SMALL_TEXT = 'Ferry e2e notes\n'.repeat(700);
 
 describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP)', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let dir: string;
   let owner: Account;
@@ -22,21 +22,15 @@ describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    dir = await makeTempDir('lifecycle');
+    server = await startListening('owner@example.com');
+    ({ base, dir, owner, auth } = server);
     big.path = path.join(dir, 'big.bin');
     big.sha = await writeRandomFile(big.path, BIG_SIZE);
     small.path = path.join(dir, 'notes.txt');
     await fsp.writeFile(small.path, SMALL_TEXT);
-    owner = await createAccount(base, 'owner@example.com');
-    auth = { authorization: `Bearer ${owner.key}` };
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   it('creates a transfer declaring two files, each with an upload URL', async () => {
     const created = await call(base, 'POST', '/api/v1/transfers', {

@@ -10,8 +10,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../support/harness.ts';
-import { startTusServer, type TusServer } from '../support/tus-server.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
 import { call } from '../support/client.ts';
 import type { Account } from '../support/accounts.ts';
 import { createTransfer } from '../support/transfers.ts';
@@ -27,9 +26,9 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
   let owner: Account;
   let auth: Record<string, string>;
 
-  let server: TusServer;
+  let server: ListeningHarness;
   beforeAll(async () => {
-    server = await startTusServer();
+    server = await startListening('tus-owner@example.com', { FERRY_MAX_TRANSFER_SIZE: String(2 * 1024 ** 3) });
     ({ h, base, dir, owner, auth } = server);
   });
   afterAll(() => server?.close());
