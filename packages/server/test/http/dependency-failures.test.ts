@@ -14,6 +14,7 @@ import { createS3Client } from '../../src/storage/s3-client.ts';
 import { bearer, createAccount } from '../support/harness.ts';
 import { bytes, expectData, expectError, putContent } from '../support/http.ts';
 import { createTransfer } from '../support/transfers.ts';
+import { metadata } from '../support/tus-http.ts';
 
 // Nothing listens on port 9 (discard) on loopback: every dependency below is really unreachable.
 const DEAD = 'http://127.0.0.1:9';
@@ -51,7 +52,7 @@ describe('a dependency failing mid-request answers 503 in the envelope, and noth
   it('S3 down during a tus creation: 503 storage_unavailable, and no upload is left behind', async () => {
     const { key } = await createAccount(app, 'deps-tus@example.com');
     const created = await createTransfer(app, key, { title: 't' });
-    const meta = `transfer_id ${Buffer.from(created.id).toString('base64')},filename ${Buffer.from('a.bin').toString('base64')}`;
+    const meta = metadata({ transfer_id: created.id, filename: 'a.bin' });
     const res = await app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), 'tus-resumable': '1.0.0', 'upload-length': '10', 'upload-metadata': meta } });
     expectError(res, 503, 'storage_unavailable');
     const files = expectData(await app.inject({ method: 'GET', url: `/api/v1/transfers/${created.id}/files`, headers: bearer(key) }));

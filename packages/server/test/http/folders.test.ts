@@ -4,6 +4,7 @@ import { createTransfer } from '../support/transfers.ts';
 import { bytes, expectData, expectError } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
 import { readZip } from '../support/zip.ts';
+import { metadata } from '../support/tus-http.ts';
 
 /** tus relativePath keeps a folder tree: files list their path, downloads use the name, the ZIP keeps the folders. */
 
@@ -15,10 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const b64 = (v: string) => Buffer.from(v).toString('base64');
-
 async function tusUpload(transferId: string, name: string, relativePath: string | undefined, content: Buffer) {
-  const meta = [`transfer_id ${b64(transferId)}`, `filename ${b64(name)}`, ...(relativePath === undefined ? [] : [`relativePath ${b64(relativePath)}`])].join(',');
+  const meta = metadata({ transfer_id: transferId, filename: name, ...(relativePath === undefined ? {} : { relativePath }) });
   return h.app.inject({
     method: 'POST',
     url: '/api/v1/uploads',

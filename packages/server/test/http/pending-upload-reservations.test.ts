@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,8 @@ import { bearer, createAccount, startHarness, type Harness } from '../support/ha
 import { createTransfer } from '../support/transfers.ts';
 import { bytes, expectData, expectError, multipart, postTransfer, putContent, type Injected } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
+import { smallBlobDisk } from '../support/stored-blobs.ts';
+import { metadata, V } from '../support/tus-http.ts';
 
 /**
  * One account cannot reserve the disk away from the others: bytes it declared but has not sent
@@ -18,28 +19,24 @@ import { sha256 } from '../support/hashing.ts';
 const MiB = 1024 * 1024;
 const CAP = 4 * MiB;
 const EXPIRY_SECONDS = 60;
-const tus = { 'tus-resumable': '1.0.0' };
-const meta = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
 
 let h: Harness;
 let blobs: string;
+let unmount: () => void;
 
 beforeAll(async () => {
   h = await startHarness({ FERRY_STORAGE: 'local', FERRY_MAX_PENDING_BYTES_PER_ACCOUNT: String(CAP), FERRY_UPLOAD_EXPIRY: String(EXPIRY_SECONDS) });
-  blobs = path.join(h.dataDir, 'blobs');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', blobs]);
-  await fs.mkdir(path.join(blobs, '.tmp'), { recursive: true });
-  await fs.mkdir(path.join(blobs, '.tus'), { recursive: true });
+  ({ blobs, unmount } = await smallBlobDisk(h.dataDir, '16m'));
 });
 afterAll(async () => {
-  execFileSync('umount', ['-l', blobs]);
+  unmount?.();
   await h.close();
 });
 
 const declareFile = (key: string, transferId: string, name: string, size: number) =>
   h.app.inject({ method: 'POST', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key), payload: { name, size } });
 const tusCreate = (key: string, size: number, headers: Record<string, string>) =>
-  h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...tus, 'upload-length': String(size), ...headers } });
+  h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...V, 'upload-length': String(size), ...headers } });
 const tusPartial = (key: string, size: number) => tusCreate(key, size, { 'upload-concat': 'partial' });
 const transfers = async (key: string) => expectData<any[]>(await h.app.inject({ method: 'GET', url: '/api/v1/transfers', headers: bearer(key) }));
 const filesOf = async (key: string, id: string) => expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${id}`, headers: bearer(key) })).files as any[];
@@ -57,7 +54,7 @@ describe('the per-account cap on pending uploads', () => {
 
     expectOverCap(await postTransfer(h.app, alice, { title: 'more', files: [{ name: 'b.bin', size: 2 * MiB }] }), 3 * MiB);
     expectOverCap(await declareFile(alice, t.id, 'b.bin', 2 * MiB), 3 * MiB);
-    expectOverCap(await tusCreate(alice, 2 * MiB, { 'upload-metadata': meta({ transfer_id: t.id, filename: 'c.bin' }) }), 3 * MiB);
+    expectOverCap(await tusCreate(alice, 2 * MiB, { 'upload-metadata': metadata({ transfer_id: t.id, filename: 'c.bin' }) }), 3 * MiB);
     expectOverCap(await tusPartial(alice, 2 * MiB), 3 * MiB);
     const chunk = await h.app.inject({
       method: 'POST',
@@ -110,7 +107,7 @@ describe('the per-account cap on pending uploads', () => {
     expect(declared + (partial ? size : 0)).toBe(size);
     // Leave the disk to the next test.
     for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
-    if (partial) await h.app.inject({ method: 'DELETE', url: new URL(partial.headers.location as string).pathname, headers: { ...bearer(key), ...tus } });
+    if (partial) await h.app.inject({ method: 'DELETE', url: new URL(partial.headers.location as string).pathname, headers: { ...bearer(key), ...V } });
   });
 });
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,8 @@ import { bearer, createAccount, startHarness, type Harness } from '../support/ha
 import { createTransfer } from '../support/transfers.ts';
 import { bytes, expectData, expectError, postTransfer } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
+import { smallBlobDisk } from '../support/stored-blobs.ts';
+import { metadata, V } from '../support/tus-http.ts';
 
 /**
  * SECURITY I105 and I106 on a real, small filesystem: a tmpfs mounted over the blob store (the
@@ -18,21 +19,16 @@ const MiB = 1024 * 1024;
 let h: Harness;
 let key: string;
 let blobs: string;
-
-const tus = { 'tus-resumable': '1.0.0' };
-const meta = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
+let unmount: () => void;
 
 beforeAll(async () => {
   // Tests the local store's disk-full handling (object storage reports no free space): local folder on every stack.
   h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(2 ** 50), FERRY_STORAGE: 'local' });
-  blobs = path.join(h.dataDir, 'blobs');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', blobs]);
-  await fs.mkdir(path.join(blobs, '.tmp'), { recursive: true });
-  await fs.mkdir(path.join(blobs, '.tus'), { recursive: true });
+  ({ blobs, unmount } = await smallBlobDisk(h.dataDir, '16m'));
   ({ key } = await createAccount(h.app, 'full@example.com'));
 });
 afterAll(async () => {
-  execFileSync('umount', ['-l', blobs]);
+  unmount?.();
   await h.close();
 });
 
@@ -54,7 +50,7 @@ describe('I106: reservation at creation', () => {
     const tusCreate = await h.app.inject({
       method: 'POST',
       url: '/api/v1/uploads',
-      headers: { ...bearer(key), ...tus, 'upload-length': String(4 * MiB), 'upload-metadata': meta({ transfer_id: first.id, filename: 'c.bin' }) },
+      headers: { ...bearer(key), ...V, 'upload-length': String(4 * MiB), 'upload-metadata': metadata({ transfer_id: first.id, filename: 'c.bin' }) },
     });
     expectError(tusCreate, 507, 'storage_full');
     // Removing the reservation (deleting the transfer) frees the room again.
@@ -72,7 +68,7 @@ describe('I105: the disk fills during a PATCH', () => {
     const created = await h.app.inject({
       method: 'POST',
       url: '/api/v1/uploads',
-      headers: { ...bearer(key), ...tus, 'upload-length': String(content.length), 'upload-metadata': meta({ transfer_id: t.id, file_id: t.files[0].id }) },
+      headers: { ...bearer(key), ...V, 'upload-length': String(content.length), 'upload-metadata': metadata({ transfer_id: t.id, file_id: t.files[0].id }) },
     });
     expect(created.statusCode, created.body).toBe(201);
     const url = new URL(created.headers.location as string).pathname;
@@ -82,11 +78,11 @@ describe('I105: the disk fills during a PATCH', () => {
     const patch = await h.app.inject({
       method: 'PATCH',
       url,
-      headers: { ...bearer(key), ...tus, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      headers: { ...bearer(key), ...V, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
       payload: content,
     });
     expectError(patch, 507, 'storage_full');
-    const head = await h.app.inject({ method: 'HEAD', url, headers: { ...bearer(key), ...tus } });
+    const head = await h.app.inject({ method: 'HEAD', url, headers: { ...bearer(key), ...V } });
     expect(head.statusCode).toBe(200);
     const offset = Number(head.headers['upload-offset']);
     expect(offset).toBeGreaterThanOrEqual(0);
@@ -99,7 +95,7 @@ describe('I105: the disk fills during a PATCH', () => {
     const resumed = await h.app.inject({
       method: 'PATCH',
       url,
-      headers: { ...bearer(key), ...tus, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) },
+      headers: { ...bearer(key), ...V, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) },
       payload: content.subarray(offset),
     });
     expect(resumed.statusCode, resumed.body).toBe(204);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { createTransfer } from '../support/transfers.ts';
 import { bytes, expectData } from '../support/http.ts';
-import { tusBytes, tusUploadsStored } from '../support/tus-http.ts';
+import { metadata, tusBytes, tusUploadsStored } from '../support/tus-http.ts';
 import { partsLeft } from '../support/stored-blobs.ts';
 
 /** Unfinished uploads expire after FERRY_UPLOAD_EXPIRY and the sweeper removes everything they left. */
@@ -16,13 +16,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const b64 = (v: string) => Buffer.from(v).toString('base64');
 const files = async (transferId: string) => expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key) }));
 
 describe('expired unfinished uploads', () => {
   it('a tus upload by filename: its bytes, its record and the file it declared are swept; the name is free again', async () => {
     const t = await createTransfer(h.app, key, { title: 'stale' });
-    const meta = `transfer_id ${b64(t.id)},filename ${b64('half.bin')}`;
+    const meta = metadata({ transfer_id: t.id, filename: 'half.bin' });
     const created = await h.app.inject({
       method: 'POST',
       url: '/api/v1/uploads',

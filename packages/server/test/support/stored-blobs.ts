@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
@@ -91,4 +92,16 @@ export async function tempBlobCount(stores: Stores): Promise<number> {
 export async function partsLeft(stores: Stores): Promise<string[]> {
   const open = (await openMultipartKeys(stores)).filter((k) => !TUS_KEY.test(k));
   return [...(await blobKeys(stores, 'parts')), ...open.map((k) => `multipart:${k}`)];
+}
+
+/**
+ * Mounts a tmpfs of `size` (e.g. '16m') over the local blob folder of the data folder `dataDir`,
+ * so a full disk is real (the suite runs as root, as CI does). Answers the folder and the unmount.
+ */
+export async function smallBlobDisk(dataDir: string, size: string): Promise<{ blobs: string; unmount(): void }> {
+  const blobs = path.join(dataDir, 'blobs');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', blobs]);
+  await mkdir(path.join(blobs, '.tmp'), { recursive: true });
+  await mkdir(path.join(blobs, '.tus'), { recursive: true });
+  return { blobs, unmount: () => execFileSync('umount', ['-l', blobs]) };
 }
