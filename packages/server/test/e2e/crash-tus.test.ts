@@ -1,8 +1,8 @@
 /**
  * tus uploads across a crash and a shutdown of the real server process (node src/main.ts):
- * kill -9 in the middle of a PATCH, SIGTERM in the middle of a PATCH (SECURITY J114), then the
- * same process started again on the same data folder and port, and the upload finished by
- * tus-js-client from where the server says it is. The download's SHA-256 is the file's.
+ * kill -9 in the middle of a PATCH, SIGTERM in the middle of a PATCH (docs/security-checklist.md
+ * J114), then the same process started again on the same data folder and port, and the upload
+ * finished by tus-js-client from where the server says it is. The download's SHA-256 is the file's.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';

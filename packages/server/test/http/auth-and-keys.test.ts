@@ -3,7 +3,7 @@ import { ALL_USER_SCOPES, bearer, createAccount, startHarness, type Harness } fr
 import { createKey, sessionHeaders, type Account } from '../support/accounts.ts';
 import { expectData, expectError } from '../support/http.ts';
 
-/** SECURITY.md D51-D54, D58, D62 and J111; the API key lifecycle and cookie sessions with CSRF. */
+/** docs/security-checklist.md D51-D54, D58, D62 and J111; the API key lifecycle and cookie sessions with CSRF. */
 
 let h: Harness;
 let owner: Account;

@@ -5,7 +5,7 @@ import { createTransfer } from '../support/transfers.ts';
 import { bytes, expectData, expectError, putContent } from '../support/http.ts';
 import { base64Digest, sha256 } from '../support/hashing.ts';
 
-/** POST /api/v1/upload-chunk, the Trinsfer flow: SECURITY.md B20, B21, B30, B31, B34, I103, I106 and D (tokens). */
+/** POST /api/v1/upload-chunk, the Trinsfer flow: docs/security-checklist.md B20, B21, B30, B31, B34, I103, I106 and D (tokens). */
 
 const PLAN_BYTES = 4 * 1024 * 1024 * 1024 * 1024 * 1024; // 4 PiB: larger than any test disk, so 507 is reachable
 let h: Harness;

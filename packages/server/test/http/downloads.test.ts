@@ -5,7 +5,7 @@ import { readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
 import { bytes, expectData, expectError } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
 
-/** File downloads: Range, If-Range, HEAD, safe serving, signed URLs, download limits (SECURITY.md F72-F76, G80-G83). */
+/** File downloads: Range, If-Range, HEAD, safe serving, signed URLs, download limits (docs/security-checklist.md F72-F76, G80-G83). */
 
 const SIZE = 10_000;
 const content = bytes(SIZE);

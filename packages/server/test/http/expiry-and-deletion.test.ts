@@ -4,7 +4,7 @@ import { pathOf } from '../support/client.ts';
 import { createTransfer, readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, putContent } from '../support/http.ts';
 
-/** Time and deletion: SECURITY.md F71 and F76, plus the sweeper that deletes the blobs. */
+/** Time and deletion: docs/security-checklist.md F71 and F76, plus the sweeper that deletes the blobs. */
 
 let h: Harness;
 let key: string;

@@ -4,7 +4,7 @@ import { bearer, createAccount, startHarness, type Harness } from '../support/ha
 import { createTransfer, readyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, ghostId, postTransfer } from '../support/http.ts';
 
-/** Bodies, nesting, counts, headers and rates: SECURITY.md D57, D61, I96-I98, I102, I104. */
+/** Bodies, nesting, counts, headers and rates: docs/security-checklist.md D57, D61, I96-I98, I102, I104. */
 
 let h: Harness;
 let key: string;

@@ -4,7 +4,7 @@ import { createTransfer, readyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, multipart, postTransfer, putContent, type Part } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
 
-/** SECURITY.md section A: file names and metadata, through every native way a name arrives. */
+/** docs/security-checklist.md section A: file names and metadata, through every native way a name arrives. */
 
 let h: Harness;
 let key: string;

@@ -6,7 +6,7 @@ import { bytes, expectData, expectError, postTransfer } from '../support/http.ts
 import { sha256 } from '../support/hashing.ts';
 import { readZip } from '../support/zip.ts';
 
-/** Password-protected links, SECURITY.md E64-E70. */
+/** Password-protected links, docs/security-checklist.md E64-E70. */
 
 const PASSWORD = 'open sesame';
 const content = bytes(5000);

@@ -6,9 +6,10 @@ import { createKey } from '../support/accounts.ts';
 import { expectError, ghostId } from '../support/http.ts';
 
 /**
- * SECURITY.md D59 (and J113): the route table itself. Every registered route is listed here with
- * the rule it must declare, so a new route fails this test until someone decides who may call it;
- * then each guarded route is called without credentials (401) and with a key lacking its scope (403).
+ * docs/security-checklist.md D59 (and J113): the route table itself. Every registered route is
+ * listed here with the rule it must declare, so a new route fails this test until someone decides
+ * who may call it; then each guarded route is called without credentials (401) and with a key
+ * lacking its scope (403).
  */
 
 type Rule = { public: true } | { scope: string };

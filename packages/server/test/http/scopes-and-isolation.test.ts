@@ -5,7 +5,7 @@ import { createTransfer, readyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, ghostId, multipart, putContent, type Injected } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
 
-/** SECURITY.md D55-D57, D59 and D62: what one account may see and do with another's objects. */
+/** docs/security-checklist.md D55-D57, D59 and D62: what one account may see and do with another's objects. */
 
 let h: Harness;
 let alice: Awaited<ReturnType<typeof createAccount>>;

@@ -8,7 +8,7 @@ import { bytes, expectData, expectError, type Injected } from '../support/http.t
 import { base64Digest, sha256 } from '../support/hashing.ts';
 import { blobKeys, tempBlobCount } from '../support/stored-blobs.ts';
 
-/** Signed part URLs (the WeTransfer flow) through inject(): SECURITY.md B26-B34, D56, F76, I103. */
+/** Signed part URLs (the WeTransfer flow) through inject(): docs/security-checklist.md B26-B34, D56, F76, I103. */
 
 const PART = 64 * 1024; // FERRY_PART_SIZE's smallest value, so files of a few parts stay small
 let h: Harness;

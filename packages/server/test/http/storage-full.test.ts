@@ -9,8 +9,8 @@ import { smallBlobDisk } from '../support/stored-blobs.ts';
 import { metadata, V } from '../support/tus-http.ts';
 
 /**
- * SECURITY I105 and I106 on a real, small filesystem: a tmpfs mounted over the blob store (the
- * suite runs as root on these machines, as CI does). Declared sizes are reserved at creation
+ * docs/security-checklist.md I105 and I106 on a real, small filesystem: a tmpfs mounted over the
+ * blob store (the suite runs as root on these machines, as CI does). Declared sizes are reserved at creation
  * (507 when the disk cannot hold them, however many uploads share it), and a disk that fills
  * during a tus PATCH answers 507 with HEAD still telling the truth, after which the upload resumes.
  */

@@ -3,7 +3,7 @@ import { bearer, createAccount, startHarness, type Harness } from '../support/ha
 import { createTransfer, readyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, multipart, postTransfer, putContent } from '../support/http.ts';
 
-/** Transfers: create, list, get, update, delete, finalize; SECURITY.md B20-B23, B26, B33, B34, D60, F75. */
+/** Transfers: create, list, get, update, delete, finalize; docs/security-checklist.md B20-B23, B26, B33, B34, D60, F75. */
 
 let h: Harness;
 let key: string;

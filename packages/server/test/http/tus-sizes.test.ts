@@ -6,9 +6,10 @@ import { sha256 } from '../support/hashing.ts';
 import { idOf, metadata, startTusHttp, TRANSFER_MAX, TUS_MAX, tusHelpers, UPLOADS } from '../support/tus-http.ts';
 
 /**
- * The tus rows of SECURITY.md section B (B18-B25, B34, B35): malformed and oversized
- * Upload-Length (Tus-Max-Size and the transfer maximum, at creation and when a deferred length is
- * declared), bodies running past Upload-Length, finalized or deleted transfers, finished uploads.
+ * The tus rows of docs/security-checklist.md section B (B18-B25, B34, B35): malformed and
+ * oversized Upload-Length (Tus-Max-Size and the transfer maximum, at creation and when a deferred
+ * length is declared), bodies running past Upload-Length, finalized or deleted transfers, finished
+ * uploads.
  */
 
 let h: Harness;
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 const { tus, transfer, create, started, head, patch, offsetOf, download, transferFiles, tusBytes } = tusHelpers(() => ({ h, key }));
 
-describe('sizes (SECURITY B18-B25, B34, B35)', () => {
+describe('sizes (docs/security-checklist.md B18-B25, B34, B35)', () => {
   it('B18/B20/B21: Upload-Length -1, 1e3, 12abc, 0x10, " 12 ", 1.5 and 40 digits are 400', async () => {
     const t = await transfer();
     for (const length of ['-1', '1e3', '12abc', '0x10', '1.5', '+12', '9'.repeat(40), '9007199254740993', '']) {

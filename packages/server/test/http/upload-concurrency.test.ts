@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { createTransfer } from '../support/transfers.ts';
 
-/** SECURITY I101: one account streams at most FERRY_MAX_CONCURRENT_UPLOADS bodies at once, whatever the protocol. */
+/** docs/security-checklist.md I101: one account streams at most FERRY_MAX_CONCURRENT_UPLOADS bodies at once, whatever the protocol. */
 
 let h: Harness;
 let key: string;

@@ -7,7 +7,7 @@ import { bytes, expectData, expectError, multipart, putContent, type Part } from
 import { sha256 } from '../support/hashing.ts';
 import { tempBlobCount } from '../support/stored-blobs.ts';
 
-/** Raw PUT and multipart uploads: SECURITY.md B18-B20, B24, B25, B35, I103 and the declared-size rule. */
+/** Raw PUT and multipart uploads: docs/security-checklist.md B18-B20, B24, B25, B35, I103 and the declared-size rule. */
 
 const PLAN_BYTES = 1024 * 1024;
 let h: Harness;

@@ -5,7 +5,7 @@ import { bytes, expectData, expectError, putContent } from '../support/http.ts';
 import { sha256 } from '../support/hashing.ts';
 import { readZip } from '../support/zip.ts';
 
-/** Whole-transfer ZIP downloads (SECURITY.md A10, A11, G77, G81): safe entry names, exact bytes, resumable. */
+/** Whole-transfer ZIP downloads (docs/security-checklist.md A10, A11, G77, G81): safe entry names, exact bytes, resumable. */
 
 let h: Harness;
 let key: string;

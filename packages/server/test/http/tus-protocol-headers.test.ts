@@ -5,9 +5,10 @@ import { base64Digest, sha256 } from '../support/hashing.ts';
 import { idOf, metadata, OCTET, startTusHttp, tusHelpers, UPLOADS, type HeaderMap } from '../support/tus-http.ts';
 
 /**
- * SECURITY.md section C for the tus endpoint, rows C36-C42: Tus-Resumable, PATCH Content-Type,
- * Upload-Offset, Upload-Length / Upload-Defer-Length and Upload-Checksum (wrong digests and
- * unsupported or malformed values).
+ * The tus protocol headers, refused when wrong and nothing processed: Tus-Resumable, PATCH
+ * Content-Type, Upload-Offset, Upload-Length / Upload-Defer-Length and Upload-Checksum (wrong
+ * digests, unsupported or malformed values); and HEAD answers that caches must not keep
+ * (docs/security-checklist.md section C).
  */
 
 let h: Harness;
@@ -18,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 const { tus, transfer, create, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
-describe('SECURITY C36-C50', () => {
+describe('tus protocol headers', () => {
   it('C36: missing or other Tus-Resumable is 412 with Tus-Version, and nothing is processed', async () => {
     const t = await transfer();
     const { id } = await started(100);
@@ -163,5 +164,14 @@ describe('SECURITY C36-C50', () => {
     ];
     for (const [value, code] of cases) expectError(await patch(id, 0, body, { 'upload-checksum': value }), 400, code);
     expect(await offsetOf(id)).toBe(0);
+  });
+
+  it('C47: HEAD carries Cache-Control: no-store, for unfinished and finished uploads', async () => {
+    const content = bytes(100);
+    const { id } = await started(content.length);
+    expect((await head(id)).headers['cache-control']).toBe('no-store');
+    expect((await patch(id, 0, content)).statusCode).toBe(204);
+    const done = await head(id);
+    expect([done.statusCode, done.headers['cache-control'], done.headers['tus-resumable']]).toEqual([200, 'no-store', '1.0.0']);
   });
 });
