@@ -52,6 +52,21 @@ export function writePatternFile(file: string, size: number): Promise<string> {
   });
 }
 
+/** Every regular file below `dir`, relative to it with `/` between folders, sorted; [] when `dir` is missing. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await fsp.readdir(dir, { recursive: true, withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+    .sort();
+}
+
 /** Bytes start..end (inclusive) of a file on disk. */
 export async function readSlice(file: string, start: number, end: number): Promise<Buffer> {
   const handle = await fsp.open(file, 'r');

@@ -5,6 +5,7 @@ import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
+import { filesUnder } from './e2e.ts';
 import { listObjectKeys } from './test-s3.ts';
 
 /**
@@ -24,23 +25,6 @@ function storeOf(stores: Stores): LocalBlobStore | S3BlobStore {
   const store = 'defaultStore' in stores ? stores.defaultStore : stores;
   if (store instanceof LocalBlobStore || store instanceof S3BlobStore) return store;
   throw new Error(`stored-blobs: no way to look into a store of type ${store.constructor.name}`);
-}
-
-/** Files under `dir`, recursively, as paths relative to it with `/` separators; [] when it is missing. */
-async function filesUnder(dir: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.isDirectory()) out.push(...(await filesUnder(path.join(dir, entry.name))).map((f) => `${entry.name}/${f}`));
-    else out.push(entry.name);
-  }
-  return out;
 }
 
 /**

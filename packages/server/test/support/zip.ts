@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import yauzl from 'yauzl';
-import { run } from './e2e.ts';
+import { filesUnder, run } from './e2e.ts';
 import { sha256File } from './hashing.ts';
 
 /**
@@ -58,9 +58,7 @@ export async function pythonUnzipHashes(zipFile: string, into: string): Promise<
 
 /** Every file under `root`, by its path relative to `root` with `/` between folders, sorted. */
 async function treeHashes(root: string): Promise<Record<string, string>> {
-  const files = (await fsp.readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
-  const paths = files.map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/')).sort();
   const out: Record<string, string> = {};
-  for (const name of paths) out[name] = await sha256File(path.join(root, name));
+  for (const name of await filesUnder(root)) out[name] = await sha256File(path.join(root, name));
   return out;
 }
