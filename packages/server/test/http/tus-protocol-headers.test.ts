@@ -114,7 +114,7 @@ describe('tus protocol headers', () => {
     const bad = await patch(id, 1000, second, { 'upload-checksum': `sha256 ${base64Digest('sha256', bytes(1000))}` });
     expectError(bad, 460, 'checksum_mismatch');
     expect(await offsetOf(id)).toBe(1000);
-    // The same chunk with its right base64Digest goes through, and the running SHA-256 stays right.
+    // The same chunk with its right digest goes through, and the running SHA-256 stays right.
     expect((await patch(id, 1000, second, { 'upload-checksum': `sha1 ${base64Digest('sha1', second)}` })).statusCode).toBe(204);
     const third = content.subarray(2000);
     const last = await patch(id, 2000, third, { 'upload-checksum': `md5 ${base64Digest('md5', third)}` });
@@ -149,7 +149,7 @@ describe('tus protocol headers', () => {
     expect(await fileView(t.fileIds[0]!)).toMatchObject({ state: 'complete', sha256: sha256(content) });
   });
 
-  it('C42: crc32, upper-case SHA1, bad base64 or a short base64Digest are 400 and nothing is written', async () => {
+  it('C42: crc32, upper-case SHA1, bad base64 or a short digest are 400 and nothing is written', async () => {
     const body = bytes(100);
     const { id } = await started(1000);
     const sha1 = base64Digest('sha1', body);
