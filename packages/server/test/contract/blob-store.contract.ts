@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   type BlobStore,
   type ByteRange,
 } from '../../src/storage/blob-store.ts';
+import { runningSha256, sha256 } from '../support/hashing.ts';
 
 export type MakeBlobStore = () => Promise<{ store: BlobStore; cleanup: () => Promise<void> }>;
 
@@ -17,8 +18,6 @@ export const INVALID_KEYS: readonly string[] = [
   '../x', '/abs', 'a/../b', 'A', '.hidden', 'a//b', 'a\\b', '', 'a'.repeat(300), '%2e%2e',
   'a/', 'a/b/c/d/e', 'a\u0000b', 'caf\u00e9',
 ];
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Unique per call, so the suite can share a bucket or folder with other runs. */
 const uniqueKey = (prefix = 'blob') => `${prefix}-${randomBytes(6).toString('hex')}`;
@@ -65,7 +64,7 @@ export function runBlobStoreContract(name: string, makeStore: MakeBlobStore): vo
     });
 
     it('streams a slow async generator body to the end', async () => {
-      const hash = createHash('sha256');
+      const hash = runningSha256();
       let produced = 0;
       let finished = false;
       async function* body() {

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlobNotFoundError, InvalidBlobKeyError, StorageFullError } from '../../src/storage/blob-store.ts';
 import { LocalBlobStore, resolveUnder } from '../../src/storage/local-blob-store.ts';
+import { filesUnder } from '../support/e2e.ts';
 import { runBlobStoreContract } from './blob-store.contract.ts';
 
 runBlobStoreContract('LocalBlobStore', async () => {
@@ -13,15 +14,6 @@ runBlobStoreContract('LocalBlobStore', async () => {
   const store = await new LocalBlobStore({ root: dir }).init();
   return { store, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
 });
-
-/** Every regular file below `dir`, relative to it, with '/' separators. */
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await fsp.readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
-    .sort();
-}
 
 describe('LocalBlobStore (local-only)', () => {
   let parent: string;
@@ -110,12 +102,12 @@ describe('LocalBlobStore (local-only)', () => {
       await store.commit(temp.tempKey, key);
     }
     await store.check();
-    expect(await listFiles(parent)).toEqual(keys.map((k) => `root/${k}`).sort());
+    expect(await filesUnder(parent)).toEqual(keys.map((k) => `root/${k}`).sort());
     for (const key of keys) {
       expect(await fsp.readFile(path.join(root, ...key.split('/')), 'utf8')).toBe(key);
     }
     await store.delete('nested/two');
-    expect(await listFiles(root)).toEqual(['deep/er/still/three', 'one']);
+    expect(await filesUnder(root)).toEqual(['deep/er/still/three', 'one']);
   });
 
   it('keeps serving the old bytes to a reader opened before an overwrite', async () => {

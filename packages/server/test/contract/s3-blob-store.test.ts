@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
@@ -6,12 +6,12 @@ import { createS3Client, type S3Settings } from '../../src/storage/s3-client.ts'
 import { S3_MIN_PART_SIZE } from '../../src/storage/s3-multipart.ts';
 import { StorageUnavailableError } from '../../src/storage/blob-store.ts';
 import { runBlobStoreContract } from './blob-store.contract.ts';
+import { sha256 } from '../support/hashing.ts';
 import { dropBucket, freshBucketName, listObjectKeys, testS3Server } from '../support/test-s3.ts';
 
 // Runs where an S3 server is given (the scale-out run starts Ceph radosgw, which checks signatures).
 const server = testS3Server();
 const settings: S3Settings | null = server ? { ...server, bucket: freshBucketName() } : null;
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe.runIf(settings)('S3BlobStore on a real S3 server', () => {
   let store: S3BlobStore;

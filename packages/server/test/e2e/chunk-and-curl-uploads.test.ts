@@ -4,8 +4,12 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, fetchToFile, makeTempDir, readSlice, rebase, run, sha256, sha256File, signUp, writeRandomFile, type Account } from '../support/e2e.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { sha256, sha256File } from '../support/hashing.ts';
+import { fetchToFile, readSlice, run, writeRandomFile } from '../support/e2e.ts';
 import { blobKeys, tempBlobCount } from '../support/stored-blobs.ts';
 
 /**
@@ -56,22 +60,18 @@ function rawStall(port: number, request: Buffer): Promise<number> {
 }
 
 describe('curl -T and chunk uploads over real HTTP', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let dir: string;
   let me: Account;
 
   beforeAll(async () => {
-    h = await startHarness({ FERRY_UPLOAD_IDLE_TIMEOUT: String(IDLE_SECONDS) });
-    base = await h.listen();
-    dir = await makeTempDir('curl-chunks');
-    me = await signUp(base, 'curl-e2e@example.com');
+    server = await startListening('curl-e2e@example.com', { FERRY_UPLOAD_IDLE_TIMEOUT: String(IDLE_SECONDS) });
+    ({ h, base, dir, owner: me } = server);
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   /** The public file URLs of a transfer's link, through the public JSON API. */
   async function publicFiles(link: string): Promise<{ name: string; url: string; sha256: string }[]> {
@@ -137,10 +137,10 @@ describe('curl -T and chunk uploads over real HTTP', () => {
   it('I100: a body that stalls is cut after the idle timeout, for both routes; nothing is created', async () => {
     const before = (await call(base, 'GET', '/api/v1/transfers', { key: me.key })).body.pagination.total;
     const port = Number(new URL(base).port);
-    const created = await call(base, 'POST', '/api/v1/transfers', { key: me.key, json: { title: 'stalled' } });
+    const created = await createTransfer(base, me.key, { title: 'stalled' });
     const requests = [
       `PUT /stalled.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${me.key}\r\nContent-Length: 1000\r\n\r\n`,
-      `POST /api/v1/upload-chunk HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: ${created.body.data.upload_token}\r\nX-File-Id: stall\r\n` +
+      `POST /api/v1/upload-chunk HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: ${created.upload_token}\r\nX-File-Id: stall\r\n` +
         'X-Chunk-Index: 0\r\nX-Total-Chunks: 1\r\nX-File-Name: stall.bin\r\nX-File-Size: 1000\r\nContent-Length: 1000\r\n\r\n',
     ];
     const waited = await Promise.all(requests.map((head) => rawStall(port, Buffer.concat([Buffer.from(head), Buffer.alloc(300, 1)]))));
@@ -150,16 +150,14 @@ describe('curl -T and chunk uploads over real HTTP', () => {
     }
     const transfers = await call(base, 'GET', '/api/v1/transfers', { key: me.key });
     expect(transfers.body.pagination.total).toBe(before + 1);
-    const stalled = await call(base, 'GET', `/api/v1/transfers/${created.body.data.id}`, { key: me.key });
+    const stalled = await call(base, 'GET', `/api/v1/transfers/${created.id}`, { key: me.key });
     expect(stalled.body.data.files[0]).toMatchObject({ state: 'pending', sha256: null });
   });
 
   it('chunks sent by curl and fetch, out of order and one retried, assemble into the same bytes; the transfer turns ready', async () => {
     const file = path.join(dir, 'chunked.bin');
     const sha = await writeRandomFile(file, CHUNKED_SIZE);
-    const created = await call(base, 'POST', '/api/v1/transfers', { key: me.key, json: { title: 'chunks', expires_days: 7 } });
-    expect(created.status).toBe(201);
-    const { upload_token: token, id } = created.body.data;
+    const { upload_token: token, id } = await createTransfer(base, me.key, { title: 'chunks', expires_days: 7 });
     const total = Math.ceil(CHUNKED_SIZE / CHUNK);
     const headers = (i: number) => ({
       'X-Token': token,

@@ -1,27 +1,18 @@
 /**
  * tus uploads across a crash and a shutdown of the real server process (node src/main.ts):
- * kill -9 in the middle of a PATCH, SIGTERM in the middle of a PATCH (SECURITY J114), then the
- * same process started again on the same data folder and port, and the upload finished by
- * tus-js-client from where the server says it is. The download's SHA-256 is the file's.
+ * kill -9 in the middle of a PATCH, SIGTERM in the middle of a PATCH (docs/security-checklist.md
+ * J114), then the same process started again on the same data folder and port, and the upload
+ * finished by tus-js-client from where the server says it is. The download's SHA-256 is the file's.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, signUp } from '../support/e2e.ts';
-import { restartableServer, type RestartableServer } from '../support/restartable-server.ts';
-import {
-  MiB,
-  createTransfer,
-  downloadSha256,
-  runTusUpload,
-  streamPatch,
-  type StreamedPatch,
-  tusCreate,
-  tusHead,
-  waitFor,
-  writePatternFile,
-} from '../support/tus-e2e.ts';
+import { serverProcess, type ServerProcess } from '../support/server-process.ts';
+import { createAccount } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { downloadSha256, makeTempDir, MiB, waitFor, writePatternFile } from '../support/e2e.ts';
+import { runTusUpload, streamPatch, tusCreate, tusHead, type StreamedPatch } from '../support/tus-e2e.ts';
 
 const SIZE = 64 * MiB + 999;
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
@@ -30,7 +21,7 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   let dir: string;
   let file: string;
   let expected: string;
-  let server: RestartableServer | undefined;
+  let server: ServerProcess | undefined;
 
   beforeAll(async () => {
     dir = await makeTempDir('crash-tus');
@@ -65,9 +56,9 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   }
 
   it('kill -9 mid-PATCH: after a restart HEAD shows bytes that arrived, the upload resumes and matches', { timeout: 60_000 }, async () => {
-    server = await restartableServer();
+    server = await serverProcess();
     const first = await server.start();
-    const owner = await signUp(server.baseUrl, 'crash@example.com');
+    const owner = await createAccount(server.baseUrl, 'crash@example.com');
     const auth = { authorization: `Bearer ${owner.key}` };
     const transfer = await createTransfer(server.baseUrl, owner.key, { title: 'crash', files: [{ name: 'sixty-four.bin', size: SIZE }] });
     const fileId = transfer.files[0].id as string;
@@ -110,9 +101,9 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
   });
 
   it('SIGTERM mid-PATCH: the PATCH answers 503, the process exits 0, the offset is kept and the upload finishes', { timeout: 60_000 }, async () => {
-    server = await restartableServer();
+    server = await serverProcess();
     const first = await server.start();
-    const owner = await signUp(server.baseUrl, 'sigterm@example.com');
+    const owner = await createAccount(server.baseUrl, 'sigterm@example.com');
     const auth = { authorization: `Bearer ${owner.key}` };
     const transfer = await createTransfer(server.baseUrl, owner.key, { title: 'sigterm' });
     const url = await tusCreate(server.baseUrl, auth, SIZE, { transfer_id: transfer.id, filename: 'sixty-four.bin', filetype: 'application/octet-stream' });
@@ -168,9 +159,9 @@ describe('tus across kill -9 and SIGTERM of the server process', () => {
       const zeros = path.join(dir, 'zeros.bin');
       await fsp.writeFile(zeros, '');
       await fsp.truncate(zeros, size);
-      server = await restartableServer({ FERRY_UPLOAD_IDLE_TIMEOUT: '1' });
+      server = await serverProcess({ FERRY_UPLOAD_IDLE_TIMEOUT: '1' });
       await server.start();
-      const owner = await signUp(server.baseUrl, 'idle@example.com');
+      const owner = await createAccount(server.baseUrl, 'idle@example.com');
       const auth = { authorization: `Bearer ${owner.key}` };
       const transfer = await createTransfer(server.baseUrl, owner.key, { title: 'idle' });
       const url = await tusCreate(server.baseUrl, auth, size, { transfer_id: transfer.id, filename: 'zeros.bin' });

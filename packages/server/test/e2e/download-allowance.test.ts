@@ -1,30 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, sha256, signUp, type Account } from '../support/e2e.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import type { Account } from '../support/accounts.ts';
+import { readyTransfer } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
 
 /** max_downloads is an allowance of bytes (max_downloads x size): probes and resumes cannot dodge it. */
 describe('download allowance', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let owner: Account;
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    owner = await signUp(base, 'allowance@example.com');
+    server = await startListening('allowance@example.com');
+    ({ base, owner } = server);
   });
-  afterAll(async () => h.close());
+  afterAll(() => server?.close());
 
   async function share(content: Buffer, maxDownloads: number): Promise<string> {
-    const created = await call(base, 'POST', '/api/v1/transfers', {
-      key: owner.key,
-      json: { title: 'allowance', max_downloads: maxDownloads, files: [{ name: 'data.bin', size: content.length }] },
-    });
-    const { id, files, url } = created.body.data;
-    expect((await call(base, 'PUT', `/api/v1/transfers/${id}/files/${files[0].id}/content`, { key: owner.key, body: new Uint8Array(content) })).status).toBe(200);
-    expect((await call(base, 'POST', `/api/v1/transfers/${id}/finalize`, { key: owner.key })).status).toBe(200);
-    return `${url.replace(/^https?:\/\/[^/]+/, base)}/files/${files[0].id}`;
+    const { transfer, link } = await readyTransfer(base, owner.key, [{ name: 'data.bin', content }], { title: 'allowance', max_downloads: maxDownloads });
+    return `${base}${link}/files/${transfer.files[0].id}`;
   }
 
   const get = async (url: string, range?: string) => {

@@ -1,50 +1,42 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, rebase, sha256, signUp, type Account } from '../support/e2e.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { readyTransfer } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
 import { blobExists, blobKeys, type Stores } from '../support/stored-blobs.ts';
 
 const DAY_MS = 86_400_000;
 
 describe('download limits, expiry and purge against a listening server', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let owner: Account;
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    owner = await signUp(base, 'limits@example.com');
+    server = await startListening('limits@example.com');
+    ({ h, base, owner } = server);
   });
 
-  afterAll(async () => {
-    await h?.close();
-  });
+  afterAll(() => server?.close());
 
   /** Creates, uploads and finalizes a one-file transfer; answers its links and where its blob lives (store and key). */
   async function share(options: Record<string, unknown>, content = randomBytes(256 * 1024)) {
-    const created = await call(base, 'POST', '/api/v1/transfers', {
-      key: owner.key,
-      json: { title: 'Shared', files: [{ name: 'report.pdf', size: content.length }], ...options },
-    });
-    expect(created.status).toBe(201);
-    const { id, files } = created.body.data;
-    const upload = await call(base, 'PUT', rebase(base, files[0].upload.url), { key: owner.key, body: content });
-    expect(upload.status).toBe(200);
-    const ready = await call(base, 'POST', `/api/v1/transfers/${id}/finalize`, { key: owner.key });
-    expect(ready.status).toBe(200);
-    const fileId = files[0].id as string;
+    const { transfer } = await readyTransfer(base, owner.key, [{ name: 'report.pdf', content }], { title: 'Shared', ...options });
+    const fileId = transfer.files[0].id as string;
     const row = await h.repositories.files.findById(fileId);
-    const link = rebase(base, ready.body.data.url);
+    const link = rebase(base, transfer.url);
     return {
-      id: id as string,
+      id: transfer.id as string,
       fileId,
       content,
       link,
       fileLink: `${link}/files/${fileId}`,
-      signedUrl: rebase(base, ready.body.data.files[0].download_url),
+      signedUrl: rebase(base, transfer.files[0].download_url),
       blob: { store: h.stores.get(row!.store_id), key: row!.storage_key },
-      slug: ready.body.data.slug as string,
+      slug: transfer.slug as string,
     };
   }
 

@@ -1,26 +1,19 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import {
-  call,
-  curlStatus,
-  fetchToFile,
-  makeTempDir,
-  readSlice,
-  rebase,
-  sha256File,
-  signUp,
-  unzipHashes,
-  writeRandomFile,
-  type Account,
-} from '../support/e2e.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { sha256File } from '../support/hashing.ts';
+import { unzipHashes } from '../support/zip.ts';
+import { curlStatus, fetchToFile, readSlice, writeRandomFile } from '../support/e2e.ts';
 
 const LINK_PASSWORD = 'open sesame, please';
 const PHOTO_SIZE = 3 * 1024 * 1024 + 4321;
 
 describe('password-protected public link, from the HTML page to resumed downloads', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let dir: string;
   let owner: Account;
@@ -32,22 +25,20 @@ describe('password-protected public link, from the HTML page to resumed download
   let token = '';
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    dir = await makeTempDir('public');
+    server = await startListening('sharer@example.com');
+    ({ base, dir, owner } = server);
     photo.path = path.join(dir, 'photo.bin');
     photo.sha = await writeRandomFile(photo.path, PHOTO_SIZE);
     plan.path = path.join(dir, 'plan.txt');
     plan.sha = await writeRandomFile(plan.path, 2048);
-    owner = await signUp(base, 'sharer@example.com');
 
-    const created = await call(base, 'POST', '/api/v1/transfers', {
-      key: owner.key,
-      json: { title: 'Holiday <photos>', password: LINK_PASSWORD, files: [{ name: photo.name, size: PHOTO_SIZE }, { name: plan.name, size: 2048 }] },
+    const created = await createTransfer(base, owner.key, {
+      title: 'Holiday <photos>',
+      password: LINK_PASSWORD,
+      files: [{ name: photo.name, size: PHOTO_SIZE }, { name: plan.name, size: 2048 }],
     });
-    expect(created.status).toBe(201);
-    transferId = created.body.data.id;
-    for (const file of created.body.data.files) {
+    transferId = created.id;
+    for (const file of created.files) {
       const local = file.name === photo.name ? photo : plan;
       local.id = file.id;
       const status = await curlStatus(['-T', local.path, '-H', `Authorization: Bearer ${owner.key}`, '-o', '/dev/null', rebase(base, file.upload.url)]);
@@ -61,10 +52,7 @@ describe('password-protected public link, from the HTML page to resumed download
     expect(link).toBe(`${base}/t/${slug}`);
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   it('serves an HTML page with a password form and no file names while locked', async () => {
     const page = await call(base, 'GET', link);

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, sha256, signUp, type Account } from '../support/e2e.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
+import { call } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { declaredFile } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
 import { openMultipartKeys } from '../support/stored-blobs.ts';
 import { testS3Server } from '../support/test-s3.ts';
 
@@ -20,6 +23,7 @@ async function put(url: string, body: Buffer): Promise<number> {
 
 // Signed part URLs on S3 point at the bucket itself (scale-out run only).
 describe.runIf(testS3Server())('signed part URLs on S3: parts go straight to the bucket', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let owner: Account;
@@ -27,19 +31,12 @@ describe.runIf(testS3Server())('signed part URLs on S3: parts go straight to the
   const slice = (n: number) => content.subarray((n - 1) * PART, Math.min(n * PART, SIZE));
 
   beforeAll(async () => {
-    h = await startHarness({ FERRY_PART_SIZE: String(PART) });
-    base = await h.listen();
-    owner = await signUp(base, 's3-parts@example.com');
+    server = await startListening('s3-parts@example.com', { FERRY_PART_SIZE: String(PART) });
+    ({ h, base, owner } = server);
   }, 60_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  afterAll(() => server?.close());
 
-  async function declare(title: string, size = SIZE): Promise<{ transferId: string; fileId: string }> {
-    const created = await call(base, 'POST', '/api/v1/transfers', { key: owner.key, json: { title, files: [{ name: 'big.bin', size }] } });
-    expect(created.status).toBe(201);
-    return { transferId: created.body.data.id, fileId: created.body.data.files[0].id };
-  }
+  const declare = (title: string, size = SIZE) => declaredFile(base, owner.key, { size, name: 'big.bin', title });
   const urlFor = async (t: { transferId: string; fileId: string }, n: number) => {
     const granted = await call(base, 'GET', `/api/v1/transfers/${t.transferId}/files/${t.fileId}/upload-url/${n}`, { key: owner.key });
     expect(granted.status).toBe(200);

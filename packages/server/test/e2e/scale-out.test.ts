@@ -13,10 +13,9 @@
  * Runs when the scale-out services are set (FERRY_TEST_DATABASE_URL, FERRY_TEST_REDIS_URL,
  * FERRY_TEST_S3_ENDPOINT; scripts/services.sh) and nginx is installed; skipped otherwise.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -24,13 +23,17 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type * as tus from 'tus-js-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/storage/s3-client.ts';
-import { ALL_USER_SCOPES } from '../support/harness.ts';
-import { PASSWORD, call, makeTempDir, signUp, type Account } from '../support/e2e.ts';
-import { nginxAvailable, startNginx, type Nginx } from '../support/nginx.ts';
-import { freePort, spawnFerry, waitHealthy } from '../support/server-process.ts';
+import { serverProcess, type ServerProcess } from '../support/server-process.ts';
+import { call } from '../support/client.ts';
+import { ALL_USER_SCOPES, createAccount, signIn, signUp, type Account } from '../support/accounts.ts';
+import { runningSha256 } from '../support/hashing.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { downloadSha256, makeTempDir, MiB, waitFor, writePatternFile } from '../support/e2e.ts';
+import { UPLOADS } from '../support/tus-http.ts';
+import { runTusUpload, tusHead } from '../support/tus-e2e.ts';
 import { createTestStack, type TestStack } from '../support/test-stack.ts';
 import { listObjectKeys, testS3Server } from '../support/test-s3.ts';
-import { MiB, TUS, createTransfer, downloadSha256, runTusUpload, tusHead, waitFor, writePatternFile } from '../support/tus-e2e.ts';
+import { nginxAvailable, startNginx, type Nginx } from '../support/nginx.ts';
 
 const GiB = 1024 * MiB;
 const SERVICES = ['FERRY_TEST_DATABASE_URL', 'FERRY_TEST_REDIS_URL', 'FERRY_TEST_S3_ENDPOINT'].every((name) => !!process.env[name]);
@@ -58,17 +61,12 @@ async function diagnosticReport(folder: string): Promise<string> {
   return `JavaScript stack: ${JSON.stringify(report.javascriptStack?.stack ?? [])}\nTCP handles: ${tcp.join(', ')}`;
 }
 
-/** One Ferry process slot: fixed port and data folder, (re)started with the shared settings. */
+/** One Ferry process slot: a server process (fixed port and data folder), restarted with the shared settings. */
 interface Instance {
   name: string;
-  port: number;
   /** 127.0.0.1:<port>, as nginx's $upstream_addr names it. */
   addr: string;
-  baseUrl: string;
-  dataDir: string;
-  current: ReturnType<typeof spawnFerry> | null;
-  /** Output of every run of this instance so far, for failure messages. */
-  log(): string;
+  server: ServerProcess;
 }
 
 describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances behind nginx on PostgreSQL, S3 and Redis', () => {
@@ -76,7 +74,6 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
   let nginx: Nginx | undefined;
   let dir: string | undefined;
   const instances: Instance[] = [];
-  const pastOutput = new Map<string, string>();
   let sharedEnv: Record<string, string>;
   let base: string;
   let owner: Account;
@@ -84,47 +81,38 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
 
   /**
    * Starts the instance and waits for /healthz. A loaded machine (other suites, the S3 server's own
-   * work) can make a start take several seconds; up to three 30 s waits are allowed while the
-   * process lives. If it still does not answer, a Node diagnostic report (SIGUSR2) names what it
-   * waits on: the JavaScript stack and the TCP connections it holds open.
+   * work) can make a start take several seconds; up to 90 s are allowed while the process lives.
+   * If it still does not answer, a Node diagnostic report (SIGUSR2) names what it waits on: the
+   * JavaScript stack and the TCP connections it holds open.
    */
   async function start(instance: Instance, extra: Record<string, string> = {}): Promise<void> {
-    const run = spawnFerry({
-      ...sharedEnv,
-      FERRY_DATA_DIR: instance.dataDir,
-      FERRY_PORT: String(instance.port),
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${instance.dataDir}`,
-      ...extra,
-    });
-    instance.current = run;
+    const { server } = instance;
     const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await waitHealthy(instance.baseUrl, run.child, run.output);
-        return;
-      } catch (error) {
-        const alive = run.child.exitCode === null && run.child.signalCode === null;
-        if (alive && attempt < 3) continue;
-        if (alive) {
-          run.child.kill('SIGUSR2');
-          await sleep(2000);
-        }
-        throw new Error(`${instance.name} did not start in ${seconds(started)}s: ${(error as Error).message}\n${await diagnosticReport(instance.dataDir)}`);
+    try {
+      await server.start(
+        {
+          ...sharedEnv,
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${server.dataDir}`,
+          ...extra,
+        },
+        90_000,
+      );
+    } catch (error) {
+      const child = server.current?.child;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGUSR2');
+        await sleep(2000);
       }
+      throw new Error(`${instance.name} did not start in ${seconds(started)}s: ${(error as Error).message}\n${await diagnosticReport(server.dataDir)}`);
     }
   }
 
-  /** SIGTERM (or SIGKILL) and wait until the process is gone; keeps its output. */
+  /** SIGTERM (or SIGKILL) and wait until the process is gone; its output is kept. */
   async function stop(instance: Instance, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const run = instance.current;
-    if (!run) return;
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal);
-    await run.exited;
-    pastOutput.set(instance.name, (pastOutput.get(instance.name) ?? '') + run.output());
-    instance.current = null;
+    await instance.server.stop(signal);
   }
 
-  const allLogs = () => instances.map((i) => `--- ${i.name} (${i.addr}) ---\n${i.log()}`).join('\n');
+  const allLogs = () => instances.map((i) => `--- ${i.name} (${i.addr}) ---\n${i.server.output()}`).join('\n');
 
   /** Polls /healthz through nginx until both instances answered (nginx may still mark one failed). */
   async function waitBothUpstreams(): Promise<void> {
@@ -141,25 +129,13 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     dir = await makeTempDir('scale-out');
     stack = await createTestStack();
     for (const name of ['ferry-a', 'ferry-b']) {
-      const port = await freePort();
-      const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), `ferry-scale-${name}-`));
-      instances.push({
-        name,
-        port,
-        addr: `127.0.0.1:${port}`,
-        baseUrl: `http://127.0.0.1:${port}`,
-        dataDir,
-        current: null,
-        log() {
-          return (pastOutput.get(name) ?? '') + (this.current?.output() ?? '');
-        },
-      });
+      const server = await serverProcess({}, { stack });
+      instances.push({ name, addr: `127.0.0.1:${server.port}`, server });
     }
     // A test-only response header naming the instance that answered ($upstream_addr).
-    nginx = await startNginx({ upstreams: instances.map((i) => i.port), extraLocationDirectives: [`add_header X-Ferry-Upstream $upstream_addr always;`] });
+    nginx = await startNginx({ upstreams: instances.map((i) => i.server.port), extraLocationDirectives: [`add_header X-Ferry-Upstream $upstream_addr always;`] });
     base = nginx.baseUrl;
     sharedEnv = {
-      ...stack.env,
       FERRY_SECRET: `scale-out-${randomBytes(24).toString('hex')}`,
       FERRY_PUBLIC_URL: base,
       // nginx connects from loopback; Fastify's trustProxy takes an address (or CIDR) list.
@@ -169,7 +145,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     // One after the other: the first runs the migrations on the fresh database.
     for (const instance of instances) await start(instance);
     await waitBothUpstreams();
-    owner = await signUp(base, 'scale-owner@example.com');
+    owner = await createAccount(base, 'scale-owner@example.com');
     auth = { authorization: `Bearer ${owner.key}` };
   }, 240_000);
 
@@ -179,10 +155,9 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
   });
 
   afterAll(async () => {
-    for (const instance of instances) await stop(instance, 'SIGKILL').catch(() => undefined);
+    for (const instance of instances) await instance.server.dispose().catch(() => undefined);
     await nginx?.stop().catch(() => undefined);
     await stack?.drop().catch((error) => console.error('dropping the test stack failed', error));
-    for (const instance of instances) await fsp.rm(instance.dataDir, { recursive: true, force: true });
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -199,7 +174,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const fileId = transfer.files[0].id as string;
     const served: string[] = [];
     const options: tus.UploadOptions = {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: auth,
       chunkSize,
       metadata: { transfer_id: transfer.id, file_id: fileId, filename: 'one-gib.bin' },
@@ -223,9 +198,9 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
         let ports: number[] = [];
         await waitFor('an upstream connection carrying the PATCH', async () => ((ports = [...new Set(nginx!.upstreamConnections())]), ports.length > 0), 5_000, 5);
         if (ports.length !== 1) throw new Error(`expected one upstream connection, found ports ${ports.join(', ')}`);
-        victim = instances.find((i) => i.port === ports[0]);
-        if (!victim?.current) throw new Error(`no running instance on port ${ports[0]}`);
-        victim.current.child.kill('SIGKILL');
+        victim = instances.find((i) => i.server.port === ports[0]);
+        if (!victim?.server.current) throw new Error(`no running instance on port ${ports[0]}`);
+        victim.server.current.child.kill('SIGKILL');
         killedAt = Date.now();
         sentAtKill = sent;
         uploadUrl = upload.url!;
@@ -243,7 +218,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const firstRunSeconds = seconds(t);
     await stop(victim!, 'SIGKILL');
     const survivor = instances.find((i) => i !== victim)!;
-    expect(uploadUrl).toMatch(new RegExp(`^${base}${TUS}/up_[0-9a-z]{25}$`));
+    expect(uploadUrl).toMatch(new RegExp(`^${base}${UPLOADS}/up_[0-9a-z]{25}$`));
     // Round robin, no stickiness: the PATCHes before the kill were answered by both instances.
     expect(new Set(served.filter((s) => s.startsWith('PATCH 204')).map(answeredBy)).size, served.join('\n')).toBe(2);
 
@@ -335,7 +310,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
   });
 
   it('a download aborted part-way resumes with Range through nginx on the other instance; the SHA-256 matches', { timeout: 240_000 }, async () => {
-    for (const instance of instances) if (!instance.current) await start(instance);
+    for (const instance of instances) if (!instance.server.current) await start(instance);
     await waitBothUpstreams();
     const size = 48 * MiB + 4321;
     const file = path.join(dir!, 'range.bin');
@@ -343,7 +318,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const transfer = await createTransfer(base, owner.key, { title: 'range', files: [{ name: 'range.bin', size }] });
     const fileId = transfer.files[0].id as string;
     const uploaded = await runTusUpload(fs.createReadStream(file), {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: auth,
       chunkSize: 16 * MiB,
       metadata: { transfer_id: transfer.id, file_id: fileId, filename: 'range.bin' },
@@ -353,7 +328,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
 
     // First attempt: read ~20 MiB, then drop the connection.
     const t = Date.now();
-    const hash = createHash('sha256');
+    const hash = runningSha256();
     const controller = new AbortController();
     const first = await fetch(url, { headers: auth, signal: controller.signal });
     expect(first.status).toBe(200);
@@ -408,20 +383,13 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     for (const instance of instances) await stop(instance);
     for (const instance of instances) await start(instance, { FERRY_RATE_LIMIT_PER_MINUTE: String(limit) });
     await waitBothUpstreams();
-    const [a, b] = instances as [Instance, Instance];
+    const [a, b] = instances.map((i) => i.server) as [ServerProcess, ServerProcess];
 
     // Session: sign in directly on A; B accepts the cookie for reads and (with the CSRF token)
     // writes; signing out on B ends it on A too.
     const email = 'scale-session@example.com';
-    expect((await call(a.baseUrl, 'POST', '/api/v1/auth/signup', { json: { email, password: PASSWORD } })).status).toBe(202);
-    const login = await fetch(`${a.baseUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    const loginBody = (await login.json()) as { data: { csrf_token: string } };
-    expect(login.status).toBe(200);
-    const cookie = login.headers.getSetCookie().find((c) => c.startsWith('ferry_session='))!.split(';')[0]!;
+    await signUp(a.baseUrl, email);
+    const { cookie, csrf } = await signIn(a.baseUrl, email);
     const session = { cookie };
     const onB = await call(b.baseUrl, 'GET', '/api/v1/account', { headers: session });
     expect(onB.status, JSON.stringify(onB.body)).toBe(200);
@@ -429,12 +397,12 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     const noCsrf = await call(b.baseUrl, 'POST', '/api/v1/keys', { headers: session, json: { name: 'from b', scopes: ['account:read'] } });
     expect([noCsrf.status, noCsrf.body.error?.code]).toEqual([403, 'csrf_failed']);
     const keyFromB = await call(b.baseUrl, 'POST', '/api/v1/keys', {
-      headers: { ...session, 'x-csrf-token': loginBody.data.csrf_token },
+      headers: { ...session, 'x-csrf-token': csrf },
       json: { name: 'from b', scopes: ['account:read'] },
     });
     expect(keyFromB.status, JSON.stringify(keyFromB.body)).toBe(201);
     expect((await call(a.baseUrl, 'GET', '/api/v1/account', { key: keyFromB.body.data.key })).status).toBe(200);
-    expect((await call(b.baseUrl, 'POST', '/api/v1/auth/logout', { headers: { ...session, 'x-csrf-token': loginBody.data.csrf_token } })).status).toBe(204);
+    expect((await call(b.baseUrl, 'POST', '/api/v1/auth/logout', { headers: { ...session, 'x-csrf-token': csrf } })).status).toBe(204);
     const afterLogout = await call(a.baseUrl, 'GET', '/api/v1/account', { headers: session });
     expect(afterLogout.status).toBe(401);
 
@@ -443,10 +411,10 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     // Signing up is anonymous, counted per address: the requests above from 127.0.0.1 may have
     // used this window's 20, so wait out Retry-After (a fresh address each attempt: a half-made
     // sign-up must not collide).
-    let limited: Awaited<ReturnType<typeof signUp>> | undefined;
+    let limited: Account | undefined;
     for (let attempt = 0; !limited; attempt++) {
       try {
-        limited = await signUp(base, `scale-limits-${attempt}@example.com`, ALL_USER_SCOPES);
+        limited = await createAccount(base, `scale-limits-${attempt}@example.com`, ALL_USER_SCOPES);
       } catch (error) {
         const wait = /: 429 .*"retry_after":(\d+)/.exec(String(error));
         if (!wait || attempt > 3) throw error;
@@ -496,7 +464,7 @@ describe.runIf(SERVICES && nginxAvailable())('scale-out: two Ferry instances beh
     }
     // Asked directly, each instance refuses the key too.
     for (const instance of instances) {
-      const direct = await get(instance.baseUrl);
+      const direct = await get(instance.server.baseUrl);
       expect([direct.status, direct.body.error?.code], instance.name).toEqual([429, 'rate_limited']);
       expect(direct.retryAfter).toBeTruthy();
     }

@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, createKey, curlStatus, makeTempDir, rebase, sha256, signUp, type Account } from '../support/e2e.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import { createAccount, createKey, type Account } from '../support/accounts.ts';
+import { declaredFile, readyTransfer } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
+import { curlStatus } from '../support/e2e.ts';
 
 describe('scopes and account isolation over real HTTP', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let dir: string;
   let alice: Account;
@@ -18,38 +22,24 @@ describe('scopes and account isolation over real HTTP', () => {
   const open = { id: '', fileId: '', uploadUrl: '' };
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    dir = await makeTempDir('scopes');
+    server = await startListening('alice@example.com');
+    ({ base, dir, owner: alice } = server);
     await fsp.writeFile(path.join(dir, 'payload.bin'), content);
-    alice = await signUp(base, 'alice@example.com');
-    bob = await signUp(base, 'bob@example.com');
-    readOnlyKey = await createKey(base, alice, 'read only', ['transfers:read']);
+    bob = await createAccount(base, 'bob@example.com');
+    readOnlyKey = (await createKey(base, alice, { name: 'read only', scopes: ['transfers:read'] })).key;
 
-    const created = await call(base, 'POST', '/api/v1/transfers', {
-      key: alice.key,
-      json: { title: "Alice's files", files: [{ name: 'alice.bin', size: content.length }] },
-    });
-    shared.id = created.body.data.id;
-    shared.fileId = created.body.data.files[0].id;
-    expect((await call(base, 'PUT', rebase(base, created.body.data.files[0].upload.url), { key: alice.key, body: content })).status).toBe(200);
-    const ready = await call(base, 'POST', `/api/v1/transfers/${shared.id}/finalize`, { key: alice.key });
-    expect(ready.status).toBe(200);
-    shared.link = rebase(base, ready.body.data.url);
+    const ready = await readyTransfer(base, alice.key, [{ name: 'alice.bin', content }], { title: "Alice's files" });
+    shared.id = ready.transfer.id;
+    shared.fileId = ready.transfer.files[0].id;
+    shared.link = `${base}${ready.link}`;
 
-    const pending = await call(base, 'POST', '/api/v1/transfers', {
-      key: alice.key,
-      json: { title: 'Still uploading', files: [{ name: 'later.bin', size: content.length }] },
-    });
-    open.id = pending.body.data.id;
-    open.fileId = pending.body.data.files[0].id;
-    open.uploadUrl = rebase(base, pending.body.data.files[0].upload.url);
+    const pending = await declaredFile(base, alice.key, { size: content.length, name: 'later.bin', title: 'Still uploading' });
+    open.id = pending.transferId;
+    open.fileId = pending.fileId;
+    open.uploadUrl = rebase(base, pending.file.upload.url);
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   const fileState = async () =>
     (await call(base, 'GET', `/api/v1/transfers/${open.id}`, { key: alice.key })).body.data.files[0].state as string;

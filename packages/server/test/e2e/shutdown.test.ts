@@ -1,33 +1,18 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
-
-async function signUpWithKey(base: string): Promise<string> {
-  const creds = { email: 'owner@example.com', password: 'correct horse battery' };
-  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  expect((await post('/api/v1/auth/signup', creds)).status).toBe(202);
-  const login = await post('/api/v1/auth/login', creds);
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const { csrf_token } = (await login.json()).data;
-  const key = await post('/api/v1/keys', { name: 'k', scopes: ['transfers:write', 'transfers:read', 'files:write', 'files:read'] }, { cookie, 'x-csrf-token': csrf_token });
-  return (await key.json()).data.key;
-}
+import { serverProcess, type ServerProcess } from '../support/server-process.ts';
+import { createAccount } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
 
 describe('SIGTERM', () => {
   let server: ServerProcess | undefined;
-  afterEach(async () => server?.stop());
+  afterEach(async () => server?.dispose());
 
   it('stops accepting, ends a stalled upload cleanly within the grace, and exits 0', async () => {
-    server = await startServerProcess({ FERRY_SHUTDOWN_GRACE: '1' });
-    const key = await signUpWithKey(server.baseUrl);
-    const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-    const created = await fetch(`${server.baseUrl}/api/v1/transfers`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ title: 'shutdown', files: [{ name: 'slow.bin', size: 1_000_000 }] }),
-    }).then((r) => r.json());
-    const { id, files } = created.data;
+    server = await serverProcess({ FERRY_SHUTDOWN_GRACE: '1' });
+    const run = await server.start();
+    const { key } = await createAccount(server.baseUrl, 'owner@example.com');
+    const { id, files } = await createTransfer(server.baseUrl, key, { title: 'shutdown', files: [{ name: 'slow.bin', size: 1_000_000 }] });
 
     // An upload that sends half its body and then stalls, as a client on a bad network would.
     const url = new URL(`${server.baseUrl}/api/v1/transfers/${id}/files/${files[0].id}/content`);
@@ -40,8 +25,8 @@ describe('SIGTERM', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     const started = Date.now();
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await uploadEnded).toMatch(/^(status 503|error (ECONNRESET|EPIPE|ECONNREFUSED))$/);
     await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, curlStatus, fetchToFile, makeTempDir, rebase, sha256File, signUp, writeRandomFile, type Account, type JsonReply } from '../support/e2e.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { sha256File } from '../support/hashing.ts';
+import { curlStatus, fetchToFile, putStream, writeRandomFile } from '../support/e2e.ts';
 import { partsLeft } from '../support/stored-blobs.ts';
 
 /**
@@ -20,19 +22,6 @@ const SIZE = 40 * PART + 12_345;
 const PARTS = Math.ceil(SIZE / PART);
 const IN_FLIGHT = 4;
 
-/** PUTs bytes start..end (inclusive) of `file` to `url`, streamed (chunked, no Content-Length). */
-async function putSlice(url: string, file: string, start: number, end: number): Promise<JsonReply> {
-  const init: RequestInit & { duplex: 'half' } = {
-    method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: Readable.toWeb(fs.createReadStream(file, { start, end, highWaterMark: PART })) as ReadableStream,
-    duplex: 'half',
-  };
-  const response = await fetch(url, init);
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-}
-
 function shuffled<T>(items: T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -43,6 +32,7 @@ function shuffled<T>(items: T[]): T[] {
 }
 
 describe('signed part URLs over real HTTP (~40 MiB in 1 MiB parts)', () => {
+  let server: ListeningHarness;
   let h: Harness;
   let base: string;
   let dir: string;
@@ -53,24 +43,19 @@ describe('signed part URLs over real HTTP (~40 MiB in 1 MiB parts)', () => {
   let fileId: string;
 
   beforeAll(async () => {
-    h = await startHarness({
-    FERRY_PART_SIZE: String(PART),
-    FERRY_RATE_LIMIT_PER_MINUTE: '100000',
-    // Parts below S3's 5 MiB minimum: Ferry's own part protocol, on the local store on both stacks.
-    // The S3 flow (presigned UploadPart URLs straight to the bucket) is test/e2e/s3-signed-parts.test.ts.
-    FERRY_STORAGE: 'local',
-  });
-    base = await h.listen();
-    dir = await makeTempDir('signed-parts');
+    server = await startListening('wetransfer@example.com', {
+      FERRY_PART_SIZE: String(PART),
+      FERRY_RATE_LIMIT_PER_MINUTE: '100000',
+      // Parts below S3's 5 MiB minimum: Ferry's own part protocol, on the local store on both stacks.
+      // The S3 flow (presigned UploadPart URLs straight to the bucket) is test/e2e/s3-signed-parts.test.ts.
+      FERRY_STORAGE: 'local',
+    });
+    ({ h, base, dir, owner } = server);
     source = path.join(dir, 'source.bin');
     sourceSha = await writeRandomFile(source, SIZE);
-    owner = await signUp(base, 'wetransfer@example.com');
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   it('declares the file; it shows multipart {part_numbers, chunk_size}', async () => {
     const created = await call(base, 'POST', '/api/v1/transfers', { key: owner.key, json: { title: 'Big one', files: [{ name: 'big.bin', size: SIZE }] } });
@@ -93,7 +78,7 @@ describe('signed part URLs over real HTTP (~40 MiB in 1 MiB parts)', () => {
         inFlight++;
         peak = Math.max(peak, inFlight);
         const start = (n - 1) * PART;
-        const put = await putSlice(rebase(base, granted.body.data.url), source, start, Math.min(start + PART, SIZE) - 1);
+        const put = await putStream(rebase(base, granted.body.data.url), source, {}, { start, end: Math.min(start + PART, SIZE) - 1 });
         inFlight--;
         expect({ n, status: put.status, body: put.body }).toEqual({ n, status: 200, body: { data: { part_number: n, size: Math.min(PART, SIZE - start) } } });
         sent.push(n);
@@ -115,7 +100,7 @@ describe('signed part URLs over real HTTP (~40 MiB in 1 MiB parts)', () => {
   it('a tampered signature is refused over the wire too (403)', async () => {
     const granted = await call(base, 'GET', `/api/v1/transfers/${transferId}/files/${fileId}/upload-url/1`, { key: owner.key });
     const forged = rebase(base, granted.body.data.url).replace(/signature=./, (m) => (m.endsWith('A') ? 'signature=B' : 'signature=A'));
-    const res = await putSlice(forged, source, 0, PART - 1);
+    const res = await putStream(forged, source, {}, { start: 0, end: PART - 1 });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('invalid_signature');
   });

@@ -1,29 +1,18 @@
-import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import {
-  call,
-  curlStatus,
-  fetchToFile,
-  makeTempDir,
-  putStream,
-  readSlice,
-  rebase,
-  sha256,
-  sha256File,
-  signUp,
-  unzipHashes,
-  writeRandomFile,
-  type Account,
-} from '../support/e2e.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { runningSha256, sha256, sha256File } from '../support/hashing.ts';
+import { unzipHashes } from '../support/zip.ts';
+import { curlStatus, fetchToFile, putStream, readSlice, writeRandomFile } from '../support/e2e.ts';
 
 const BIG_SIZE = 50 * 1024 * 1024;
 const SMALL_TEXT = 'Ferry e2e notes\n'.repeat(700);
 
 describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP)', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let dir: string;
   let owner: Account;
@@ -33,21 +22,15 @@ describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    dir = await makeTempDir('lifecycle');
+    server = await startListening('owner@example.com');
+    ({ base, dir, owner, auth } = server);
     big.path = path.join(dir, 'big.bin');
     big.sha = await writeRandomFile(big.path, BIG_SIZE);
     small.path = path.join(dir, 'notes.txt');
     await fsp.writeFile(small.path, SMALL_TEXT);
-    owner = await signUp(base, 'owner@example.com');
-    auth = { authorization: `Bearer ${owner.key}` };
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   it('creates a transfer declaring two files, each with an upload URL', async () => {
     const created = await call(base, 'POST', '/api/v1/transfers', {
@@ -189,7 +172,7 @@ describe('transfer lifecycle over real HTTP (50 MiB streamed upload, ranges, ZIP
 
     // With fetch: the first half, then a resume from the middle; together they are the whole ZIP.
     const cut = Math.floor(size / 2);
-    const hash = createHash('sha256');
+    const hash = runningSha256();
     const first = await fetch(url, { headers: { ...auth, range: `bytes=0-${cut - 1}` } });
     expect(first.status).toBe(206);
     hash.update(Buffer.from(await first.arrayBuffer()));

@@ -3,15 +3,19 @@
  * resumed, parallelUploads through concatenation) and curl speaking the checksum extension by
  * hand. Every upload ends with the SHA-256 of the download.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTusServer, type TusServer } from '../support/tus-server.ts';
-import { call, readSlice, run, sha256, type Account } from '../support/e2e.ts';
-import { MiB, TUS, b64, createTransfer, metadataHeader, runTusUpload, tusHead, writePatternFile } from '../support/tus-e2e.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import { call } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { base64Digest, sha256 } from '../support/hashing.ts';
+import { MiB, readSlice, run, writePatternFile } from '../support/e2e.ts';
+import { b64, metadata, UPLOADS } from '../support/tus-http.ts';
+import { runTusUpload, tusHead } from '../support/tus-e2e.ts';
 
 const GiB = 1024 * MiB;
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
@@ -22,9 +26,9 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
   let owner: Account;
   let auth: Record<string, string>;
 
-  let server: TusServer;
+  let server: ListeningHarness;
   beforeAll(async () => {
-    server = await startTusServer();
+    server = await startListening('tus-owner@example.com', { FERRY_MAX_TRANSFER_SIZE: String(2 * 1024 ** 3) });
     ({ base, dir, owner, auth } = server);
   });
   afterAll(() => server?.close());
@@ -42,7 +46,7 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
     const transfer = await createTransfer(base, owner.key, { title: 'one gib', files: [{ name: 'one-gib.bin', size }] });
     const declared = transfer.files[0].id as string;
     const options = {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: auth,
       chunkSize,
       metadata: { transfer_id: transfer.id, file_id: declared, filename: 'one-gib.bin' },
@@ -67,7 +71,7 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
     });
     await aborted;
     const firstRunSeconds = seconds(t);
-    expect(uploadUrl).toMatch(new RegExp(`${TUS}/up_[0-9a-z]{25}$`));
+    expect(uploadUrl).toMatch(new RegExp(`${UPLOADS}/up_[0-9a-z]{25}$`));
 
     // The server keeps what arrived: at least the two acknowledged chunks, never the whole file.
     // (The aborted PATCH may still be landing its last bytes: wait for the offset to settle.)
@@ -129,7 +133,7 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
     const t = Date.now();
     const requests: string[] = [];
     const result = await runTusUpload(fs.createReadStream(file), {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: auth,
       parallelUploads: 4,
       chunkSize: 8 * MiB,
@@ -168,8 +172,8 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
     const created = await run('curl', [
       '-sS', '-o', '/dev/null', '-X', 'POST',
       '-H', 'Tus-Resumable: 1.0.0', '-H', `Upload-Length: ${size}`, '-H', bearer,
-      '-H', `Upload-Metadata: ${metadataHeader({ transfer_id: transfer.id, filename: 'checksum.bin', filetype: 'application/octet-stream' })}`,
-      '-w', '%{http_code} %header{location}', `${base}${TUS}`,
+      '-H', `Upload-Metadata: ${metadata({ transfer_id: transfer.id, filename: 'checksum.bin', filetype: 'application/octet-stream' })}`,
+      '-w', '%{http_code} %header{location}', `${base}${UPLOADS}`,
     ]);
     const [createdStatus, location] = created.trim().split(' ');
     expect(createdStatus).toBe('201');
@@ -181,7 +185,6 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
       await fsp.writeFile(target, bytes);
       return { path: target, bytes };
     };
-    const digest = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest('base64');
     /** One PATCH with curl; answers status, Upload-Offset and X-Ferry-File-Id from the response. */
     const patch = async (offset: number, chunk: string, checksum?: string) => {
       const out = await run('curl', [
@@ -201,19 +204,19 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
     const c = await chunkFile('c.part', 2 * MiB, size);
 
     // Chunk A with its SHA-256: accepted.
-    expect(await patch(0, a.path, `sha256 ${digest('sha256', a.bytes)}`)).toMatchObject({ status: 204, offset: MiB });
+    expect(await patch(0, a.path, `sha256 ${base64Digest('sha256', a.bytes)}`)).toMatchObject({ status: 204, offset: MiB });
     expect(await headOffset()).toBe(MiB);
 
     // Chunk B with the SHA-256 of other bytes: 460, discarded, offset unchanged.
-    expect(await patch(MiB, b.path, `sha256 ${digest('sha256', a.bytes)}`)).toMatchObject({ status: 460 });
+    expect(await patch(MiB, b.path, `sha256 ${base64Digest('sha256', a.bytes)}`)).toMatchObject({ status: 460 });
     expect(await headOffset()).toBe(MiB);
     // An algorithm the server does not offer: 400 (tus checksum extension), nothing written.
     expect((await patch(MiB, b.path, `crc32 ${b64('abcd')}`)).status).toBe(400);
     expect(await headOffset()).toBe(MiB);
 
     // Chunk B again with a right SHA-1, then the rest with a right MD5: the upload finishes.
-    expect(await patch(MiB, b.path, `sha1 ${digest('sha1', b.bytes)}`)).toMatchObject({ status: 204, offset: 2 * MiB });
-    const last = await patch(2 * MiB, c.path, `md5 ${digest('md5', c.bytes)}`);
+    expect(await patch(MiB, b.path, `sha1 ${base64Digest('sha1', b.bytes)}`)).toMatchObject({ status: 204, offset: 2 * MiB });
+    const last = await patch(2 * MiB, c.path, `md5 ${base64Digest('md5', c.bytes)}`);
     expect(last).toMatchObject({ status: 204, offset: size });
     expect(last.fileId).toMatch(/^fl_/);
 

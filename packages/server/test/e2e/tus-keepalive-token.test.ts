@@ -10,10 +10,14 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../support/harness.ts';
-import { startTusServer, type TusServer } from '../support/tus-server.ts';
-import { call, sha256, type Account } from '../support/e2e.ts';
-import { MiB, TUS, createTransfer, metadataHeader, runTusUpload, tusCreate, tusHead, writePatternFile } from '../support/tus-e2e.ts';
+import { startListening, type Harness, type ListeningHarness } from '../support/harness.ts';
+import { call } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
+import { MiB, writePatternFile } from '../support/e2e.ts';
+import { metadata, UPLOADS } from '../support/tus-http.ts';
+import { runTusUpload, tusCreate, tusHead } from '../support/tus-e2e.ts';
 
 describe('tus uploads with real clients (tus-js-client, curl)', () => {
   let h: Harness;
@@ -22,9 +26,9 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
   let owner: Account;
   let auth: Record<string, string>;
 
-  let server: TusServer;
+  let server: ListeningHarness;
   beforeAll(async () => {
-    server = await startTusServer();
+    server = await startListening('tus-owner@example.com', { FERRY_MAX_TRANSFER_SIZE: String(2 * 1024 ** 3) });
     ({ h, base, dir, owner, auth } = server);
   });
   afterAll(() => server?.close());
@@ -41,7 +45,7 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
 
     // A declared file, credential in X-Upload-Token, streamed from disk in 1 MiB PATCHes.
     const first = await runTusUpload(fs.createReadStream(declaredFile), {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: { 'X-Upload-Token': token },
       chunkSize: MiB,
       metadata: { transfer_id: transfer.id, file_id: transfer.files[0].id },
@@ -53,7 +57,7 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
     const small = Buffer.alloc(300_001);
     for (let i = 0; i < small.length; i++) small[i] = (i * 31 + (i >> 8)) & 0xff;
     const second = await runTusUpload(small, {
-      endpoint: `${base}${TUS}`,
+      endpoint: `${base}${UPLOADS}`,
       headers: { authorization: `Bearer ${token}` },
       chunkSize: 100_000,
       metadata: { transfer_id: transfer.id, filename: 'by-token.txt', filetype: 'text/plain' },
@@ -63,15 +67,15 @@ describe('tus uploads with real clients (tus-js-client, curl)', () => {
 
     // The token is no credential for another transfer of the same owner, nor for uploads there.
     const other = await createTransfer(base, owner.key, { title: 'other' });
-    const refused = await fetch(`${base}${TUS}`, {
+    const refused = await fetch(`${base}${UPLOADS}`, {
       method: 'POST',
-      headers: { 'tus-resumable': '1.0.0', 'upload-length': '10', 'x-upload-token': token, 'upload-metadata': metadataHeader({ transfer_id: other.id, filename: 'x.bin' }) },
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '10', 'x-upload-token': token, 'upload-metadata': metadata({ transfer_id: other.id, filename: 'x.bin' }) },
     });
     expect([403, 404]).toContain(refused.status);
     await refused.arrayBuffer();
-    const otherUpload = await fetch(`${base}${TUS}`, {
+    const otherUpload = await fetch(`${base}${UPLOADS}`, {
       method: 'POST',
-      headers: { 'tus-resumable': '1.0.0', 'upload-length': '10', ...auth, 'upload-metadata': metadataHeader({ transfer_id: other.id, filename: 'x.bin' }) },
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '10', ...auth, 'upload-metadata': metadata({ transfer_id: other.id, filename: 'x.bin' }) },
     });
     expect(otherUpload.status).toBe(201);
     const otherUrl = new URL(otherUpload.headers.get('location')!, base).toString();

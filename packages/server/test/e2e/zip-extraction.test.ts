@@ -1,9 +1,14 @@
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.ts';
-import { call, fetchToFile, makeTempDir, pythonUnzipHashes, rebase, sha256, signUp, unzipHashes, type Account } from '../support/e2e.ts';
-import { createTransfer, runTusUpload, TUS } from '../support/tus-e2e.ts';
+import { startListening, type ListeningHarness } from '../support/harness.ts';
+import { call, rebase } from '../support/client.ts';
+import type { Account } from '../support/accounts.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { sha256 } from '../support/hashing.ts';
+import { pythonUnzipHashes, unzipHashes } from '../support/zip.ts';
+import { fetchToFile } from '../support/e2e.ts';
+import { UPLOADS } from '../support/tus-http.ts';
+import { runTusUpload } from '../support/tus-e2e.ts';
 
 /**
  * A transfer whose names clash as paths (a file named like a folder another file lives in, names
@@ -11,7 +16,7 @@ import { createTransfer, runTusUpload, TUS } from '../support/tus-e2e.ts';
  * unzip and Python's zipfile extract completely, on the owner's and the recipient's path.
  */
 describe('ZIP of clashing names, extracted by real tools', () => {
-  let h: Harness;
+  let server: ListeningHarness;
   let base: string;
   let dir: string;
   let owner: Account;
@@ -29,25 +34,20 @@ describe('ZIP of clashing names, extracted by real tools', () => {
   const expected = ['docs (1)', 'docs/x.txt', 'docs (2)', 'docs/y.txt', 'notes.txt', 'Notes (1).TXT'];
 
   beforeAll(async () => {
-    h = await startHarness();
-    base = await h.listen();
-    dir = await makeTempDir('zip-extraction');
-    owner = await signUp(base, 'zipper@example.com');
+    server = await startListening('zipper@example.com');
+    ({ base, dir, owner } = server);
     const transfer = await createTransfer(base, owner.key, { title: 'clashing names' });
     transferId = transfer.id;
     for (const file of sent) {
       const metadata: Record<string, string> = { transfer_id: transferId, filename: file.name, ...(file.relativePath ? { relativePath: file.relativePath } : {}) };
-      await runTusUpload(Buffer.from(file.content), { endpoint: `${base}${TUS}`, headers: { authorization: `Bearer ${owner.key}` }, metadata });
+      await runTusUpload(Buffer.from(file.content), { endpoint: `${base}${UPLOADS}`, headers: { authorization: `Bearer ${owner.key}` }, metadata });
     }
     const finalized = await call(base, 'POST', `/api/v1/transfers/${transferId}/finalize`, { key: owner.key });
     expect(finalized.status).toBe(200);
     link = rebase(base, finalized.body.data.url);
   });
 
-  afterAll(async () => {
-    await h?.close();
-    if (dir) await fsp.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.close());
 
   const tree = () => Object.fromEntries(expected.map((name, i) => [name, sha256(sent[i]!.content)]));
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_USER_SCOPES, bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { createKey, sessionHeaders, type Account } from '../support/accounts.ts';
 import { expectData, expectError } from '../support/http.ts';
 
-/** SECURITY.md D51-D54, D58, D62 and J111; the API key lifecycle and cookie sessions with CSRF. */
+/** docs/security-checklist.md D51-D54, D58, D62 and J111; the API key lifecycle and cookie sessions with CSRF. */
 
 let h: Harness;
-let owner: Awaited<ReturnType<typeof createAccount>>;
-const session = () => ({ cookie: owner.cookie, 'x-csrf-token': owner.csrf });
+let owner: Account;
+const session = () => sessionHeaders(owner);
 
 beforeAll(async () => {
   h = await startHarness();
@@ -14,10 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function newKey(scopes: string[] = ALL_USER_SCOPES, extra: Record<string, unknown> = {}) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/keys', headers: session(), payload: { name: 'k', scopes, ...extra } });
-  return expectData<{ id: string; key: string; prefix: string; scopes: string[] }>(res, 201);
-}
+const newKey = (scopes: string[] = ALL_USER_SCOPES, extra: { expires_at?: string } = {}) => createKey(h.app, owner, { name: 'k', scopes, ...extra });
 
 const whoAmI = (headers: Record<string, string>, url = '/api/v1/account') => h.app.inject({ method: 'GET', url, headers });
 

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, putContent, sha256 } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError, putContent } from '../support/http.ts';
+import { base64Digest, sha256 } from '../support/hashing.ts';
 
-/** POST /api/v1/upload-chunk, the Trinsfer flow: SECURITY.md B20, B21, B30, B31, B34, I103, I106 and D (tokens). */
+/** POST /api/v1/upload-chunk, the Trinsfer flow: docs/security-checklist.md B20, B21, B30, B31, B34, I103, I106 and D (tokens). */
 
 const PLAN_BYTES = 4 * 1024 * 1024 * 1024 * 1024 * 1024; // 4 PiB: larger than any test disk, so 507 is reachable
 let h: Harness;
@@ -20,7 +21,7 @@ afterAll(() => h.close());
 
 /** A fresh open transfer; answers its id and upload token. */
 async function openTransfer(body: Record<string, unknown> = {}, as = key) {
-  const t = expectData(await createTransfer(h.app, as, { title: 'chunks', ...body }), 201);
+  const t = await createTransfer(h.app, as, { title: 'chunks', ...body });
   return { id: t.id as string, token: t.upload_token as string, files: t.files as { id: string }[] };
 }
 
@@ -56,8 +57,6 @@ const downloadSha = async (fileId: string) => {
   expect(res.statusCode).toBe(200);
   return sha256(res.rawPayload);
 };
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
-const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
 describe('one file by chunks', () => {
   it('retried and out-of-order chunks assemble into the right bytes; the transfer turns ready without finalize', async () => {
@@ -131,7 +130,7 @@ describe('one file by chunks', () => {
     const disk = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(PLAN_BYTES), FERRY_STORAGE: 'local' });
     try {
       const { key: diskKey } = await createAccount(disk.app, 'chunks-disk@example.com');
-      const t = expectData(await createTransfer(disk.app, diskKey, { title: 'chunks' }), 201);
+      const t = await createTransfer(disk.app, diskKey, { title: 'chunks' });
       expectError(await sendChunk({ token: t.upload_token, fileId: 'huge', index: 0, total: 2, name: 'huge.bin', size: 2 ** 50 }, bytes(10), disk), 507, 'storage_full');
       expect(expectData(await disk.app.inject({ method: 'GET', url: `/api/v1/transfers/${t.id}`, headers: bearer(diskKey) })).files).toEqual([]);
     } finally {
@@ -243,11 +242,11 @@ describe('client checksums (Content-MD5, Content-Digest)', () => {
     const content = bytes(2000);
     const [c0, c1] = [content.subarray(0, 1000), content.subarray(1000)];
     const base = { token, fileId: 'sum-md5', total: 2, name: 'md5.bin', size: 2000 };
-    expectError(await sendChunk({ ...base, index: 0, extra: { 'content-md5': md5(c1) } }, c0), 400, 'checksum_mismatch');
-    expectError(await sendChunk({ ...base, index: 0, extra: { 'content-digest': `sha-256=:${sha256b64(c1)}:` } }, c0), 400, 'checksum_mismatch');
+    expectError(await sendChunk({ ...base, index: 0, extra: { 'content-md5': base64Digest('md5', c1) } }, c0), 400, 'checksum_mismatch');
+    expectError(await sendChunk({ ...base, index: 0, extra: { 'content-digest': `sha-256=:${base64Digest('sha256', c1)}:` } }, c0), 400, 'checksum_mismatch');
     expectError(await sendChunk({ ...base, index: 0, extra: { 'content-md5': 'not base64!' } }, c0), 400, 'invalid_checksum');
-    expect(expectData(await sendChunk({ ...base, index: 0, extra: { 'content-md5': md5(c0) } }, c0)).received_chunks).toBe(1);
-    const done = expectData(await sendChunk({ ...base, index: 1, extra: { 'content-digest': `sha-256=:${sha256b64(c1)}:`, 'content-md5': md5(c1) } }, c1));
+    expect(expectData(await sendChunk({ ...base, index: 0, extra: { 'content-md5': base64Digest('md5', c0) } }, c0)).received_chunks).toBe(1);
+    const done = expectData(await sendChunk({ ...base, index: 1, extra: { 'content-digest': `sha-256=:${base64Digest('sha256', c1)}:`, 'content-md5': base64Digest('md5', c1) } }, c1));
     expect(done).toMatchObject({ file_state: 'complete', sha256: sha256(content) });
   });
 });

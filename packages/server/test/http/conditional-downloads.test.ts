@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, expectData, expectError, pathOf, readyTransfer, sha256, type ReadyTransfer } from '../support/http.ts';
+import { pathOf } from '../support/client.ts';
+import { readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 
 /** If-None-Match revalidation of downloads: 304 without a body, never a download. */
 

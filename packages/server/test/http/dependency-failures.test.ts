@@ -11,8 +11,10 @@ import { toEnvelope } from '../../src/http/error-handler.ts';
 import { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
 import { createS3Client } from '../../src/storage/s3-client.ts';
-import { createAccount, bearer } from '../support/harness.ts';
-import { bytes, expectData, expectError } from '../support/http.ts';
+import { bearer, createAccount } from '../support/harness.ts';
+import { bytes, expectData, expectError, putContent } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { metadata } from '../support/tus-http.ts';
 
 // Nothing listens on port 9 (discard) on loopback: every dependency below is really unreachable.
 const DEAD = 'http://127.0.0.1:9';
@@ -38,13 +40,8 @@ describe('a dependency failing mid-request answers 503 in the envelope, and noth
 
   it('S3 down during an upload: 503 storage_unavailable with Retry-After; the file stays pending', async () => {
     const { key } = await createAccount(app, 'deps@example.com');
-    const created = expectData(await app.inject({ method: 'POST', url: '/api/v1/transfers', headers: bearer(key), payload: { title: 'x', files: [{ name: 'a.bin', size: 1000 }] } }), 201);
-    const res = await app.inject({
-      method: 'PUT',
-      url: `/api/v1/transfers/${created.id}/files/${created.files[0].id}/content`,
-      headers: { ...bearer(key), 'content-type': 'application/octet-stream' },
-      payload: bytes(1000),
-    });
+    const created = await createTransfer(app, key, { title: 'x', files: [{ name: 'a.bin', size: 1000 }] });
+    const res = await putContent(app, key, created.id, created.files[0].id, bytes(1000));
     const body = expectError(res, 503, 'storage_unavailable');
     expect(res.headers['retry-after']).toBe('5');
     expect(body.request_id).toBeDefined();
@@ -54,8 +51,8 @@ describe('a dependency failing mid-request answers 503 in the envelope, and noth
 
   it('S3 down during a tus creation: 503 storage_unavailable, and no upload is left behind', async () => {
     const { key } = await createAccount(app, 'deps-tus@example.com');
-    const created = expectData(await app.inject({ method: 'POST', url: '/api/v1/transfers', headers: bearer(key), payload: { title: 't' } }), 201);
-    const meta = `transfer_id ${Buffer.from(created.id).toString('base64')},filename ${Buffer.from('a.bin').toString('base64')}`;
+    const created = await createTransfer(app, key, { title: 't' });
+    const meta = metadata({ transfer_id: created.id, filename: 'a.bin' });
     const res = await app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), 'tus-resumable': '1.0.0', 'upload-length': '10', 'upload-metadata': meta } });
     expectError(res, 503, 'storage_unavailable');
     const files = expectData(await app.inject({ method: 'GET', url: `/api/v1/transfers/${created.id}/files`, headers: bearer(key) }));

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, expectData, expectError, pathOf, readyTransfer, sha256, type ReadyTransfer } from '../support/http.ts';
+import { pathOf } from '../support/client.ts';
+import { readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 
-/** File downloads: Range, If-Range, HEAD, safe serving, signed URLs, download limits (SECURITY.md F72-F76, G80-G83). */
+/** File downloads: Range, If-Range, HEAD, safe serving, signed URLs, download limits (docs/security-checklist.md F72-F76, G80-G83). */
 
 const SIZE = 10_000;
 const content = bytes(SIZE);

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData, expectError, pathOf, putContent, readyTransfer, type ReadyTransfer } from '../support/http.ts';
+import { pathOf } from '../support/client.ts';
+import { createTransfer, readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, putContent } from '../support/http.ts';
 
-/** Time and deletion: SECURITY.md F71 and F76, plus the sweeper that deletes the blobs. */
+/** Time and deletion: docs/security-checklist.md F71 and F76, plus the sweeper that deletes the blobs. */
 
 let h: Harness;
 let key: string;
@@ -62,7 +64,7 @@ describe('F71. after expires_at', () => {
   beforeAll(async () => {
     const expiresAt = new Date(h.clock.now().getTime() + 30 * MINUTE).toISOString();
     x = await readyTransfer(h.app, key, [{ name: 'e.txt', content: 'expiring' }], { expires_at: expiresAt, password: 'pw for expiry' });
-    const pending = expectData(await createTransfer(h.app, key, { title: 'pending', expires_at: expiresAt, files: [{ name: 'p.txt', size: 1 }] }), 201);
+    const pending = await createTransfer(h.app, key, { title: 'pending', expires_at: expiresAt, files: [{ name: 'p.txt', size: 1 }] });
     pendingIds = { transferId: pending.id, fileId: pending.files[0].id };
     h.clock.advance(31 * MINUTE);
   });

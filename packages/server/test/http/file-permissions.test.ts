@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSecret } from '../../src/runtime.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { readyTransfer } from '../support/http.ts';
+import { readyTransfer } from '../support/transfers.ts';
 
 /** Everything under `dir` with its permission bits, tus's own working folder aside. */
 async function modes(dir: string): Promise<Record<string, string>> {

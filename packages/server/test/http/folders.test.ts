@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, readZip, sha256 } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { readZip } from '../support/zip.ts';
+import { metadata } from '../support/tus-http.ts';
 
 /** tus relativePath keeps a folder tree: files list their path, downloads use the name, the ZIP keeps the folders. */
 
@@ -12,10 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const b64 = (v: string) => Buffer.from(v).toString('base64');
-
 async function tusUpload(transferId: string, name: string, relativePath: string | undefined, content: Buffer) {
-  const meta = [`transfer_id ${b64(transferId)}`, `filename ${b64(name)}`, ...(relativePath === undefined ? [] : [`relativePath ${b64(relativePath)}`])].join(',');
+  const meta = metadata({ transfer_id: transferId, filename: name, ...(relativePath === undefined ? {} : { relativePath }) });
   return h.app.inject({
     method: 'POST',
     url: '/api/v1/uploads',
@@ -26,7 +28,7 @@ async function tusUpload(transferId: string, name: string, relativePath: string 
 
 describe('relativePath', () => {
   it('keeps the folder tree in the file list and the ZIP, and names single downloads by the file name', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'tree' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'tree' });
     const a = bytes(1000);
     const b = bytes(2000);
     const c = bytes(3000);
@@ -51,7 +53,7 @@ describe('relativePath', () => {
   });
 
   it('refuses traversal in relativePath with 400 and creates nothing (SECURITY A1)', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'evil' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'evil' });
     for (const relativePath of ['../../etc', '/etc', 'C:\\windows']) {
       expectError(await tusUpload(t.id, 'passwd', relativePath, bytes(10)), 400, 'invalid_file_name');
     }

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { createKey, sessionHeaders, type Account } from '../support/accounts.ts';
 import { expectData, expectError } from '../support/http.ts';
 
 /** A narrow key cannot disable or take over a wider one; signing out is a CSRF-protected write. */
 
 let h: Harness;
-let owner: Awaited<ReturnType<typeof createAccount>>;
-const session = () => ({ cookie: owner.cookie, 'x-csrf-token': owner.csrf });
+let owner: Account;
+const session = () => sessionHeaders(owner);
 
 beforeAll(async () => {
   h = await startHarness();
@@ -14,10 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function newKey(scopes: string[], name = 'k') {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/keys', headers: session(), payload: { name, scopes } });
-  return expectData<{ id: string; key: string; scopes: string[] }>(res, 201);
-}
+const newKey = (scopes: string[], name = 'k') => createKey(h.app, owner, { name, scopes });
 
 const keyRecord = async (id: string) => expectData(await h.app.inject({ method: 'GET', url: `/api/v1/keys/${id}`, headers: session() }));
 

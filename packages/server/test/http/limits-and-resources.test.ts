@@ -1,9 +1,10 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData, expectError, ghostId, readyTransfer } from '../support/http.ts';
+import { createTransfer, readyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, ghostId, postTransfer } from '../support/http.ts';
 
-/** Bodies, nesting, counts, headers and rates: SECURITY.md D57, D61, I96-I98, I102, I104. */
+/** Bodies, nesting, counts, headers and rates: docs/security-checklist.md D57, D61, I96-I98, I102, I104. */
 
 let h: Harness;
 let key: string;
@@ -12,7 +13,7 @@ let transferId: string;
 beforeAll(async () => {
   h = await startHarness();
   ({ key } = await createAccount(h.app, 'limits@example.com'));
-  transferId = expectData(await createTransfer(h.app, key, { title: 'limits' }), 201).id;
+  transferId = (await createTransfer(h.app, key, { title: 'limits' })).id;
 });
 afterAll(() => h.close());
 
@@ -72,9 +73,9 @@ describe('I96/I97/D61. request bodies', () => {
 describe('I98. counts', () => {
   it('I98: 100 000 files in one create is 400 too_many_files; the plan\'s 1 000 is accepted', async () => {
     const many = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `f${i}.bin`, size: 1 }));
-    expectError(await createTransfer(h.app, key, { title: 'flood', files: many(100_000) }), 400, 'too_many_files');
-    expectError(await createTransfer(h.app, key, { title: 'flood', files: many(1001) }), 400, 'too_many_files');
-    const full = expectData(await createTransfer(h.app, key, { title: 'full', files: many(1000) }), 201);
+    expectError(await postTransfer(h.app, key, { title: 'flood', files: many(100_000) }), 400, 'too_many_files');
+    expectError(await postTransfer(h.app, key, { title: 'flood', files: many(1001) }), 400, 'too_many_files');
+    const full = await createTransfer(h.app, key, { title: 'full', files: many(1000) });
     expect(full.file_count).toBe(1000);
     const extra = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${full.id}/files`, headers: bearer(key), payload: { name: 'one-more', size: 1 } });
     expectError(extra, 400, 'too_many_files');

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData, expectError, multipart, putContent, readyTransfer, sha256, type Part } from '../support/http.ts';
+import { createTransfer, readyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, multipart, postTransfer, putContent, type Part } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 import { metadata, UPLOADS, V } from '../support/tus-http.ts';
 
-/** SECURITY.md section A: file names and metadata, through every native way a name arrives. */
+/** docs/security-checklist.md section A: file names and metadata, through every native way a name arrives. */
 
 let h: Harness;
 let key: string;
@@ -16,11 +18,11 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const openTransfer = async () => expectData(await createTransfer(h.app, key, { title: 'names' }), 201).id as string;
+const openTransfer = async () => (await createTransfer(h.app, key, { title: 'names' })).id as string;
 
 /** Offers `name` at JSON create, JSON declare and multipart upload; answers the three responses. */
 async function offerEverywhere(name: string, multipartFile?: Part) {
-  const created = await createTransfer(h.app, key, { title: 'n', files: [{ name, size: 1 }] });
+  const created = await postTransfer(h.app, key, { title: 'n', files: [{ name, size: 1 }] });
   const transferId = await openTransfer();
   const declared = await h.app.inject({
     method: 'POST',
@@ -115,7 +117,7 @@ describe('A. file names and metadata', () => {
   });
 
   it.each(['', ' ', '.', '..', '   \u00A0 '])('A8: empty or dot name %j is refused with 400', async (name) => {
-    const created = await createTransfer(h.app, key, { title: 'n', files: [{ name, size: 1 }] });
+    const created = await postTransfer(h.app, key, { title: 'n', files: [{ name, size: 1 }] });
     // The schema refuses "" itself (minLength), the service everything else: both are 400.
     expect(created.statusCode).toBe(400);
     expect(['validation_failed', 'invalid_file_name']).toContain(created.json().error.code);
@@ -146,29 +148,29 @@ describe('A. file names and metadata', () => {
   it('A9: a name over 255 UTF-8 bytes (100 emoji) is refused with 400; 255 bytes is accepted', async () => {
     await expectRefusedEverywhere('😀'.repeat(100), encodedFilename('😀'.repeat(100)));
     const fits = `${'😀'.repeat(63)}abc`;
-    expect(expectData(await createTransfer(h.app, key, { title: 'n', files: [{ name: fits, size: 1 }] }), 201).files[0].name).toBe(fits);
+    expect((await createTransfer(h.app, key, { title: 'n', files: [{ name: fits, size: 1 }] })).files[0].name).toBe(fits);
   });
 
   it('A10: Windows-reserved names and trailing dots are stored as given (201)', async () => {
     const names = ['CON', 'nul.txt', 'COM1', 'name.'];
-    const created = expectData(await createTransfer(h.app, key, { title: 'win', files: names.map((name) => ({ name, size: 1 })) }), 201);
+    const created = await createTransfer(h.app, key, { title: 'win', files: names.map((name) => ({ name, size: 1 })) });
     expect(created.files.map((f: { name: string }) => f.name)).toEqual(names);
   });
 
   it('A11: duplicate names (also NFC vs NFD) are refused with 400; case differences are allowed', async () => {
-    const dup = await createTransfer(h.app, key, { title: 'd', files: [{ name: 'a.txt', size: 1 }, { name: 'a.txt', size: 1 }] });
+    const dup = await postTransfer(h.app, key, { title: 'd', files: [{ name: 'a.txt', size: 1 }, { name: 'a.txt', size: 1 }] });
     expectError(dup, 400, 'duplicate_file_name');
-    const nfd = await createTransfer(h.app, key, { title: 'd', files: [{ name: 'caf\u00E9.txt', size: 1 }, { name: 'cafe\u0301.txt', size: 1 }] });
+    const nfd = await postTransfer(h.app, key, { title: 'd', files: [{ name: 'caf\u00E9.txt', size: 1 }, { name: 'cafe\u0301.txt', size: 1 }] });
     expectError(nfd, 400, 'duplicate_file_name');
 
-    const transferId = expectData(await createTransfer(h.app, key, { title: 'd', files: [{ name: 'caf\u00E9.txt', size: 1 }] }), 201).id;
+    const transferId = (await createTransfer(h.app, key, { title: 'd', files: [{ name: 'caf\u00E9.txt', size: 1 }] })).id;
     const later = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key), payload: { name: 'cafe\u0301.txt', size: 1 } });
     expectError(later, 400, 'duplicate_file_name');
     const form = multipart([{ name: 'file', filename: 'caf\u00E9.txt', content: 'x' }]);
     const viaForm = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${transferId}/files`, headers: { ...bearer(key), ...form.headers }, payload: form.payload });
     expectError(viaForm, 400, 'duplicate_file_name');
 
-    const cased = await createTransfer(h.app, key, { title: 'c', files: [{ name: 'A.txt', size: 1 }, { name: 'a.txt', size: 1 }] });
+    const cased = await postTransfer(h.app, key, { title: 'c', files: [{ name: 'A.txt', size: 1 }, { name: 'a.txt', size: 1 }] });
     expect(cased.statusCode).toBe(201);
   });
 
@@ -212,7 +214,7 @@ describe('A. file names and metadata', () => {
   });
 
   it('A17: a 1 MB transfer message is refused with 400', async () => {
-    const res = await createTransfer(h.app, key, { title: 'big', message: 'm'.repeat(1_000_000) });
+    const res = await postTransfer(h.app, key, { title: 'big', message: 'm'.repeat(1_000_000) });
     expectError(res, 400, 'validation_failed');
     const transferId = await openTransfer();
     const patched = await h.app.inject({ method: 'PATCH', url: `/api/v1/transfers/${transferId}`, headers: bearer(key), payload: { message: 'm'.repeat(10_001) } });

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNLOCK_LIMITS } from '../../src/services/unlock-service.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, readZip, readyTransfer, sha256, type ReadyTransfer } from '../support/http.ts';
+import { readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError, postTransfer } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { readZip } from '../support/zip.ts';
 
-/** Password-protected links, SECURITY.md E64-E70. */
+/** Password-protected links, docs/security-checklist.md E64-E70. */
 
 const PASSWORD = 'open sesame';
 const content = bytes(5000);
@@ -150,7 +153,7 @@ describe('E. password-protected links', () => {
     expectError(await unlock(t.link, 'p'.repeat(2000)), 413, 'payload_too_large');
     const huge = await h.app.inject({ method: 'POST', url: `/api/v1/public/transfers/${t.transfer.slug}/unlock`, remoteAddress: nextIp(), headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ password: 'p'.repeat(10 * 1024 * 1024) }) });
     expectError(huge, 413, 'payload_too_large');
-    expectError(await createTransfer(h.app, key, { title: 'x', password: 'p'.repeat(2000) }), 413, 'payload_too_large');
+    expectError(await postTransfer(h.app, key, { title: 'x', password: 'p'.repeat(2000) }), 413, 'payload_too_large');
 
     const long = 'L'.repeat(72) + 'correct-tail-of-a-hundred-characters';
     const x = await readyTransfer(h.app, key, [{ name: 'l.txt', content: 'l' }], { password: long });
@@ -163,7 +166,7 @@ describe('E. password-protected links', () => {
     expectError(await unlock(t.link, ''), 401, 'invalid_password');
     expect((await unlock(t.link, undefined)).statusCode).toBe(400);
     expect((await unlock(t.link, null)).statusCode).toBe(400);
-    expectError(await createTransfer(h.app, key, { title: 'x', password: '' }), 400, 'validation_failed');
+    expectError(await postTransfer(h.app, key, { title: 'x', password: '' }), 400, 'validation_failed');
   });
 
   it('E64: guesses are throttled per address, then per link across addresses: 429 with Retry-After', async () => {

@@ -1,9 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, multipart, putContent, sha256, type Injected } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError, multipart, postTransfer, putContent, type Injected } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { smallBlobDisk } from '../support/stored-blobs.ts';
+import { metadata, V } from '../support/tus-http.ts';
 
 /**
  * One account cannot reserve the disk away from the others: bytes it declared but has not sent
@@ -16,28 +19,24 @@ import { bytes, createTransfer, expectData, expectError, multipart, putContent, 
 const MiB = 1024 * 1024;
 const CAP = 4 * MiB;
 const EXPIRY_SECONDS = 60;
-const tus = { 'tus-resumable': '1.0.0' };
-const meta = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
 
 let h: Harness;
 let blobs: string;
+let unmount: () => void;
 
 beforeAll(async () => {
   h = await startHarness({ FERRY_STORAGE: 'local', FERRY_MAX_PENDING_BYTES_PER_ACCOUNT: String(CAP), FERRY_UPLOAD_EXPIRY: String(EXPIRY_SECONDS) });
-  blobs = path.join(h.dataDir, 'blobs');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', blobs]);
-  await fs.mkdir(path.join(blobs, '.tmp'), { recursive: true });
-  await fs.mkdir(path.join(blobs, '.tus'), { recursive: true });
+  ({ blobs, unmount } = await smallBlobDisk(h.dataDir, '16m'));
 });
 afterAll(async () => {
-  execFileSync('umount', ['-l', blobs]);
+  unmount?.();
   await h.close();
 });
 
 const declareFile = (key: string, transferId: string, name: string, size: number) =>
   h.app.inject({ method: 'POST', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key), payload: { name, size } });
 const tusCreate = (key: string, size: number, headers: Record<string, string>) =>
-  h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...tus, 'upload-length': String(size), ...headers } });
+  h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...V, 'upload-length': String(size), ...headers } });
 const tusPartial = (key: string, size: number) => tusCreate(key, size, { 'upload-concat': 'partial' });
 const transfers = async (key: string) => expectData<any[]>(await h.app.inject({ method: 'GET', url: '/api/v1/transfers', headers: bearer(key) }));
 const filesOf = async (key: string, id: string) => expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${id}`, headers: bearer(key) })).files as any[];
@@ -51,11 +50,11 @@ function expectOverCap(res: Injected, pending: number) {
 describe('the per-account cap on pending uploads', () => {
   it('every declaring route answers 413 pending_uploads_limit past the cap and declares nothing; another account still declares and uploads', async () => {
     const { key: alice } = await createAccount(h.app, 'alice@example.com');
-    const t = expectData(await createTransfer(h.app, alice, { title: 'mine', files: [{ name: 'a.bin', size: 3 * MiB }] }), 201);
+    const t = await createTransfer(h.app, alice, { title: 'mine', files: [{ name: 'a.bin', size: 3 * MiB }] });
 
-    expectOverCap(await createTransfer(h.app, alice, { title: 'more', files: [{ name: 'b.bin', size: 2 * MiB }] }), 3 * MiB);
+    expectOverCap(await postTransfer(h.app, alice, { title: 'more', files: [{ name: 'b.bin', size: 2 * MiB }] }), 3 * MiB);
     expectOverCap(await declareFile(alice, t.id, 'b.bin', 2 * MiB), 3 * MiB);
-    expectOverCap(await tusCreate(alice, 2 * MiB, { 'upload-metadata': meta({ transfer_id: t.id, filename: 'c.bin' }) }), 3 * MiB);
+    expectOverCap(await tusCreate(alice, 2 * MiB, { 'upload-metadata': metadata({ transfer_id: t.id, filename: 'c.bin' }) }), 3 * MiB);
     expectOverCap(await tusPartial(alice, 2 * MiB), 3 * MiB);
     const chunk = await h.app.inject({
       method: 'POST',
@@ -79,7 +78,7 @@ describe('the per-account cap on pending uploads', () => {
     // Someone else is not locked out by alice's declarations.
     const { key: bob } = await createAccount(h.app, 'bob@example.com');
     const content = bytes(CAP);
-    const theirs = expectData(await createTransfer(h.app, bob, { title: 'theirs', files: [{ name: 'b.bin', size: content.length }] }), 201);
+    const theirs = await createTransfer(h.app, bob, { title: 'theirs', files: [{ name: 'b.bin', size: content.length }] });
     expectData(await putContent(h.app, bob, theirs.id, theirs.files[0].id, content));
     const download = await h.app.inject({ method: 'GET', url: `/api/v1/files/${theirs.files[0].id}/download`, headers: bearer(bob) });
     expect(sha256(download.rawPayload)).toBe(sha256(content));
@@ -93,10 +92,10 @@ describe('the per-account cap on pending uploads', () => {
 
   it('concurrent declarations of one account never pass the cap together: exactly one of those that fit alone is made', async () => {
     const { key } = await createAccount(h.app, 'racer@example.com');
-    const open = expectData(await createTransfer(h.app, key, { title: 'open' }), 201);
+    const open = await createTransfer(h.app, key, { title: 'open' });
     const size = 3 * MiB;
     const answers = await Promise.all([
-      ...[0, 1, 2].map((i) => createTransfer(h.app, key, { title: `t${i}`, files: [{ name: 'x.bin', size }] })),
+      ...[0, 1, 2].map((i) => postTransfer(h.app, key, { title: `t${i}`, files: [{ name: 'x.bin', size }] })),
       ...[0, 1, 2].map((i) => declareFile(key, open.id, `f${i}.bin`, size)),
       ...[0, 1].map(() => tusPartial(key, size)),
     ]);
@@ -108,54 +107,54 @@ describe('the per-account cap on pending uploads', () => {
     expect(declared + (partial ? size : 0)).toBe(size);
     // Leave the disk to the next test.
     for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
-    if (partial) await h.app.inject({ method: 'DELETE', url: new URL(partial.headers.location as string).pathname, headers: { ...bearer(key), ...tus } });
+    if (partial) await h.app.inject({ method: 'DELETE', url: new URL(partial.headers.location as string).pathname, headers: { ...bearer(key), ...V } });
   });
 
   it('a deferred partial reserves its length when it declares it: past the cap the PATCH is 413 and nothing is recorded', async () => {
     const { key } = await createAccount(h.app, 'deferrer@example.com');
     const created: string[] = [];
     const declare = async (size: number) => {
-      const res = await h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...tus, 'upload-concat': 'partial', 'upload-defer-length': '1' } });
+      const res = await h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...V, 'upload-concat': 'partial', 'upload-defer-length': '1' } });
       expect(res.statusCode, res.body).toBe(201);
       const url = new URL(res.headers.location as string).pathname;
       created.push(url);
-      const patch = { ...bearer(key), ...tus, 'upload-offset': '0', 'upload-length': String(size), 'content-type': 'application/offset+octet-stream' };
+      const patch = { ...bearer(key), ...V, 'upload-offset': '0', 'upload-length': String(size), 'content-type': 'application/offset+octet-stream' };
       return { url, res: await h.app.inject({ method: 'PATCH', url, headers: patch, payload: Buffer.alloc(0) }) };
     };
     expect((await declare(3 * MiB)).res.statusCode).toBe(204);
     const over = await declare(3 * MiB);
     expectOverCap(over.res, 3 * MiB);
-    const head = await h.app.inject({ method: 'HEAD', url: over.url, headers: { ...bearer(key), ...tus } });
+    const head = await h.app.inject({ method: 'HEAD', url: over.url, headers: { ...bearer(key), ...V } });
     expect(head.headers['upload-defer-length']).toBe('1');
     // The refused length counts for nothing: the account still has 1 MiB to declare.
-    expectData(await createTransfer(h.app, key, { title: 'fits', files: [{ name: 'a.bin', size: MiB }] }), 201);
-    for (const url of created) await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...tus } });
+    await createTransfer(h.app, key, { title: 'fits', files: [{ name: 'a.bin', size: MiB }] });
+    for (const url of created) await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...V } });
     for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
   });
 
   it('partials whose bytes all arrived stop counting, so the final upload that joins them fits the cap', async () => {
     const { key } = await createAccount(h.app, 'joiner@example.com');
-    const t = expectData(await createTransfer(h.app, key, { title: 'joined' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'joined' });
     const parts = [bytes(2 * MiB), bytes(2 * MiB)];
     const urls: string[] = [];
     for (const part of parts) {
       const res = await tusCreate(key, part.length, { 'upload-concat': 'partial', 'content-type': 'application/offset+octet-stream' });
       expect(res.statusCode, res.body).toBe(201);
       const url = new URL(res.headers.location as string).pathname;
-      const patch = { ...bearer(key), ...tus, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' };
+      const patch = { ...bearer(key), ...V, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' };
       expect((await h.app.inject({ method: 'PATCH', url, headers: patch, payload: part })).statusCode).toBe(204);
       urls.push(url);
     }
     const final = await h.app.inject({
       method: 'POST',
       url: '/api/v1/uploads',
-      headers: { ...bearer(key), ...tus, 'upload-concat': `final;${urls.join(' ')}`, 'upload-metadata': meta({ transfer_id: t.id, filename: 'joined.bin' }) },
+      headers: { ...bearer(key), ...V, 'upload-concat': `final;${urls.join(' ')}`, 'upload-metadata': metadata({ transfer_id: t.id, filename: 'joined.bin' }) },
     });
     expect(final.statusCode, final.body).toBe(201);
     const [file] = await filesOf(key, t.id);
     expect(file).toMatchObject({ name: 'joined.bin', state: 'complete', sha256: sha256(Buffer.concat(parts)) });
     await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
-    for (const url of urls) await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...tus } });
+    for (const url of urls) await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...V } });
   });
 });
 
@@ -167,14 +166,14 @@ describe('declarations lapse with their upload', () => {
     const filler = path.join(blobs, 'filler');
     await fs.writeFile(filler, Buffer.alloc((await h.stores.defaultStore.freeSpace())! - 5 * MiB));
     try {
-      expectData(await createTransfer(h.app, carol, { title: 'abandoned', files: [{ name: 'a.bin', size: 2 * MiB }] }), 201);
+      await createTransfer(h.app, carol, { title: 'abandoned', files: [{ name: 'a.bin', size: 2 * MiB }] });
       expect(await tusPartial(carol, 2 * MiB).then((r) => r.statusCode)).toBe(201);
-      expectOverCap(await createTransfer(h.app, carol, { title: 'more', files: [{ name: 'b.bin', size: MiB }] }), CAP);
-      expectError(await createTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] }), 507, 'storage_full');
+      expectOverCap(await postTransfer(h.app, carol, { title: 'more', files: [{ name: 'b.bin', size: MiB }] }), CAP);
+      expectError(await postTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] }), 507, 'storage_full');
 
       h.clock.advance((EXPIRY_SECONDS + 1) * 1000);
-      expectData(await createTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] }), 201);
-      expectData(await createTransfer(h.app, carol, { title: 'again', files: [{ name: 'b.bin', size: 2 * MiB }] }), 201);
+      await createTransfer(h.app, dave, { title: 'mine', files: [{ name: 'd.bin', size: 2 * MiB }] });
+      await createTransfer(h.app, carol, { title: 'again', files: [{ name: 'b.bin', size: 2 * MiB }] });
     } finally {
       await fs.rm(filler);
     }

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { expectData, expectError, ghostId, pathOf, readyTransfer, type Injected, type ReadyTransfer } from '../support/http.ts';
+import { pathOf } from '../support/client.ts';
+import { readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, ghostId, type Injected } from '../support/http.ts';
 
 /**
  * What a recipient's browser sees on a link: the page, its password form, and every error on the

@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES } from '../../src/domain/scopes.ts';
 import type { App } from '../../src/app.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { createKey } from '../support/accounts.ts';
 import { expectError, ghostId } from '../support/http.ts';
 
 /**
- * SECURITY.md D59 (and J113): the route table itself. Every registered route is listed here with
- * the rule it must declare, so a new route fails this test until someone decides who may call it;
- * then each guarded route is called without credentials (401) and with a key lacking its scope (403).
+ * docs/security-checklist.md D59 (and J113): the route table itself. Every registered route is
+ * listed here with the rule it must declare, so a new route fails this test until someone decides
+ * who may call it; then each guarded route is called without credentials (401) and with a key
+ * lacking its scope (403).
  */
 
 type Rule = { public: true } | { scope: string };
@@ -116,14 +118,8 @@ beforeAll(async () => {
   h = await startHarness({ FERRY_RATE_LIMIT_PER_MINUTE: '100000' });
   const admin = await createAccount(h.app, 'admin@example.com');
   for (const missing of SCOPES) {
-    const res = await h.app.inject({
-      method: 'POST',
-      url: '/api/v1/keys',
-      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf },
-      payload: { name: `without ${missing}`, scopes: SCOPES.filter((s) => s !== missing) },
-    });
-    expect(res.statusCode).toBe(201);
-    lacking.set(missing, res.json().data.key);
+    const { key } = await createKey(h.app, admin, { name: `without ${missing}`, scopes: SCOPES.filter((s) => s !== missing) });
+    lacking.set(missing, key);
   }
   routes = registeredRoutes(h.app);
 });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, expectError, readyTransfer, sha256 } from '../support/http.ts';
+import { readyTransfer } from '../support/transfers.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 import { testS3Server } from '../support/test-s3.ts';
 
 // FERRY_S3_REDIRECT_DOWNLOADS: the bucket answers downloads itself (scale-out run only).

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData, expectError, ghostId, multipart, putContent, readyTransfer, sha256, type Injected } from '../support/http.ts';
+import { createKey } from '../support/accounts.ts';
+import { createTransfer, readyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, ghostId, multipart, putContent, type Injected } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 
-/** SECURITY.md D55-D57, D59 and D62: what one account may see and do with another's objects. */
+/** docs/security-checklist.md D55-D57, D59 and D62: what one account may see and do with another's objects. */
 
 let h: Harness;
 let alice: Awaited<ReturnType<typeof createAccount>>;
@@ -20,9 +23,9 @@ beforeAll(async () => {
   alice = await createAccount(h.app, 'alice@example.com');
   bob = await createAccount(h.app, 'bob@example.com');
   aReady = await readyTransfer(h.app, alice.key, [{ name: 'secret.txt', content: CONTENT }], { title: 'Alice only', password: 'alice pw' });
-  const open = expectData(await createTransfer(h.app, alice.key, { title: 'open', files: [{ name: 'p.bin', size: 4 }] }), 201);
+  const open = await createTransfer(h.app, alice.key, { title: 'open', files: [{ name: 'p.bin', size: 4 }] });
   aOpen = { id: open.id, fileId: open.files[0].id };
-  const b = expectData(await createTransfer(h.app, bob.key, { title: 'bob', files: [{ name: 'b.bin', size: 4 }] }), 201);
+  const b = await createTransfer(h.app, bob.key, { title: 'bob', files: [{ name: 'b.bin', size: 4 }] });
   bOpen = { id: b.id, fileId: b.files[0].id };
   aKeyId = expectData(await h.app.inject({ method: 'GET', url: '/api/v1/keys', headers: bearer(alice.key) }))[0].id;
 });
@@ -89,7 +92,7 @@ describe('D55/D56. another account\'s objects are 404', () => {
     // Alice's transfer path with Bob's file: Alice owns the path, not the file.
     expectError(await putContent(h.app, alice.key, aOpen.id, bOpen.fileId, 'evil'), 404, 'not_found');
     // Alice's own file under Alice's other transfer: still not that transfer's file.
-    const other = expectData(await createTransfer(h.app, alice.key, { title: 'other' }), 201);
+    const other = await createTransfer(h.app, alice.key, { title: 'other' });
     expectError(await putContent(h.app, alice.key, other.id, aOpen.fileId, 'abcd'), 404, 'not_found');
     const pending = expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${aOpen.id}/files`, headers: as(alice) }));
     expect(pending[0]).toMatchObject({ id: aOpen.fileId, state: 'pending', sha256: null });
@@ -144,10 +147,7 @@ describe('D57/D59/D62. ids, narrow keys and what responses never contain', () =>
   });
 
   it('D59: an upload-only key (files:write) cannot manage keys, read transfers or see the account (403)', async () => {
-    const upload = expectData(
-      await h.app.inject({ method: 'POST', url: '/api/v1/keys', headers: { cookie: alice.cookie, 'x-csrf-token': alice.csrf }, payload: { name: 'ci', scopes: ['files:write'] } }),
-      201,
-    );
+    const upload = await createKey(h.app, alice, { name: 'ci', scopes: ['files:write'] });
     const key = bearer(upload.key);
     expectError(await h.app.inject({ method: 'GET', url: '/api/v1/keys', headers: key }), 403, 'insufficient_scope');
     expectError(await h.app.inject({ method: 'POST', url: '/api/v1/keys', headers: key, payload: { name: 'x', scopes: ['files:write'] } }), 403, 'insufficient_scope');

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, pathOf, sha256, type Injected } from '../support/http.ts';
+import { pathOf } from '../support/client.ts';
+import { createTransfer, declaredFile, type DeclaredFile } from '../support/transfers.ts';
+import { bytes, expectData, expectError, type Injected } from '../support/http.ts';
+import { base64Digest, sha256 } from '../support/hashing.ts';
 import { blobKeys, tempBlobCount } from '../support/stored-blobs.ts';
 
-/** Signed part URLs (the WeTransfer flow) through inject(): SECURITY.md B26-B34, D56, F76, I103. */
+/** Signed part URLs (the WeTransfer flow) through inject(): docs/security-checklist.md B26-B34, D56, F76, I103. */
 
 const PART = 64 * 1024; // FERRY_PART_SIZE's smallest value, so files of a few parts stay small
 let h: Harness;
@@ -26,14 +28,11 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Declared = { transferId: string; fileId: string; view: any };
+type Declared = Pick<DeclaredFile, 'transferId' | 'fileId'>;
 
-async function declared(size: number, name = 'f.bin'): Promise<Declared> {
-  const t = expectData(await createTransfer(h.app, key, { title: 'parts', files: [{ name, size }] }), 201);
-  return { transferId: t.id, fileId: t.files[0].id, view: t.files[0] };
-}
+const declared = (size: number, name?: string) => declaredFile(h.app, key, { size, name, title: 'parts' });
 
-const base = (d: Pick<Declared, 'transferId' | 'fileId'>) => `/api/v1/transfers/${d.transferId}/files/${d.fileId}`;
+const base = (d: Declared) => `/api/v1/transfers/${d.transferId}/files/${d.fileId}`;
 const getUrl = (d: Declared, part: string | number, as = key) => h.app.inject({ method: 'GET', url: `${base(d)}/upload-url/${part}`, headers: bearer(as) });
 
 const signedUrl = async (d: Declared, part: number): Promise<string> => pathOf(expectData(await getUrl(d, part)).url);
@@ -53,7 +52,6 @@ function complete(d: Declared, payload?: unknown, as = key, headers: Record<stri
 const finalize = (d: Declared) => h.app.inject({ method: 'PUT', url: `/api/v1/transfers/${d.transferId}/finalize`, headers: bearer(key) });
 const slice = (content: Buffer, part: number) => content.subarray((part - 1) * PART, part * PART);
 const storedParts = async (d: Declared) => (await h.app.services.parts.list(d.fileId)).map((p) => p.part_number);
-const b64 = (algorithm: 'md5' | 'sha256', b: Buffer) => createHash(algorithm).update(b).digest('base64');
 
 /** A body without Content-Length (chunked), in two pieces. */
 const chunked = (content: Buffer) => Readable.from([content.subarray(0, 1000), content.subarray(1000)]);
@@ -65,7 +63,7 @@ async function uploadAll(d: Declared, content: Buffer, order: number[]): Promise
 describe('upload-url', () => {
   it('a pending file shows multipart; each part gets a signed URL on the public origin valid for one hour', async () => {
     const d = await declared(2 * PART + 1000);
-    expect(d.view.multipart).toEqual({ part_numbers: 3, chunk_size: PART });
+    expect(d.file.multipart).toEqual({ part_numbers: 3, chunk_size: PART });
     const data = expectData(await getUrl(d, 3));
     expect(data.part_number).toBe(3);
     expect(data.url).toMatch(new RegExp(`^${h.config.publicUrl}${base(d)}/parts/3\\?expires=\\d+&signature=[A-Za-z0-9_-]{43}$`));
@@ -166,11 +164,11 @@ describe('part PUT', () => {
   it('Content-MD5 and Content-Digest are checked: a mismatch is 400 checksum_mismatch and nothing is kept', async () => {
     const d = await declared(PART);
     const content = bytes(PART);
-    expectError(await putSigned(d, 1, content, { 'content-md5': b64('md5', bytes(16)) }), 400, 'checksum_mismatch');
-    expectError(await putSigned(d, 1, content, { 'content-digest': `sha-256=:${b64('sha256', bytes(16))}:` }), 400, 'checksum_mismatch');
+    expectError(await putSigned(d, 1, content, { 'content-md5': base64Digest('md5', bytes(16)) }), 400, 'checksum_mismatch');
+    expectError(await putSigned(d, 1, content, { 'content-digest': `sha-256=:${base64Digest('sha256', bytes(16))}:` }), 400, 'checksum_mismatch');
     expectError(await putSigned(d, 1, content, { 'content-md5': 'not base64!' }), 400, 'invalid_checksum');
     expect(await storedParts(d)).toEqual([]);
-    expectData(await putSigned(d, 1, content, { 'content-md5': b64('md5', content), 'content-digest': `sha-256=:${b64('sha256', content)}:` }));
+    expectData(await putSigned(d, 1, content, { 'content-md5': base64Digest('md5', content), 'content-digest': `sha-256=:${base64Digest('sha256', content)}:` }));
     expect(expectData(await complete(d)).sha256).toBe(sha256(content));
   });
 
@@ -276,16 +274,16 @@ describe('upload-complete', () => {
 
   it('a zero-byte file has no parts and completes with none; then the transfer finalizes', async () => {
     const d = await declared(0, 'empty.txt');
-    expect(d.view.multipart).toEqual({ part_numbers: 0, chunk_size: PART });
+    expect(d.file.multipart).toEqual({ part_numbers: 0, chunk_size: PART });
     expectError(await getUrl(d, 1), 400, 'invalid_part_number');
     expect(expectData(await complete(d, { part_numbers: 0 }))).toMatchObject({ size: 0, part_numbers: 0, state: 'complete', sha256: sha256('') });
     expect(expectData(await finalize(d)).files[0].state).toBe('complete');
   });
 
   it('B34: a finalized transfer refuses URLs, parts and completion of its files (409 transfer_finalized)', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'two', files: [{ name: 'a.bin', size: 10 }, { name: 'b.bin', size: 10 }] }), 201);
-    const a: Declared = { transferId: t.id, fileId: t.files[0].id, view: t.files[0] };
-    const b: Declared = { transferId: t.id, fileId: t.files[1].id, view: t.files[1] };
+    const t = await createTransfer(h.app, key, { title: 'two', files: [{ name: 'a.bin', size: 10 }, { name: 'b.bin', size: 10 }] });
+    const a: Declared = { transferId: t.id, fileId: t.files[0].id };
+    const b: Declared = { transferId: t.id, fileId: t.files[1].id };
     const aUrl = await signedUrl(a, 1);
     expectData(await putSigned(a, 1, bytes(10)));
     expectData(await complete(a));

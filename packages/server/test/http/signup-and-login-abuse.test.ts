@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { call, PASSWORD } from '../support/e2e.ts';
+import { call } from '../support/client.ts';
+import { PASSWORD } from '../support/accounts.ts';
 import { expectData, expectError, type Injected } from '../support/http.ts';
 
 /**

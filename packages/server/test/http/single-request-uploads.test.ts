@@ -2,10 +2,12 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, expectData, expectError, pathOf, sha256 } from '../support/http.ts';
+import { pathOf } from '../support/client.ts';
+import { bytes, expectData, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 import { blobKeys } from '../support/stored-blobs.ts';
 
-/** PUT / and PUT /:name (curl -T): one request makes a ready transfer. SECURITY.md A, B20, B21, F, I103, I106. */
+/** PUT / and PUT /:name (curl -T): one request makes a ready transfer. docs/security-checklist.md A, B20, B21, F, I103, I106. */
 
 const PLAN_BYTES = 1024 * 1024;
 let h: Harness;

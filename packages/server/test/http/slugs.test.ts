@@ -10,7 +10,8 @@ import * as directMultipart from '../../src/db/migrations/003-direct-multipart.t
 import { TransfersRepository } from '../../src/repositories/transfers-repository.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { createTestDatabase } from '../support/test-database.ts';
-import { createTransfer, expectData, expectError, readyTransfer } from '../support/http.ts';
+import { expectData, expectError, postTransfer } from '../support/http.ts';
+import { readyTransfer } from '../support/transfers.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -38,10 +39,10 @@ describe('custom slugs ignore letter case', () => {
   it('a slug blocks every spelling of it, for other accounts and for its owner', async () => {
     const report = await readyTransfer(h.app, alice, [{ name: 'r.txt', content: 'r' }], { slug: 'Report-2024' });
     expect(report.transfer.url).toMatch(/\/t\/Report-2024$/);
-    expectError(await createTransfer(h.app, bob, { title: 'x', slug: 'report-2024' }), 409, 'slug_taken');
-    expectError(await createTransfer(h.app, bob, { title: 'x', slug: 'REPORT-2024' }), 409, 'slug_taken');
-    expectError(await createTransfer(h.app, alice, { title: 'x', slug: 'rEpOrT-2024' }), 409, 'slug_taken');
-    const other = expectData(await createTransfer(h.app, bob, { title: 'other' }), 201);
+    expectError(await postTransfer(h.app, bob, { title: 'x', slug: 'report-2024' }), 409, 'slug_taken');
+    expectError(await postTransfer(h.app, bob, { title: 'x', slug: 'REPORT-2024' }), 409, 'slug_taken');
+    expectError(await postTransfer(h.app, alice, { title: 'x', slug: 'rEpOrT-2024' }), 409, 'slug_taken');
+    const other = expectData(await postTransfer(h.app, bob, { title: 'other' }), 201);
     expectError(await patchSlug(bob, other.id, 'report-2024'), 409, 'slug_taken');
     // Its owner may change the case of its own slug.
     expect(expectData(await patchSlug(alice, report.transfer.id, 'REPORT-2024')).slug).toBe('REPORT-2024');
@@ -63,7 +64,7 @@ describe('custom slugs ignore letter case', () => {
   it('of racing claims of one slug, in any case and from any account, exactly one wins and none fails', async () => {
     const spellings = ['race-slug', 'Race-Slug', 'RACE-SLUG', 'race-SLUG', 'Race-slug'];
     const answers = await Promise.all(
-      spellings.flatMap((slug, i) => [createTransfer(h.app, i % 2 ? alice : bob, { title: slug, slug }), createTransfer(h.app, i % 2 ? bob : alice, { title: slug, slug })]),
+      spellings.flatMap((slug, i) => [postTransfer(h.app, i % 2 ? alice : bob, { title: slug, slug }), postTransfer(h.app, i % 2 ? bob : alice, { title: slug, slug })]),
     );
     expect(answers.map((a) => a.statusCode).sort()).toEqual([201, ...Array(9).fill(409)]);
     for (const answer of answers.filter((a) => a.statusCode === 409)) expectError(answer, 409, 'slug_taken');
@@ -75,11 +76,11 @@ describe('a purged transfer\'s slug stays reserved for its owner', () => {
     const old = await readyTransfer(h.app, alice, [{ name: 'q.txt', content: 'q' }], { slug: 'quarterly' });
     await deleteAndPurge(alice, old.transfer.id);
     expectError(await h.app.inject({ method: 'GET', url: '/t/quarterly' }), 404, 'not_found');
-    expectError(await createTransfer(h.app, bob, { title: 'squat', slug: 'Quarterly' }), 409, 'slug_taken');
-    const bobs = expectData(await createTransfer(h.app, bob, { title: 'squat later' }), 201);
+    expectError(await postTransfer(h.app, bob, { title: 'squat', slug: 'Quarterly' }), 409, 'slug_taken');
+    const bobs = expectData(await postTransfer(h.app, bob, { title: 'squat later' }), 201);
     expectError(await patchSlug(bob, bobs.id, 'quarterly'), 409, 'slug_taken');
     h.clock.advance(29 * DAY_MS);
-    expectError(await createTransfer(h.app, bob, { title: 'squat', slug: 'quarterly' }), 409, 'slug_taken');
+    expectError(await postTransfer(h.app, bob, { title: 'squat', slug: 'quarterly' }), 409, 'slug_taken');
     const again = await readyTransfer(h.app, alice, [{ name: 'q2.txt', content: 'q2' }], { slug: 'Quarterly' });
     expect(again.link).toBe('/t/Quarterly');
     expect((await h.app.inject({ method: 'GET', url: '/t/quarterly' })).statusCode).toBe(200);
@@ -89,9 +90,9 @@ describe('a purged transfer\'s slug stays reserved for its owner', () => {
     const old = await readyTransfer(h.app, alice, [{ name: 'a.txt', content: 'a' }], { slug: 'annual-report' });
     await deleteAndPurge(alice, old.transfer.id);
     h.clock.advance(29 * DAY_MS);
-    expectError(await createTransfer(h.app, bob, { title: 'early', slug: 'annual-report' }), 409, 'slug_taken');
+    expectError(await postTransfer(h.app, bob, { title: 'early', slug: 'annual-report' }), 409, 'slug_taken');
     h.clock.advance(2 * DAY_MS);
-    const bobs = expectData(await createTransfer(h.app, bob, { title: 'late', slug: 'Annual-Report' }), 201);
+    const bobs = expectData(await postTransfer(h.app, bob, { title: 'late', slug: 'Annual-Report' }), 201);
     expect(bobs.slug).toBe('Annual-Report');
   });
 });

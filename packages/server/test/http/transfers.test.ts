@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData, expectError, multipart, putContent, readyTransfer } from '../support/http.ts';
+import { createTransfer, readyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, multipart, postTransfer, putContent } from '../support/http.ts';
 
-/** Transfers: create, list, get, update, delete, finalize; SECURITY.md B20-B23, B26, B33, B34, D60, F75. */
+/** Transfers: create, list, get, update, delete, finalize; docs/security-checklist.md B20-B23, B26, B33, B34, D60, F75. */
 
 let h: Harness;
 let key: string;
@@ -22,7 +23,7 @@ const list = (query: string) => h.app.inject({ method: 'GET', url: `/api/v1/tran
 
 describe('create, get, update, delete', () => {
   it('creates a transfer with declared files (201): 7-day default expiry, public link, upload instructions', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: ' Holiday ', message: 'hi', recipients: ['Ann@Example.com'], files: [{ name: 'a.jpg', size: 5, content_type: 'image/jpeg' }] }), 201);
+    const t = await createTransfer(h.app, key, { title: ' Holiday ', message: 'hi', recipients: ['Ann@Example.com'], files: [{ name: 'a.jpg', size: 5, content_type: 'image/jpeg' }] });
     expect(t).toMatchObject({ title: 'Holiday', message: 'hi', recipients: ['ann@example.com'], state: 'uploading', password_protected: false, max_downloads: null, size: 5, file_count: 1, finalized_at: null });
     expect(Date.parse(t.expires_at) - h.clock.now().getTime()).toBeGreaterThan(7 * DAY - 60_000);
     expect(t.url).toMatch(new RegExp(`/t/${t.slug}$`));
@@ -32,14 +33,14 @@ describe('create, get, update, delete', () => {
   });
 
   it('PATCH and PUT change only the fields given; a custom slug moves the link and must be free', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'before', message: 'keep me' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'before', message: 'keep me' });
     const patched = expectData(await patch(t.id, { title: 'after', max_downloads: 3, recipients: ['x@example.com'] }));
     expect(patched).toMatchObject({ title: 'after', message: 'keep me', max_downloads: 3, recipients: ['x@example.com'] });
     const put = expectData(await patch(t.id, { message: null, slug: 'my-link' }, 'PUT'));
     expect(put).toMatchObject({ title: 'after', message: null, slug: 'my-link', url: expect.stringMatching(/\/t\/my-link$/) });
-    const other = expectData(await createTransfer(h.app, key, { title: 'other' }), 201);
+    const other = await createTransfer(h.app, key, { title: 'other' });
     expectError(await patch(other.id, { slug: 'my-link' }), 409, 'slug_taken');
-    expectError(await createTransfer(h.app, key, { title: 'x', slug: 'my-link' }), 409, 'slug_taken');
+    expectError(await postTransfer(h.app, key, { title: 'x', slug: 'my-link' }), 409, 'slug_taken');
     for (const slug of ['a', '../x', 'has space', '-lead', 'x'.repeat(65)]) expect((await patch(other.id, { slug })).statusCode).toBe(400);
     expectError(await patch(t.id, { title: '   ' }), 400, 'validation_failed');
     expectError(await patch(t.id, { recipients: ['not an email'] }), 400, 'validation_failed');
@@ -48,7 +49,7 @@ describe('create, get, update, delete', () => {
   });
 
   it('DELETE answers 204; the transfer is then 404 and leaves the list', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'doomed' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'doomed' });
     expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) })).statusCode).toBe(204);
     expectError(await get(t.id), 404, 'not_found');
     expectError(await patch(t.id, { title: 'x' }), 404, 'not_found');
@@ -65,7 +66,7 @@ describe('list', () => {
     other = await createAccount(h.app, 'lister@example.com');
     const specs: [string, number][] = [['Beta 50%_off', 300], ['alpha', 100], ['Gamma', 200]];
     for (const [title, size] of specs) {
-      ids[title] = expectData(await createTransfer(h.app, other.key, { title, files: [{ name: 'f.bin', size }] }), 201).id;
+      ids[title] = (await createTransfer(h.app, other.key, { title, files: [{ name: 'f.bin', size }] })).id;
     }
     await readyTransfer(h.app, other.key, [{ name: 'done.txt', content: 'x' }], { title: 'Delta' });
   });
@@ -107,8 +108,8 @@ describe('list', () => {
 
 describe('finalize', () => {
   it('B26: finalize with an incomplete file is 409 files_incomplete naming it; without files 409 no_files', async () => {
-    expectError(await finalize(expectData(await createTransfer(h.app, key, { title: 'empty' }), 201).id), 409, 'no_files');
-    const t = expectData(await createTransfer(h.app, key, { title: 'half', files: [{ name: 'a', size: 2 }, { name: 'b', size: 2 }] }), 201);
+    expectError(await finalize((await createTransfer(h.app, key, { title: 'empty' })).id), 409, 'no_files');
+    const t = await createTransfer(h.app, key, { title: 'half', files: [{ name: 'a', size: 2 }, { name: 'b', size: 2 }] });
     expectData(await putContent(h.app, key, t.id, t.files[0].id, 'ab'));
     const body = expectError(await finalize(t.id), 409, 'files_incomplete');
     expect(body.error.details).toEqual({ incomplete_file_ids: [t.files[1].id] });
@@ -139,7 +140,7 @@ describe('finalize', () => {
   });
 
   it('a file of an open transfer can be removed (204) and its name used again', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'edit', files: [{ name: 'a.txt', size: 1 }, { name: 'b.txt', size: 1 }] }), 201);
+    const t = await createTransfer(h.app, key, { title: 'edit', files: [{ name: 'a.txt', size: 1 }, { name: 'b.txt', size: 1 }] });
     expect((await h.app.inject({ method: 'DELETE', url: `/api/v1/files/${t.files[0].id}`, headers: bearer(key) })).statusCode).toBe(204);
     expectError(await h.app.inject({ method: 'GET', url: `/api/v1/files/${t.files[0].id}`, headers: bearer(key) }), 404, 'not_found');
     const again = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${t.id}/files`, headers: bearer(key), payload: { name: 'a.txt', size: 1 } });
@@ -151,11 +152,11 @@ describe('finalize', () => {
 describe('expiry and mass assignment', () => {
   it('D60: expiry above the plan is 422 expiry_too_long with plan and max_expiry_days beside error', async () => {
     for (const body of [{ expires_days: 31 }, { expires_days: 1_000_000_000 }, { expires_at: '2099-01-01T00:00:00Z' }, { expires_days: -1 }]) {
-      const res = await createTransfer(h.app, key, { title: 'long', ...body });
+      const res = await postTransfer(h.app, key, { title: 'long', ...body });
       const envelope = expectError(res, 422, 'expiry_too_long');
       expect(envelope).toMatchObject({ plan: 'default', max_expiry_days: 30, allows_permanent: false });
     }
-    const t = expectData(await createTransfer(h.app, key, { title: 'max', expires_days: 30 }), 201);
+    const t = await createTransfer(h.app, key, { title: 'max', expires_days: 30 });
     expect(Date.parse(t.expires_at) - h.clock.now().getTime()).toBeGreaterThan(30 * DAY - 60_000);
     expectError(await patch(t.id, { expires_days: 31 }), 422, 'expiry_too_long');
     expectError(await patch(t.id, { expires_days: -1 }), 422, 'expiry_too_long');
@@ -165,28 +166,28 @@ describe('expiry and mass assignment', () => {
   it('F75: an expiry in the past, of 0 days, or given twice is refused with 400', async () => {
     const past = new Date(h.clock.now().getTime() - 1000).toISOString();
     for (const body of [{ expires_at: past }, { expires_days: 0 }, { expires_days: -2 }, { expires_days: 3, expires_at: '2030-01-01T00:00:00Z' }, { expires_at: 'tomorrow' }]) {
-      expectError(await createTransfer(h.app, key, { title: 'bad', ...body }), 400, 'validation_failed');
+      expectError(await postTransfer(h.app, key, { title: 'bad', ...body }), 400, 'validation_failed');
     }
   });
 
   it('D60: unknown or server-owned fields (owner_id, state, downloads...) are refused with 400', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'mass' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'mass' });
     for (const extra of [{ owner_id: 'usr_x' }, { user_id: 'usr_x' }, { state: 'ready' }, { download_count: 0 }, { downloads: 0 }, { password_hash: 'x' }, { finalized_at: '2020-01-01T00:00:00Z' }, { id: 'tr_x' }]) {
-      expectError(await createTransfer(h.app, key, { title: 'mass', ...extra }), 400, 'validation_failed');
+      expectError(await postTransfer(h.app, key, { title: 'mass', ...extra }), 400, 'validation_failed');
       expectError(await patch(t.id, extra), 400, 'validation_failed');
     }
-    expectError(await createTransfer(h.app, key, { title: 'm', files: [{ name: 'a', size: 1, state: 'complete' }] }), 400, 'validation_failed');
-    expectError(await createTransfer(h.app, key, { title: 'm', max_downloads: -1 }), 400, 'validation_failed');
-    expectError(await createTransfer(h.app, key, { title: 'm', max_downloads: 0 }), 400, 'validation_failed');
+    expectError(await postTransfer(h.app, key, { title: 'm', files: [{ name: 'a', size: 1, state: 'complete' }] }), 400, 'validation_failed');
+    expectError(await postTransfer(h.app, key, { title: 'm', max_downloads: -1 }), 400, 'validation_failed');
+    expectError(await postTransfer(h.app, key, { title: 'm', max_downloads: 0 }), 400, 'validation_failed');
     expect(expectData(await get(t.id))).toMatchObject({ state: 'uploading', download_count: 0, title: 'mass' });
   });
 
   it('B20: strings, fractions and booleans for numbers are refused with 400', async () => {
     for (const size of ['100', 1.5, '1e3', '0x10', ' 12 ', true, null, -1]) {
-      expectError(await createTransfer(h.app, key, { title: 'n', files: [{ name: 'a', size }] }), 400, 'validation_failed');
+      expectError(await postTransfer(h.app, key, { title: 'n', files: [{ name: 'a', size }] }), 400, 'validation_failed');
     }
     for (const bad of [{ max_downloads: '5' }, { max_downloads: 2.5 }, { expires_days: '7' }, { expires_days: 1.5 }, { title: 7 }, { recipients: 'a@example.com' }]) {
-      expectError(await createTransfer(h.app, key, { title: 't', ...bad }), 400, 'validation_failed');
+      expectError(await postTransfer(h.app, key, { title: 't', ...bad }), 400, 'validation_failed');
     }
   });
 
@@ -199,10 +200,10 @@ describe('expiry and mass assignment', () => {
 
   it('B22/B23: a file or a transfer above the plan size is refused at declaration with 413', async () => {
     const GiB = 1024 ** 3;
-    expectError(await createTransfer(h.app, key, { title: 'huge', files: [{ name: 'a', size: 11 * GiB }] }), 413, 'payload_too_large');
-    const sum = await createTransfer(h.app, key, { title: 'sum', files: [{ name: 'a', size: 6 * GiB }, { name: 'b', size: 5 * GiB }] });
+    expectError(await postTransfer(h.app, key, { title: 'huge', files: [{ name: 'a', size: 11 * GiB }] }), 413, 'payload_too_large');
+    const sum = await postTransfer(h.app, key, { title: 'sum', files: [{ name: 'a', size: 6 * GiB }, { name: 'b', size: 5 * GiB }] });
     expect(expectError(sum, 413, 'payload_too_large').max_transfer_size).toBe(10 * GiB);
-    const t = expectData(await createTransfer(h.app, key, { title: 'fill', files: [{ name: 'a', size: 6 * GiB }] }), 201);
+    const t = await createTransfer(h.app, key, { title: 'fill', files: [{ name: 'a', size: 6 * GiB }] });
     const more = await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${t.id}/files`, headers: bearer(key), payload: { name: 'b', size: 5 * GiB } });
     expectError(more, 413, 'payload_too_large');
     expect(expectData(await get(t.id)).file_count).toBe(1);
@@ -216,9 +217,9 @@ describe('a plan that allows permanent transfers', () => {
   it('D60: expires_days -1 makes a permanent transfer only when the plan allows it', async () => {
     p = await startHarness({ FERRY_ALLOW_PERMANENT: 'true', FERRY_MAX_EXPIRY_DAYS: '365', FERRY_PLAN_NAME: 'pro' });
     const { key: proKey } = await createAccount(p.app, 'pro@example.com');
-    const t = expectData(await createTransfer(p.app, proKey, { title: 'forever', expires_days: -1 }), 201);
+    const t = await createTransfer(p.app, proKey, { title: 'forever', expires_days: -1 });
     expect(t.expires_at).toBeNull();
-    const tooLong = expectError(await createTransfer(p.app, proKey, { title: 'x', expires_days: 366 }), 422, 'expiry_too_long');
+    const tooLong = expectError(await postTransfer(p.app, proKey, { title: 'x', expires_days: 366 }), 422, 'expiry_too_long');
     expect(tooLong).toMatchObject({ plan: 'pro', max_expiry_days: 365, allows_permanent: true });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { PASSWORD } from '../support/e2e.ts';
+import { PASSWORD } from '../support/accounts.ts';
 import { expectData, expectError, type Injected } from '../support/http.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 
-/** SECURITY J109 for the tus endpoint: CORS only for FERRY_CORS_ORIGINS, never a wildcard, tus headers exposed to them. */
+/** docs/security-checklist.md J109 for the tus endpoint: CORS only for FERRY_CORS_ORIGINS, never a wildcard, tus headers exposed to them. */
 
 const APP = 'https://app.example';
 let h: Harness;

@@ -1,8 +1,10 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, sha256 } from '../support/http.ts';
-import { UPLOADS, V, OCTET, metadata, idOf, expectHeadStatus, type HeaderMap, startTusHttp, tusHelpers, tusUploadsStored } from '../support/tus-http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { expectHeadStatus, idOf, metadata, OCTET, startTusHttp, tusHelpers, tusUploadsStored, UPLOADS, V, type HeaderMap } from '../support/tus-http.ts';
 
 /**
  * The tus endpoint's I103 (no compressed bodies), credentials (upload tokens in every header,
@@ -94,7 +96,7 @@ describe('expiry (C48)', () => {
   afterAll(() => e?.close());
 
   it('HEAD and PATCH of an unfinished upload after FERRY_UPLOAD_EXPIRY are 410; a finished one still answers', async () => {
-    const t = expectData(await createTransfer(e.app, ekey, { title: 'exp', files: [] }), 201);
+    const t = await createTransfer(e.app, ekey, { title: 'exp', files: [] });
     const post = (length: number) =>
       e.app.inject({ method: 'POST', url: UPLOADS, headers: { ...V, ...bearer(ekey), 'upload-length': String(length), 'upload-metadata': metadata({ transfer_id: t.id, filename: `e${length}.bin` }) } });
     const pending = idOf(await post(100));
@@ -118,7 +120,7 @@ describe('expiry (C48)', () => {
     expect(await tusUploadsStored(e)).toContain(id);
     e.clock.advance(3601 * 1000);
     expect((await e.app.inject({ method: 'HEAD', url: `${UPLOADS}/${id}`, headers: { ...V, ...bearer(ekey) } })).statusCode).toBe(410);
-    const t = expectData(await createTransfer(e.app, ekey, { title: 'late', files: [] }), 201);
+    const t = await createTransfer(e.app, ekey, { title: 'late', files: [] });
     const final = await e.app.inject({
       method: 'POST',
       url: UPLOADS,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
-import { bytes, expectError, sha256 } from '../support/http.ts';
-import { TUS_MAX, UPLOADS, b64, idOf, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { b64, idOf, startTusHttp, TUS_MAX, tusHelpers, UPLOADS } from '../support/tus-http.ts';
 
 /**
  * The tus 1.0 endpoint (/api/v1/uploads) through `inject()`: discovery (OPTIONS, J109 without

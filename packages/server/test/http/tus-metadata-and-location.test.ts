@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata } from '@tus/utils';
 import { MAX_METADATA_BYTES, MAX_METADATA_KEYS } from '../../src/http/tus-request-checks.ts';
 import { expectError } from '../support/http.ts';
-import { b64, idOf, startTusHttp, tusHelpers, UPLOADS, type TusHttp } from '../support/tus-http.ts';
+import { idOf, metadata, startTusHttp, tusHelpers, UPLOADS, type TusHttp } from '../support/tus-http.ts';
 
 /** Upload-Metadata is capped and reduced to the keys Ferry reads; Locations follow FERRY_PUBLIC_URL. */
 
@@ -58,7 +58,7 @@ describe('tus Location', () => {
       authorization: `Bearer ${ctx.key}`,
       host: 'evil.example',
       'upload-concat': `final;${UPLOADS}/${partId}`,
-      'upload-metadata': `transfer_id ${b64(tr.id)},filename ${b64('joined.bin')}`,
+      'upload-metadata': metadata({ transfer_id: tr.id, filename: 'joined.bin' }),
     });
     expect(final.statusCode, final.body).toBe(201);
     expect(final.headers.location).toMatch(new RegExp(`^${ctx.h.config.publicUrl}${UPLOADS}/`));

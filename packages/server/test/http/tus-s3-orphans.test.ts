@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBase36 } from '../../src/ids.ts';
 import type { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
 import { idOf, metadata, UPLOADS, V } from '../support/tus-http.ts';
 import { testS3Server } from '../support/test-s3.ts';
 
@@ -20,7 +20,7 @@ describe.runIf(testS3Server())('tus on S3: orphaned multipart uploads', () => {
 
   it('are aborted by the sweep once old enough; uploads with a record are kept', async () => {
     const store = h.stores.defaultStore as S3BlobStore;
-    const transfer = expectData(await createTransfer(h.app, key, { title: 'orphans' }), 201);
+    const transfer = await createTransfer(h.app, key, { title: 'orphans' });
     const res = await h.app.inject({ method: 'POST', url: UPLOADS, headers: { ...V, ...bearer(key), 'upload-length': '100', 'upload-metadata': metadata({ transfer_id: transfer.id, filename: 'kept.bin' }) } });
     const tracked = idOf(res);
     const orphan = `up_${randomBase36(25)}`;

@@ -1,13 +1,15 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
-import { bytes, expectError, sha256 } from '../support/http.ts';
-import { TUS_MAX, TRANSFER_MAX, UPLOADS, metadata, idOf, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { idOf, metadata, startTusHttp, TRANSFER_MAX, TUS_MAX, tusHelpers, UPLOADS } from '../support/tus-http.ts';
 
 /**
- * The tus rows of SECURITY.md section B (B18-B25, B34, B35): malformed and oversized
- * Upload-Length (Tus-Max-Size and the transfer maximum, at creation and when a deferred length is
- * declared), bodies running past Upload-Length, finalized or deleted transfers, finished uploads.
+ * The tus rows of docs/security-checklist.md section B (B18-B25, B34, B35): malformed and
+ * oversized Upload-Length (Tus-Max-Size and the transfer maximum, at creation and when a deferred
+ * length is declared), bodies running past Upload-Length, finalized or deleted transfers, finished
+ * uploads.
  */
 
 let h: Harness;

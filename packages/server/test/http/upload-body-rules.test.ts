@@ -2,8 +2,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBodyRoutes } from '../../src/http/upload-body-scope.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData } from '../support/http.ts';
-import { metadata, UPLOADS, V, idOf } from '../support/tus-http.ts';
+import { createTransfer, declaredFile } from '../support/transfers.ts';
+import { idOf, metadata, UPLOADS, V } from '../support/tus-http.ts';
 
 /**
  * Every route that streams an upload body obeys the same rules, because they are hooks of the
@@ -25,13 +25,8 @@ interface RawUpload {
 
 type Case = (h: Harness, key: string) => Promise<RawUpload>;
 
-async function declaredFile(h: Harness, key: string): Promise<{ transferId: string; fileId: string }> {
-  const t = expectData(await createTransfer(h.app, key, { title: 'rules', files: [{ name: 'f.bin', size: SIZE }] }), 201);
-  return { transferId: t.id, fileId: t.files[0].id };
-}
-
 async function tusUpload(h: Harness, key: string): Promise<string> {
-  const t = expectData(await createTransfer(h.app, key, { title: 'rules' }), 201);
+  const t = await createTransfer(h.app, key, { title: 'rules' });
   const res = await h.app.inject({
     method: 'POST',
     url: UPLOADS,
@@ -46,27 +41,27 @@ const tusBody = { ...V, 'content-type': 'application/offset+octet-stream', 'uplo
 
 const cases: Record<string, Case> = {
   'PUT /api/v1/transfers/:id/files/:fileId/content': async (h, key) => {
-    const { transferId, fileId } = await declaredFile(h, key);
+    const { transferId, fileId } = await declaredFile(h.app, key, { size: SIZE, title: 'rules' });
     return { method: 'PUT', path: `/api/v1/transfers/${transferId}/files/${fileId}/content`, headers: octets, prefix: 'x' };
   },
   'PUT /api/v1/transfers/:id/files/:fileId/parts/:partNumber': async (h, key) => {
-    const { transferId, fileId } = await declaredFile(h, key);
+    const { transferId, fileId } = await declaredFile(h.app, key, { size: SIZE, title: 'rules' });
     return { method: 'PUT', path: `/api/v1/transfers/${transferId}/files/${fileId}/parts/1`, headers: octets, prefix: 'x' };
   },
   'POST /api/v1/upload-chunk': async (h, key) => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'rules' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'rules' });
     const headers = { ...octets, 'x-transfer-id': t.id, 'x-file-id': 'one', 'x-chunk-index': '0', 'x-total-chunks': '1', 'x-file-name': 'f.bin', 'x-file-size': String(SIZE) };
     return { method: 'POST', path: '/api/v1/upload-chunk', headers, prefix: 'x' };
   },
   'PUT /': async () => ({ method: 'PUT', path: '/', headers: octets, prefix: 'x' }),
   'PUT /:name': async () => ({ method: 'PUT', path: '/rules.bin', headers: octets, prefix: 'x' }),
   'POST /api/v1/transfers/:id/files': async (h, key) => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'rules' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'rules' });
     const prefix = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\nx`;
     return { method: 'POST', path: `/api/v1/transfers/${t.id}/files`, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, prefix };
   },
   [`POST ${UPLOADS}`]: async (h, key) => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'rules' }), 201);
+    const t = await createTransfer(h.app, key, { title: 'rules' });
     const headers = { ...V, 'content-type': 'application/offset+octet-stream', 'upload-length': String(SIZE), 'upload-metadata': metadata({ transfer_id: t.id, filename: 'f.bin' }) };
     return { method: 'POST', path: UPLOADS, headers, prefix: 'x' };
   },

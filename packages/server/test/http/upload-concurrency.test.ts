@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { createTransfer, expectData } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
 
-/** SECURITY I101: one account streams at most FERRY_MAX_CONCURRENT_UPLOADS bodies at once, whatever the protocol. */
+/** docs/security-checklist.md I101: one account streams at most FERRY_MAX_CONCURRENT_UPLOADS bodies at once, whatever the protocol. */
 
 let h: Harness;
 let key: string;
@@ -27,7 +27,7 @@ function stalledPut(path: string, length: number): Promise<net.Socket> {
 
 describe('I101: concurrent uploads per account', () => {
   it('the upload beyond the cap answers 429 with Retry-After; a slot frees when a body ends', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'slots', files: [1, 2, 3, 4].map((n) => ({ name: `f${n}.bin`, size: 1000 })) }), 201);
+    const t = await createTransfer(h.app, key, { title: 'slots', files: [1, 2, 3, 4].map((n) => ({ name: `f${n}.bin`, size: 1000 })) });
     const content = (n: number) => `/api/v1/transfers/${t.id}/files/${t.files[n].id}/content`;
     const held = [await stalledPut(content(0), 1000), await stalledPut(content(1), 1000)];
     const third = await fetch(`http://127.0.0.1:${port}${content(2)}`, { method: 'PUT', headers: { authorization: `Bearer ${key}` }, body: 'y'.repeat(1000) });

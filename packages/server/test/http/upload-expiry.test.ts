@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData } from '../support/http.ts';
+import { createTransfer } from '../support/transfers.ts';
+import { bytes, expectData } from '../support/http.ts';
+import { metadata, tusBytes, tusUploadsStored } from '../support/tus-http.ts';
 import { partsLeft } from '../support/stored-blobs.ts';
-import { tusBytes, tusUploadsStored } from '../support/tus-http.ts';
 
 /** Unfinished uploads expire after FERRY_UPLOAD_EXPIRY and the sweeper removes everything they left. */
 
@@ -15,13 +16,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const b64 = (v: string) => Buffer.from(v).toString('base64');
 const files = async (transferId: string) => expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transferId}/files`, headers: bearer(key) }));
 
 describe('expired unfinished uploads', () => {
   it('a tus upload by filename: its bytes, its record and the file it declared are swept; the name is free again', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'stale' }), 201);
-    const meta = `transfer_id ${b64(t.id)},filename ${b64('half.bin')}`;
+    const t = await createTransfer(h.app, key, { title: 'stale' });
+    const meta = metadata({ transfer_id: t.id, filename: 'half.bin' });
     const created = await h.app.inject({
       method: 'POST',
       url: '/api/v1/uploads',
@@ -45,7 +45,7 @@ describe('expired unfinished uploads', () => {
   });
 
   it('signed parts of a file never completed are removed; the declared file stays pending', async () => {
-    const t = expectData(await createTransfer(h.app, key, { title: 'parts', files: [{ name: 'p.bin', size: 100 }] }), 201);
+    const t = await createTransfer(h.app, key, { title: 'parts', files: [{ name: 'p.bin', size: 100 }] });
     const fileId = t.files[0].id;
     const put = await h.app.inject({ method: 'PUT', url: `/api/v1/transfers/${t.id}/files/${fileId}/parts/1`, headers: bearer(key), payload: bytes(100) });
     expect(put.statusCode).toBe(200);

@@ -2,10 +2,12 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, multipart, putContent, sha256, type Part } from '../support/http.ts';
+import { declaredFile } from '../support/transfers.ts';
+import { bytes, expectData, expectError, multipart, putContent, type Part } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
 import { tempBlobCount } from '../support/stored-blobs.ts';
 
-/** Raw PUT and multipart uploads: SECURITY.md B18-B20, B24, B25, B35, I103 and the declared-size rule. */
+/** Raw PUT and multipart uploads: docs/security-checklist.md B18-B20, B24, B25, B35, I103 and the declared-size rule. */
 
 const PLAN_BYTES = 1024 * 1024;
 let h: Harness;
@@ -17,10 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function declared(size: number, name = 'f.bin') {
-  const t = expectData(await createTransfer(h.app, key, { title: 'up', files: [{ name, size }] }), 201);
-  return { transferId: t.id as string, fileId: t.files[0].id as string };
-}
+const declared = (size: number, name?: string) => declaredFile(h.app, key, { size, name, title: 'up' });
 
 const fileView = async (fileId: string) => expectData(await h.app.inject({ method: 'GET', url: `/api/v1/files/${fileId}`, headers: bearer(key) }));
 const download = (fileId: string) => h.app.inject({ method: 'GET', url: `/api/v1/files/${fileId}/download`, headers: bearer(key) });

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
-import { bytes, createTransfer, expectData, expectError, putContent, readZip, readyTransfer, sha256, type FileSpec, type ReadyTransfer } from '../support/http.ts';
+import { createTransfer, readyTransfer, type FileSpec, type ReadyTransfer } from '../support/transfers.ts';
+import { bytes, expectData, expectError, putContent } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { readZip } from '../support/zip.ts';
 
-/** Whole-transfer ZIP downloads (SECURITY.md A10, A11, G77, G81): safe entry names, exact bytes, resumable. */
+/** Whole-transfer ZIP downloads (docs/security-checklist.md A10, A11, G77, G81): safe entry names, exact bytes, resumable. */
 
 let h: Harness;
 let key: string;
@@ -108,7 +111,7 @@ describe('ZIP downloads', () => {
   });
 
   it('the ZIP of an unfinished transfer holds only complete files; with none it is 404', async () => {
-    const open = expectData(await createTransfer(h.app, key, { title: 'open', files: [{ name: 'done.txt', size: 4 }, { name: 'todo.txt', size: 4 }] }), 201);
+    const open = await createTransfer(h.app, key, { title: 'open', files: [{ name: 'done.txt', size: 4 }, { name: 'todo.txt', size: 4 }] });
     expectError(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${open.id}/download.zip`, headers: bearer(key) }), 404, 'not_found');
     expectData(await putContent(h.app, key, open.id, open.files[0].id, 'done'));
     const res = await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${open.id}/download.zip`, headers: bearer(key) });

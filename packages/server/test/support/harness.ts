@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { OpenedDatabase } from '../../src/db/database.ts';
@@ -11,6 +11,14 @@ import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts
 import type { Sweeper } from '../../src/jobs/sweeper.ts';
 import { createRepositories, type Repositories } from '../../src/repositories/repositories.ts';
 import type { Clock } from '../../src/domain/clock.ts';
+import { createAccount, type Account } from './accounts.ts';
+import { bearer } from './client.ts';
+import { downloadSha256, makeTempDir } from './e2e.ts';
+import { freePort } from './server-process.ts';
+
+// In-process tests take these with startHarness; they are defined once, for both tiers.
+export { ALL_USER_SCOPES, createAccount } from './accounts.ts';
+export { bearer } from './client.ts';
 
 /** A clock tests can move forward, to reach expiry and purge without waiting. */
 export class TestClock implements Clock {
@@ -40,7 +48,8 @@ export interface Harness {
 }
 
 /**
- * A whole Ferry on real SQLite and a real folder, built like main.ts builds it. Pass FERRY_*
+ * A whole Ferry in this process, on real SQLite and a real folder, built like main.ts builds it;
+ * requests go through `app.inject()`, or real HTTP once `listen()` was called. Pass FERRY_*
  * overrides in `env`. In the scale-out run the database, the store and Redis follow the
  * FERRY_TEST_* services (test/support/test-stack.ts).
  */
@@ -90,50 +99,43 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
   return harness;
 }
 
-export const ALL_USER_SCOPES = [
-  'transfers:read',
-  'transfers:write',
-  'files:read',
-  'files:write',
-  'keys:read',
-  'keys:write',
-  'account:read',
-];
-
-/** Signs up, signs in and creates a key through the API itself; answers the key and session. */
-export async function createAccount(
-  app: App,
-  email: string,
-  scopes: string[] = ALL_USER_SCOPES,
-): Promise<{ key: string; cookie: string; csrf: string; userId: string }> {
-  const password = 'correct horse battery staple';
-  const signup = await app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password } });
-  if (signup.statusCode !== 202) throw new Error(`signup failed: ${signup.body}`);
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
-  if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
-  const session = login.cookies.find((c) => c.name === 'ferry_session')!;
-  const cookie = `ferry_session=${session.value}`;
-  const { csrf_token: csrf, user } = login.json().data;
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/keys',
-    headers: { cookie, 'x-csrf-token': csrf },
-    payload: { name: 'test', scopes },
-  });
-  if (created.statusCode !== 201) throw new Error(`key creation failed: ${created.body}`);
-  return { key: created.json().data.key, cookie, csrf, userId: user.id };
+/** A listening in-process Ferry with one account (every scope) and a temp folder for source files. */
+export interface ListeningHarness {
+  h: Harness;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  owner: Account;
+  /** The owner's key as an Authorization header. */
+  auth: Record<string, string>;
+  dir: string;
+  /** SHA-256 and length of a file's download by its owner, streamed. */
+  download(fileId: string): ReturnType<typeof downloadSha256>;
+  close(): Promise<void>;
 }
 
-export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
-/** A port nobody listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+/** startHarness, listening, with `ownerEmail` signed up over HTTP: what the end-to-end tests start from. */
+export async function startListening(ownerEmail: string, env: Record<string, string> = {}): Promise<ListeningHarness> {
+  const h = await startHarness(env);
+  let base: string, dir: string, owner: Account;
+  try {
+    base = await h.listen();
+    dir = await makeTempDir(ownerEmail.split('@')[0]!);
+    owner = await createAccount(base, ownerEmail);
+  } catch (error) {
+    await h.close();
+    throw error;
+  }
+  const auth = bearer(owner.key);
+  return {
+    h,
+    base,
+    owner,
+    auth,
+    dir,
+    download: (fileId) => downloadSha256(`${base}/api/v1/files/${fileId}/download`, auth),
+    close: async () => {
+      await h.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,14 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
-import yauzl from 'yauzl';
+import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { bearer } from './harness.ts';
+import { bearer } from './client.ts';
 
-/** Helpers for the HTTP tier (test/http): requests through `app.inject()` and what users check. */
+/**
+ * Helpers for the HTTP tier (test/http): what users check in an answer of `app.inject()`, and
+ * the requests whose answers tests assert as they are (refusals included). The steps that set a
+ * test up (accounts, transfers) are in accounts.ts and transfers.ts.
+ */
 
 export type Injected = Awaited<ReturnType<App['inject']>>;
-
-export const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 
 /** Deterministic-enough random content of `size` bytes. */
 export const bytes = (size: number): Buffer => randomBytes(size);
@@ -30,30 +31,12 @@ export function expectData<T = any>(res: Injected, status = 200): T {
   return res.json().data as T;
 }
 
-/** The path (and query) of an absolute URL the API handed out, for `inject`. */
-export const pathOf = (url: string): string => {
-  const u = new URL(url);
-  return u.pathname + u.search;
-};
-
-export interface FileSpec {
-  name: string;
-  content: Buffer | string;
-  content_type?: string;
-}
-
-export interface ReadyTransfer {
-  transfer: any;
-  /** File views by the name given in the spec (after finalize, with signed download URLs). */
-  files: Record<string, any>;
-  /** `/t/{slug}` */
-  link: string;
-}
-
-export async function createTransfer(app: App, key: string, body: Record<string, unknown>): Promise<Injected> {
+/** POST /api/v1/transfers as it is, for tests that assert its answer (createTransfer in transfers.ts sets one up). */
+export function postTransfer(app: App, key: string, body: Record<string, unknown>): Promise<Injected> {
   return app.inject({ method: 'POST', url: '/api/v1/transfers', headers: bearer(key), payload: body });
 }
 
+/** PUT .../files/:fileId/content as it is. */
 export function putContent(app: App, key: string, transferId: string, fileId: string, content: Buffer | string, headers: Record<string, string> = {}) {
   return app.inject({
     method: 'PUT',
@@ -61,35 +44,6 @@ export function putContent(app: App, key: string, transferId: string, fileId: st
     headers: { ...bearer(key), 'content-type': 'application/octet-stream', ...headers },
     payload: content,
   });
-}
-
-/** Creates a transfer with `files`, uploads every file and finalizes it (unless `finalize: false`). */
-export async function readyTransfer(
-  app: App,
-  key: string,
-  files: FileSpec[],
-  extra: Record<string, unknown> = {},
-  options: { finalize?: boolean } = {},
-): Promise<ReadyTransfer> {
-  const created = expectData(
-    await createTransfer(app, key, {
-      title: 'Transfer',
-      ...extra,
-      files: files.map((f) => ({ name: f.name, size: Buffer.byteLength(f.content), ...(f.content_type ? { content_type: f.content_type } : {}) })),
-    }),
-    201,
-  );
-  for (const [i, spec] of files.entries()) {
-    const uploaded = expectData(await putContent(app, key, created.id, created.files[i].id, spec.content));
-    expect(uploaded.sha256).toBe(sha256(spec.content));
-  }
-  const transfer =
-    options.finalize === false
-      ? expectData(await app.inject({ method: 'GET', url: `/api/v1/transfers/${created.id}`, headers: bearer(key) }))
-      : expectData(await app.inject({ method: 'POST', url: `/api/v1/transfers/${created.id}/finalize`, headers: bearer(key) }));
-  const byName: Record<string, any> = {};
-  transfer.files.forEach((f: any, i: number) => (byName[files[i]!.name] = f));
-  return { transfer, files: byName, link: pathOf(transfer.url) };
 }
 
 export type Part =
@@ -113,39 +67,6 @@ export function multipart(parts: Part[]): { payload: Buffer; headers: Record<str
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
-
-export interface ZipEntry {
-  name: string;
-  content: Buffer;
-}
-
-/**
- * Reads a whole ZIP with yauzl, which refuses absolute names, `..` components and backslashes
- * (zip-slip) and checks every entry's size and CRC-32.
- */
-export function readZip(buffer: Buffer): Promise<ZipEntry[]> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true }, (error, zip) => {
-      if (error || !zip) return reject(error ?? new Error('no zip'));
-      const entries: ZipEntry[] = [];
-      zip.on('error', reject);
-      zip.on('end', () => resolve(entries));
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return reject(err ?? new Error('no stream'));
-          const parts: Buffer[] = [];
-          stream.on('data', (c: Buffer) => parts.push(c));
-          stream.on('error', reject);
-          stream.on('end', () => {
-            entries.push({ name: entry.fileName, content: Buffer.concat(parts) });
-            zip.readEntry();
-          });
-        });
-      });
-      zip.readEntry();
-    });
-  });
 }
 
 /** A well-formed id that names nothing. */

@@ -1,9 +1,11 @@
-import { readdir, stat } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
 import { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
+import { filesUnder } from './e2e.ts';
 import { listObjectKeys } from './test-s3.ts';
 
 /**
@@ -23,23 +25,6 @@ function storeOf(stores: Stores): LocalBlobStore | S3BlobStore {
   const store = 'defaultStore' in stores ? stores.defaultStore : stores;
   if (store instanceof LocalBlobStore || store instanceof S3BlobStore) return store;
   throw new Error(`stored-blobs: no way to look into a store of type ${store.constructor.name}`);
-}
-
-/** Files under `dir`, recursively, as paths relative to it with `/` separators; [] when it is missing. */
-async function filesUnder(dir: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.isDirectory()) out.push(...(await filesUnder(path.join(dir, entry.name))).map((f) => `${entry.name}/${f}`));
-    else out.push(entry.name);
-  }
-  return out;
 }
 
 /**
@@ -91,4 +76,16 @@ export async function tempBlobCount(stores: Stores): Promise<number> {
 export async function partsLeft(stores: Stores): Promise<string[]> {
   const open = (await openMultipartKeys(stores)).filter((k) => !TUS_KEY.test(k));
   return [...(await blobKeys(stores, 'parts')), ...open.map((k) => `multipart:${k}`)];
+}
+
+/**
+ * Mounts a tmpfs of `size` (e.g. '16m') over the local blob folder of the data folder `dataDir`,
+ * so a full disk is real (the suite runs as root, as CI does). Answers the folder and the unmount.
+ */
+export async function smallBlobDisk(dataDir: string, size: string): Promise<{ blobs: string; unmount(): void }> {
+  const blobs = path.join(dataDir, 'blobs');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', blobs]);
+  await mkdir(path.join(blobs, '.tmp'), { recursive: true });
+  await mkdir(path.join(blobs, '.tus'), { recursive: true });
+  return { blobs, unmount: () => execFileSync('umount', ['-l', blobs]) };
 }

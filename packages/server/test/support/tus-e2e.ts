@@ -1,68 +1,11 @@
 /**
- * Helpers for the tus end-to-end tests: large test files written quickly (and hashed while
- * written), tus-js-client wrapped in promises, HEAD, a throttled PATCH streamed from disk with
- * node:http, and downloads hashed as they stream (never held in memory, never written to disk).
+ * Helpers for the tus end-to-end tests: tus-js-client wrapped in promises, HEAD and creation
+ * with fetch, and a throttled PATCH streamed from disk with node:http.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import * as tus from 'tus-js-client';
-import { call } from './e2e.ts';
-
-export const TUS = '/api/v1/uploads';
-export const MiB = 1024 * 1024;
-
-/** base64 of a UTF-8 string, as Upload-Metadata wants its values. */
-export const b64 = (value: string): string => Buffer.from(value).toString('base64');
-
-/** An Upload-Metadata header from plain values. */
-export const metadataHeader = (meta: Record<string, string>): string =>
-  Object.entries(meta).map(([k, v]) => `${k} ${b64(v)}`).join(',');
-
-/**
- * Writes `size` bytes of random-looking content quickly: one random 1 MiB block repeated, each
- * copy stamped with its index (so no two MiB are alike and a shifted or repeated chunk changes
- * the digest). Answers the SHA-256, computed while writing.
- */
-export async function writePatternFile(file: string, size: number): Promise<string> {
-  const block = randomBytes(MiB);
-  const hash = createHash('sha256');
-  async function* chunks() {
-    for (let index = 0, left = size; left > 0; index++, left -= MiB) {
-      const chunk = Buffer.from(block.subarray(0, Math.min(left, MiB)));
-      // Stamp the index in several places of the block, not only at its start.
-      for (let at = 0; at + 8 <= chunk.length; at += 64 * 1024) chunk.writeBigUInt64BE(BigInt(index) ^ BigInt(at), at);
-      hash.update(chunk);
-      yield chunk;
-    }
-  }
-  await pipeline(Readable.from(chunks()), fs.createWriteStream(file, { highWaterMark: MiB }));
-  return hash.digest('hex');
-}
-
-/** GETs `url` and hashes the body as it streams; answers status, SHA-256 and length. */
-export async function downloadSha256(url: string, headers: Record<string, string>): Promise<{ status: number; sha256: string; bytes: number }> {
-  const response = await fetch(url, { headers });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  if (response.body) {
-    for await (const chunk of Readable.fromWeb(response.body as NodeReadableStream)) {
-      bytes += (chunk as Buffer).length;
-      hash.update(chunk as Buffer);
-    }
-  }
-  return { status: response.status, sha256: hash.digest('hex'), bytes };
-}
-
-/** POST /api/v1/transfers; answers the transfer's data (id, files, upload_token, ...). */
-export async function createTransfer(base: string, key: string, body: Record<string, unknown>): Promise<any> {
-  const created = await call(base, 'POST', '/api/v1/transfers', { key, json: body });
-  if (created.status !== 201) throw new Error(`transfer: ${created.status} ${JSON.stringify(created.body)}`);
-  return created.body.data;
-}
+import { UPLOADS, metadata } from './tus-http.ts';
 
 export interface TusResult {
   url: string;
@@ -113,9 +56,9 @@ export async function tusHead(url: string, headers: Record<string, string>): Pro
 
 /** tus POST (creation) with fetch; answers the absolute upload URL. */
 export async function tusCreate(base: string, headers: Record<string, string>, length: number, meta: Record<string, string>): Promise<string> {
-  const response = await fetch(`${base}${TUS}`, {
+  const response = await fetch(`${base}${UPLOADS}`, {
     method: 'POST',
-    headers: { 'tus-resumable': '1.0.0', 'upload-length': String(length), 'upload-metadata': metadataHeader(meta), ...headers },
+    headers: { 'tus-resumable': '1.0.0', 'upload-length': String(length), 'upload-metadata': metadata(meta), ...headers },
   });
   const text = await response.text();
   if (response.status !== 201) throw new Error(`tus create: ${response.status} ${text}`);
@@ -206,14 +149,4 @@ export function streamPatch(
     }
   })();
   return { sent: () => sent, ended, destroy: () => ((stopped = true), request.destroy()) };
-}
-
-/** Polls `probe` until it answers true (or throws after `timeoutMs`). */
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }

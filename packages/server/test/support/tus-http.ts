@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { expect } from 'vitest';
@@ -7,8 +6,11 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { LocalBlobStore } from '../../src/storage/local-blob-store.ts';
 import type { S3BlobStore } from '../../src/storage/s3-blob-store.ts';
 import { listObjectKeys } from './test-s3.ts';
-import { bearer, createAccount, startHarness, type Harness } from './harness.ts';
-import { createTransfer, expectData, type Injected } from './http.ts';
+import { createAccount, createKey } from './accounts.ts';
+import { bearer } from './client.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { expectData, type Injected } from './http.ts';
+import { createTransfer } from './transfers.ts';
 
 /**
  * Helpers for the tus 1.0 tests of the HTTP tier (test/http/tus-*.test.ts): a harness with small
@@ -24,12 +26,13 @@ export const OCTET = { 'content-type': 'application/offset+octet-stream' } as co
 
 export type HeaderMap = Record<string, string>;
 
+/** base64 of a UTF-8 string, as Upload-Metadata wants its values. */
 export const b64 = (value: string) => Buffer.from(value).toString('base64');
+/** An Upload-Metadata header from plain values. */
 export const metadata = (pairs: Record<string, string>) =>
   Object.entries(pairs)
     .map(([k, v]) => `${k} ${b64(v)}`)
     .join(',');
-export const digest = (algorithm: string, body: Buffer) => createHash(algorithm).update(body).digest('base64');
 
 /** The upload id from a 201 creation answer (its Location). */
 export const idOf = (res: Injected): string => {
@@ -61,10 +64,7 @@ export async function startTusHttp(): Promise<TusHttp> {
   const h = await startHarness({ FERRY_MAX_TRANSFER_SIZE: String(TRANSFER_MAX), FERRY_TUS_MAX_SIZE: String(TUS_MAX) });
   const { key } = await createAccount(h.app, 'tus@example.com');
   const { key: other } = await createAccount(h.app, 'tus-other@example.com');
-  const readOnly = expectData(
-    await h.app.inject({ method: 'POST', url: '/api/v1/keys', headers: bearer(key), payload: { name: 'ro', scopes: ['files:read', 'transfers:read'] } }),
-    201,
-  ).key as string;
+  const { key: readOnly } = await createKey(h.app, key, { name: 'ro', scopes: ['files:read', 'transfers:read'] });
   return { h, key, other, readOnly };
 }
 
@@ -81,7 +81,7 @@ export function tusHelpers(current: () => { h: Harness; key: string }) {
   }
 
   async function transfer(files: { name: string; size: number }[] = [], apiKey = current().key) {
-    const t = expectData(await createTransfer(app(), apiKey, { title: 'tus', files }), 201);
+    const t = await createTransfer(app(), apiKey, { title: 'tus', files });
     return { id: t.id as string, token: t.upload_token as string, fileIds: (t.files as { id: string }[]).map((f) => f.id) };
   }
 

@@ -1,13 +1,14 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
-import { bytes, expectError, sha256 } from '../support/http.ts';
-import { UPLOADS, V, OCTET, metadata, idOf, expectHeadStatus, type HeaderMap, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { sha256 } from '../support/hashing.ts';
+import { expectHeadStatus, idOf, metadata, OCTET, startTusHttp, tusHelpers, UPLOADS, V, type HeaderMap } from '../support/tus-http.ts';
 
 /**
- * SECURITY.md section C for the tus endpoint, rows C43-C46: concatenation (partial and final
- * uploads, foreign partials, URLs that are not this server's uploads) and the per-upload lock
- * against a second writer.
+ * tus concatenation (partial and final uploads, another account's partials, URLs that are not
+ * this server's uploads) and the per-upload lock against a second writer
+ * (docs/security-checklist.md section C).
  */
 
 let h: Harness;
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 const { tus, transfer, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
-describe('SECURITY C36-C50', () => {
+describe('tus concatenation and upload locks', () => {
   describe('concatenation', () => {
     async function partial(content: Buffer, auth: HeaderMap = bearer(key)) {
       const res = await tus('POST', UPLOADS, { ...auth, 'upload-length': String(content.length), 'upload-concat': 'partial' });

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness } from '../support/harness.ts';
-import { bytes, expectError, sha256 } from '../support/http.ts';
-import { UPLOADS, OCTET, metadata, digest, idOf, type HeaderMap, startTusHttp, tusHelpers } from '../support/tus-http.ts';
+import { bytes, expectError } from '../support/http.ts';
+import { base64Digest, sha256 } from '../support/hashing.ts';
+import { idOf, metadata, OCTET, startTusHttp, tusHelpers, UPLOADS, type HeaderMap } from '../support/tus-http.ts';
 
 /**
- * SECURITY.md section C for the tus endpoint, rows C36-C42: Tus-Resumable, PATCH Content-Type,
- * Upload-Offset, Upload-Length / Upload-Defer-Length and Upload-Checksum (wrong digests and
- * unsupported or malformed values).
+ * The tus protocol headers, refused when wrong and nothing processed: Tus-Resumable, PATCH
+ * Content-Type, Upload-Offset, Upload-Length / Upload-Defer-Length and Upload-Checksum (wrong
+ * digests, unsupported or malformed values); and HEAD answers that caches must not keep
+ * (docs/security-checklist.md section C).
  */
 
 let h: Harness;
@@ -17,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 const { tus, transfer, create, started, head, patch, offsetOf, fileView, download, transferFiles, tusUploadsStored } = tusHelpers(() => ({ h, key }));
 
-describe('SECURITY C36-C50', () => {
+describe('tus protocol headers', () => {
   it('C36: missing or other Tus-Resumable is 412 with Tus-Version, and nothing is processed', async () => {
     const t = await transfer();
     const { id } = await started(100);
@@ -107,15 +109,15 @@ describe('SECURITY C36-C50', () => {
     const content = bytes(3000);
     const { id } = await started(content.length);
     const first = content.subarray(0, 1000);
-    expect((await patch(id, 0, first, { 'upload-checksum': `sha256 ${digest('sha256', first)}` })).statusCode).toBe(204);
+    expect((await patch(id, 0, first, { 'upload-checksum': `sha256 ${base64Digest('sha256', first)}` })).statusCode).toBe(204);
     const second = content.subarray(1000, 2000);
-    const bad = await patch(id, 1000, second, { 'upload-checksum': `sha256 ${digest('sha256', bytes(1000))}` });
+    const bad = await patch(id, 1000, second, { 'upload-checksum': `sha256 ${base64Digest('sha256', bytes(1000))}` });
     expectError(bad, 460, 'checksum_mismatch');
     expect(await offsetOf(id)).toBe(1000);
     // The same chunk with its right digest goes through, and the running SHA-256 stays right.
-    expect((await patch(id, 1000, second, { 'upload-checksum': `sha1 ${digest('sha1', second)}` })).statusCode).toBe(204);
+    expect((await patch(id, 1000, second, { 'upload-checksum': `sha1 ${base64Digest('sha1', second)}` })).statusCode).toBe(204);
     const third = content.subarray(2000);
-    const last = await patch(id, 2000, third, { 'upload-checksum': `md5 ${digest('md5', third)}` });
+    const last = await patch(id, 2000, third, { 'upload-checksum': `md5 ${base64Digest('md5', third)}` });
     expect(last.statusCode, last.body).toBe(204);
     expect(await fileView(String(last.headers['x-ferry-file-id']))).toMatchObject({ state: 'complete', sha256: sha256(content) });
   });
@@ -124,14 +126,14 @@ describe('SECURITY C36-C50', () => {
     const content = bytes(500);
     const t = await transfer();
     const before = await tusUploadsStored();
-    const res = await create({ transfer_id: t.id, filename: 'c41.bin' }, 1000, { 'upload-checksum': `sha1 ${digest('sha1', bytes(500))}` }, bearer(key), content);
+    const res = await create({ transfer_id: t.id, filename: 'c41.bin' }, 1000, { 'upload-checksum': `sha1 ${base64Digest('sha1', bytes(500))}` }, bearer(key), content);
     expectError(res, 460, 'checksum_mismatch');
     expect(res.headers.location).toBeUndefined();
     // The client never learnt the upload's URL: neither the upload nor its declared file remain,
     // so the same creation can simply be retried.
     expect(await tusUploadsStored()).toEqual(before);
     expect(await transferFiles(t.id)).toHaveLength(0);
-    const retry = await create({ transfer_id: t.id, filename: 'c41.bin' }, 1000, { 'upload-checksum': `sha1 ${digest('sha1', content)}` }, bearer(key), content);
+    const retry = await create({ transfer_id: t.id, filename: 'c41.bin' }, 1000, { 'upload-checksum': `sha1 ${base64Digest('sha1', content)}` }, bearer(key), content);
     expect(await offsetOf(idOf(retry))).toBe(500);
     expect(await transferFiles(t.id)).toMatchObject([{ name: 'c41.bin', size: 1000, state: 'pending' }]);
   });
@@ -139,10 +141,10 @@ describe('SECURITY C36-C50', () => {
   it('C41: creation-with-upload into a declared file with a wrong checksum leaves the file declared and uploadable', async () => {
     const content = bytes(500);
     const t = await transfer([{ name: 'kept.bin', size: content.length }]);
-    const bad = await create({ transfer_id: t.id, file_id: t.fileIds[0]! }, content.length, { 'upload-checksum': `md5 ${digest('md5', bytes(10))}` }, bearer(key), content);
+    const bad = await create({ transfer_id: t.id, file_id: t.fileIds[0]! }, content.length, { 'upload-checksum': `md5 ${base64Digest('md5', bytes(10))}` }, bearer(key), content);
     expectError(bad, 460, 'checksum_mismatch');
     expect(await transferFiles(t.id)).toMatchObject([{ id: t.fileIds[0], state: 'pending' }]);
-    const good = await create({ transfer_id: t.id, file_id: t.fileIds[0]! }, content.length, { 'upload-checksum': `md5 ${digest('md5', content)}` }, bearer(key), content);
+    const good = await create({ transfer_id: t.id, file_id: t.fileIds[0]! }, content.length, { 'upload-checksum': `md5 ${base64Digest('md5', content)}` }, bearer(key), content);
     expect(good.headers['x-ferry-file-id']).toBe(t.fileIds[0]);
     expect(await fileView(t.fileIds[0]!)).toMatchObject({ state: 'complete', sha256: sha256(content) });
   });
@@ -150,7 +152,7 @@ describe('SECURITY C36-C50', () => {
   it('C42: crc32, upper-case SHA1, bad base64 or a short digest are 400 and nothing is written', async () => {
     const body = bytes(100);
     const { id } = await started(1000);
-    const sha1 = digest('sha1', body);
+    const sha1 = base64Digest('sha1', body);
     const cases: [string, string][] = [
       [`crc32 ${Buffer.alloc(4).toString('base64')}`, 'unsupported_checksum_algorithm'],
       [`SHA1 ${sha1}`, 'unsupported_checksum_algorithm'],
@@ -162,5 +164,14 @@ describe('SECURITY C36-C50', () => {
     ];
     for (const [value, code] of cases) expectError(await patch(id, 0, body, { 'upload-checksum': value }), 400, code);
     expect(await offsetOf(id)).toBe(0);
+  });
+
+  it('C47: HEAD carries Cache-Control: no-store, for unfinished and finished uploads', async () => {
+    const content = bytes(100);
+    const { id } = await started(content.length);
+    expect((await head(id)).headers['cache-control']).toBe('no-store');
+    expect((await patch(id, 0, content)).statusCode).toBe(204);
+    const done = await head(id);
+    expect([done.statusCode, done.headers['cache-control'], done.headers['tus-resumable']]).toEqual([200, 'no-store', '1.0.0']);
   });
 });
