@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, forbidden, tooManyRequests, unauthorized } from '../errors.ts';
+import { fail, forbidden, tooManyRequests, unauthorized } from '../errors.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { safeEqual, sha256Hex } from '../domain/secrets.ts';
 import type { Principal } from '../services/principal.ts';
@@ -43,7 +43,7 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
         try {
           request.principal = await authenticate(request, services, 'scope' in auth && auth.uploadToken === true);
           if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
-            throw new AppError(403, 'insufficient_scope', `This request needs the ${auth.scope} scope.`, { required_scope: auth.scope });
+            throw fail.insufficient_scope(`This request needs the ${auth.scope} scope.`, { context: { required_scope: auth.scope } });
           }
           if ('session' in auth && request.principal.via !== 'session') {
             throw forbidden('This route needs a signed-in session.', 'session_required');

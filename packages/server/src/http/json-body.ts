@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
-import { AppError, badRequest } from '../errors.ts';
+import { badRequest, fail } from '../errors.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './validation.ts';
 import { hasBody, streamsUploadBody } from './upload-body-scope.ts';
 
@@ -35,7 +35,7 @@ export function requireJsonBodies(app: FastifyInstance): void {
       const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (!accepted.has(mediaType)) {
         const names = [...accepted].join(' or ');
-        throw new AppError(415, 'unsupported_media_type', `This route takes a body of Content-Type: ${names}.`);
+        throw fail.unsupported_media_type(`This route takes a body of Content-Type: ${names}.`);
       }
     };
     route.preValidation = [refuseOthers, ...([] as preValidationHookHandler[]).concat(route.preValidation ?? [])];

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Metadata } from '@tus/utils';
-import { AppError, badRequest } from '../errors.ts';
+import { badRequest, fail } from '../errors.ts';
 import { tusChecksum } from './content-digests.ts';
 import type { ExpectedChecksum } from '../services/digest-meter.ts';
 
@@ -21,7 +21,7 @@ function strictLength(name: string, raw: string): number {
 /** Every tus request but OPTIONS must speak 1.0.0; anything else is 412 with Tus-Version (C36). */
 export function checkTusVersion(request: FastifyRequest): void {
   if (header(request, 'tus-resumable') !== TUS_VERSION) {
-    throw new AppError(412, 'unsupported_tus_version', 'Send Tus-Resumable: 1.0.0.', {}, undefined, { 'tus-version': TUS_VERSION });
+    throw fail.unsupported_tus_version('Send Tus-Resumable: 1.0.0.', { headers: { 'tus-version': TUS_VERSION } });
   }
 }
 
@@ -68,7 +68,7 @@ export function checkCreation(request: FastifyRequest, maxSize: number): Creatio
   if (deferred !== undefined && deferred !== '1') throw badRequest('Upload-Defer-Length must be 1.', 'invalid_header');
   if ((length === undefined) === (deferred === undefined)) throw badRequest('Send exactly one of Upload-Length and Upload-Defer-Length: 1.', 'invalid_header');
   if (length !== undefined && strictLength('Upload-Length', length) > maxSize) {
-    throw new AppError(413, 'payload_too_large', `Upload-Length is over Tus-Max-Size (${maxSize} bytes).`, { max_size: maxSize });
+    throw fail.payload_too_large(`Upload-Length is over Tus-Max-Size (${maxSize} bytes).`, { context: { max_size: maxSize } });
   }
   return { kind: concat === 'partial' ? 'partial' : 'single', checksum: tusChecksum(header(request, 'upload-checksum')) };
 }
@@ -76,7 +76,7 @@ export function checkCreation(request: FastifyRequest, maxSize: number): Creatio
 /** PATCH: the tus media type (C37), a strict offset, an optional checksum (C42). */
 export function checkPatch(request: FastifyRequest): { offset: number; length?: number; checksum?: ExpectedChecksum } {
   if (header(request, 'content-type') !== 'application/offset+octet-stream') {
-    throw new AppError(415, 'unsupported_media_type', 'PATCH bodies must be Content-Type: application/offset+octet-stream.');
+    throw fail.unsupported_media_type('PATCH bodies must be Content-Type: application/offset+octet-stream.');
   }
   const offset = header(request, 'upload-offset');
   if (offset === undefined) throw badRequest('Upload-Offset is required.', 'invalid_header');

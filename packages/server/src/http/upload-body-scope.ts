@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, badRequest, forbidden } from '../errors.ts';
+import { badRequest, fail, forbidden } from '../errors.ts';
 import type { UploadSlots } from '../services/upload-concurrency.ts';
 
 /**
@@ -80,7 +80,7 @@ export function hasBody(request: FastifyRequest): boolean {
 function checkUploadHeaders(request: FastifyRequest): number | undefined {
   const encoding = request.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
-    throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
+    throw fail.unsupported_media_type('Compressed upload bodies are not accepted; send the raw bytes.');
   }
   return strictHeaderInteger(request.headers['content-length'], 'Content-Length');
 }

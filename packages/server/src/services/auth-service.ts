@@ -1,5 +1,5 @@
 import { randomBase62, newId } from '../ids.ts';
-import { AppError, badRequest, forbidden, unauthorized } from '../errors.ts';
+import { badRequest, fail, forbidden, unauthorized } from '../errors.ts';
 import { sha256Hex } from '../domain/secrets.ts';
 import { scopesForUser } from '../domain/scopes.ts';
 import { addSeconds, iso, type Clock } from '../domain/clock.ts';
@@ -178,4 +178,4 @@ const signupClosed = () => forbidden('Sign-up is closed on this server.', 'signu
 const inviteRequired = () => forbidden('A valid invite is required to sign up on this server.', 'invite_required');
 
 export const passwordTooLong = () =>
-  new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
+  fail.payload_too_large(`password must be at most ${MAX_PASSWORD_BYTES} bytes.`);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import { badRequest, conflict, fail, notFound } from '../errors.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
 import { effectiveState, type EffectiveState } from '../domain/transfer-rules.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
@@ -44,7 +44,7 @@ export interface ChunkResult {
 }
 
 const mismatch = (what: string) =>
-  new AppError(409, 'chunk_mismatch', `${what} disagrees with the first chunk of this file; every chunk must announce the same X-File-Name, X-File-Size and X-Total-Chunks.`);
+  fail.chunk_mismatch(`${what} disagrees with the first chunk of this file; every chunk must announce the same X-File-Name, X-File-Size and X-Total-Chunks.`);
 
 /**
  * Idempotent chunk POSTs (the Trinsfer flow). The first chunk of a new X-File-Id declares the
@@ -130,9 +130,8 @@ function checkChunks(file: FileRow, parts: UploadPartRow[], total: number): void
   if (parts.length !== total) throw conflict('Some chunks are missing; send them and retry.', 'chunks_missing');
   const received = parts.reduce((sum, p) => sum + p.size, 0);
   if (received !== file.size) {
-    throw new AppError(400, 'size_mismatch', `The chunks hold ${received} bytes; X-File-Size declared ${file.size}. Resend the wrong chunk; the others are kept.`, {
-      declared_size: file.size,
-      received_size: received,
+    throw fail.size_mismatch(`The chunks hold ${received} bytes; X-File-Size declared ${file.size}. Resend the wrong chunk; the others are kept.`, {
+      context: { declared_size: file.size, received_size: received },
     });
   }
 }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, gone, notFound, unauthorized } from '../errors.ts';
+import { fail, gone, notFound, unauthorized } from '../errors.ts';
 import type { Clock } from '../domain/clock.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
@@ -69,7 +69,7 @@ export class DownloadService {
   /** A signed URL is a capability on its own; it dies with its expiry or its transfer. */
   async signedFile(fileId: string, expires: string, signature: string): Promise<FileDownload> {
     if (!this.signer.verifyDownload(fileId, expires, signature, this.clock.now().getTime())) {
-      throw new AppError(403, 'invalid_signature', 'The download link is invalid or has expired.');
+      throw fail.invalid_signature('The download link is invalid or has expired.');
     }
     const file = await this.files.findById(fileId);
     const transfer = file && (await this.transfers.findById(file.transfer_id));
@@ -188,10 +188,10 @@ export class DownloadService {
 }
 
 function requireComplete(file: FileRow): FileRow {
-  if (file.state !== 'complete') throw new AppError(409, 'file_incomplete', 'This file has not been completely uploaded yet.');
+  if (file.state !== 'complete') throw fail.file_incomplete('This file has not been completely uploaded yet.');
   return file;
 }
 
 const transferNotReady = () =>
-  new AppError(409, 'transfer_not_ready', 'This transfer is still being uploaded; try again once the sender has finished.');
+  fail.transfer_not_ready('This transfer is still being uploaded; try again once the sender has finished.');
 const limitReached = () => gone('This transfer has reached its download limit.', 'download_limit_reached');

@@ -1,4 +1,4 @@
-import { AppError, badRequest } from '../errors.ts';
+import { AppError, badRequest, fail } from '../errors.ts';
 import type { PlanLimits } from '../config.ts';
 import { DEFAULT_EXPIRY_DAYS } from '../domain/transfer-rules.ts';
 
@@ -6,11 +6,9 @@ const DAY_MS = 86_400_000;
 
 /** The 422 of the Trinsfer guide, with the plan and its cap beside the error. */
 export function expiryTooLong(plan: PlanLimits): AppError {
-  return new AppError(
-    422,
-    'expiry_too_long',
+  return fail.expiry_too_long(
     `Your '${plan.name}' plan allows up to ${plan.maxExpiryDays} day(s) of retention${plan.allowPermanent ? '' : ' and no permanent transfers'}.`,
-    { plan: plan.name, max_expiry_days: plan.maxExpiryDays, allows_permanent: plan.allowPermanent },
+    { context: { plan: plan.name, max_expiry_days: plan.maxExpiryDays, allows_permanent: plan.allowPermanent } },
   );
 }
 

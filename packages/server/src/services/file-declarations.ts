@@ -1,5 +1,5 @@
 import { newId } from '../ids.ts';
-import { AppError, badRequest } from '../errors.ts';
+import { badRequest, fail } from '../errors.ts';
 import { iso } from '../domain/clock.ts';
 import { normalizeContentType, normalizeFileName } from '../domain/file-name.ts';
 import { normalizeRelativePath } from '../domain/relative-path.ts';
@@ -54,9 +54,7 @@ export function prepareDeclaredFiles(
     }
     total += file.size;
     if (total > plan.maxTransferSizeBytes) {
-      throw new AppError(413, 'payload_too_large', `A transfer holds at most ${plan.maxTransferSizeBytes} bytes.`, {
-        max_transfer_size: plan.maxTransferSizeBytes,
-      });
+      throw fail.payload_too_large(`A transfer holds at most ${plan.maxTransferSizeBytes} bytes.`, { context: { max_transfer_size: plan.maxTransferSizeBytes } });
     }
     const id = newId('fl');
     return {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import { AppError, badRequest, conflict, fail, notFound } from '../errors.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 import type { UploadPartRow } from '../repositories/upload-parts-repository.ts';
 import type { ExpectedChecksum } from './digest-meter.ts';
@@ -65,7 +65,7 @@ export class SignedPartService {
   async signedPrincipal(transferId: string, fileId: string, rawPart: string, expires: string, signature: string): Promise<Principal> {
     const number = parsePartNumber(rawPart);
     if (!this.deps.signer.verifyPart(fileId, number, expires, signature, this.deps.clock.now().getTime())) {
-      throw new AppError(403, 'invalid_signature', 'The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
+      throw fail.invalid_signature('The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
     }
     const file = await this.deps.filesRepo.findById(fileId);
     // Signed URLs carry no credentials: the transfer's owner is looked up from the file.
@@ -157,7 +157,7 @@ export class SignedPartService {
  * zero (SECURITY B28: `-1`, `1.5`, `01`, `1e1` are 400). `0` is WeTransfer's documented 417.
  */
 export function parsePartNumber(raw: string): number {
-  if (raw === '0') throw new AppError(417, 'invalid_part_number', 'Chunk numbers are 1-based');
+  if (raw === '0') throw fail.invalid_part_number('Chunk numbers are 1-based').withStatus(417);
   if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
     throw badRequest('The part number must be a whole number from 1, in plain digits.', 'invalid_part_number');
   }
@@ -196,9 +196,8 @@ function checkAssembly(file: FileRow, parts: Pick<UploadPartRow, 'part_number' |
   if (missing.length > 0) {
     const named = missing.slice(0, MAX_NAMED_MISSING).join(', ');
     const more = missing.length > MAX_NAMED_MISSING ? ` and ${missing.length - MAX_NAMED_MISSING} more` : '';
-    throw new AppError(409, 'parts_missing', `Chunks ${named}${more} are still missing`, {
-      missing_parts: missing.slice(0, MAX_LISTED_MISSING),
-      missing_count: missing.length,
+    throw fail.parts_missing(`Chunks ${named}${more} are still missing`, {
+      context: { missing_parts: missing.slice(0, MAX_LISTED_MISSING), missing_count: missing.length },
     });
   }
   const total = parts.reduce((sum, p) => sum + p.size, 0);

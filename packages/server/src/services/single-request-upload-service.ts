@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest } from '../errors.ts';
+import { AppError, badRequest, fail } from '../errors.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
 import { MAX_DOWNLOADS_LIMIT, MAX_TITLE_LENGTH } from '../domain/transfer-rules.ts';
 import { hasScope, type Principal } from './principal.ts';
@@ -35,7 +35,7 @@ export class SingleRequestUploadService {
   async upload(principal: Principal, input: SingleRequestInput, body: Readable | AsyncIterable<Buffer>): Promise<TransferDetail> {
     // The route's own scope (files:write) is checked by the guard; creating a transfer needs this too.
     if (!hasScope(principal, 'transfers:write')) {
-      throw new AppError(403, 'insufficient_scope', 'This request creates a transfer and needs the transfers:write scope too.', { required_scope: 'transfers:write' });
+      throw fail.insufficient_scope('This request creates a transfer and needs the transfers:write scope too.', { context: { required_scope: 'transfers:write' } });
     }
     const { plan } = this.deps.config;
     const checked = normalizeFileName(input.name ?? DEFAULT_UPLOAD_NAME);
@@ -84,7 +84,7 @@ export class SingleRequestUploadService {
 }
 
 const transferTooLarge = (max: number) =>
-  new AppError(413, 'payload_too_large', `A transfer holds at most ${max} bytes.`, { max_transfer_size: max });
+  fail.payload_too_large(`A transfer holds at most ${max} bytes.`, { context: { max_transfer_size: max } });
 
 /** The transfer's title is the file name, cut (by code points) to the title limit. */
 function titleFor(name: string): string {

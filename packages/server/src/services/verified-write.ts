@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBase36 } from '../ids.ts';
-import { AppError, badRequest, storageFull } from '../errors.ts';
+import { AppError, badRequest, fail, storageFull } from '../errors.ts';
 import { StorageFullError, type BlobStore } from '../storage/blob-store.ts';
 import { ChecksumMismatchError, DigestMeter, SizeExceededError, type ExpectedChecksum } from './digest-meter.ts';
 
@@ -64,16 +64,13 @@ export function closedEarly(stream: Readable): Promise<never> {
 }
 
 export const sizeTooLarge = (size: number) =>
-  new AppError(413, 'payload_too_large', `The body is larger than the expected ${size} bytes.`, { declared_size: size });
+  fail.payload_too_large(`The body is larger than the expected ${size} bytes.`, { context: { declared_size: size } });
 
 export const sizeMismatch = (size: number, received: number) =>
-  new AppError(400, 'size_mismatch', `Received ${received} bytes; expected ${size}.`, {
-    declared_size: size,
-    received_size: received,
-  });
+  fail.size_mismatch(`Received ${received} bytes; expected ${size}.`, { context: { declared_size: size, received_size: received } });
 
 export const checksumMismatch = (error: ChecksumMismatchError) =>
-  new AppError(400, 'checksum_mismatch', `The body does not match its ${error.expected.header} (${error.expected.algorithm}); nothing was stored.`);
+  fail.checksum_mismatch(`The body does not match its ${error.expected.header} (${error.expected.algorithm}); nothing was stored.`);
 
 export function mapWriteError(error: unknown, size: number): unknown {
   if (error instanceof SizeExceededError) return sizeTooLarge(size);

@@ -1,5 +1,5 @@
 import type { Upload } from '@tus/utils';
-import { AppError, badRequest, conflict } from '../errors.ts';
+import { badRequest, conflict, fail } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
 import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
@@ -70,13 +70,13 @@ export class TusConcatenation {
     try {
       for (const id of ids) {
         const lease = await this.leases.tryAcquire(`tus:${id}`);
-        if (!lease) throw new AppError(423, 'upload_locked', 'A partial upload is still being written; retry when it ends.');
+        if (!lease) throw fail.upload_locked('A partial upload is still being written; retry when it ends.');
         leases.push(lease);
       }
       const partials: TusUploadRow[] = [];
       for (const id of ids) partials.push(await this.checkPartial(principal, id));
       const total = partials.reduce((sum, p) => sum + (p.size ?? 0), 0);
-      if (total > this.maxSize) throw new AppError(413, 'payload_too_large', `The joined upload would be larger than Tus-Max-Size (${this.maxSize} bytes).`);
+      if (total > this.maxSize) throw fail.payload_too_large(`The joined upload would be larger than Tus-Max-Size (${this.maxSize} bytes).`);
       const file = await this.rules.resolveTarget(principal, this.rules.parseTarget(metadata), total);
       const blob = await storeVerified(this.store, this.concatenate(ids), { maxSize: total, exactSize: total });
       const now = iso(this.clock.now());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { fileRow, infoOf, NOW, owner, rejection, stranger, tusWithFakes, upload, uploadRow } from '../../test/support/tus-fakes.ts';
 import type { TusConcatenation } from './tus-concatenation.ts';
 import type { FerryTusStore } from './tus-store.ts';
@@ -109,7 +109,7 @@ describe('tus service', () => {
   });
 
   describe('creation', () => {
-    const refused = new AppError(460, 'checksum_mismatch', 'no');
+    const refused = fail.checksum_mismatch('no');
 
     it('a creation the library refuses after making the upload leaves nothing: no record, no bytes, no declared file', async () => {
       const { service, uploads, files, store } = setup();
@@ -174,7 +174,7 @@ describe('tus service', () => {
       const { service, uploads, files } = setup();
       files.add(fileRow({ id: 'fl_new' }));
       await uploads.insert(uploadRow({ file_id: 'fl_new', info: infoOf({ transfer_id: 'tr_open', filename: 'a.bin' }) }));
-      await expect(service.terminate(owner, ID, async () => Promise.reject(new AppError(423, 'upload_locked', 'busy')))).rejects.toThrow('busy');
+      await expect(service.terminate(owner, ID, async () => Promise.reject(fail.upload_locked('busy')))).rejects.toThrow('busy');
       expect(await files.findById('fl_new')).toBeDefined();
     });
   });

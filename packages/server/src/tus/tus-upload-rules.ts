@@ -1,6 +1,6 @@
 import type { Upload } from '@tus/utils';
 import { randomBase36 } from '../ids.ts';
-import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
+import { badRequest, conflict, fail, gone, notFound } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { isExpired } from '../domain/expiry.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
@@ -155,7 +155,7 @@ export class TusUploadRules {
       if (file.state === 'complete') throw conflict('This file is already uploaded.', 'file_complete');
       if (size === undefined) throw badRequest('A declared file has a known size: send Upload-Length, not Upload-Defer-Length.');
       if (size !== file.size) {
-        throw new AppError(400, 'size_mismatch', `Upload-Length is ${size}; the file was declared with ${file.size} bytes.`, { declared_size: file.size });
+        throw fail.size_mismatch(`Upload-Length is ${size}; the file was declared with ${file.size} bytes.`, { context: { declared_size: file.size } });
       }
       return file;
     }

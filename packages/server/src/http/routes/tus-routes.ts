@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, notFound } from '../../errors.ts';
+import { fail, notFound } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import { TUS_PATH } from '../../tus/tus-request.ts';
 import { UPLOAD_ID } from '../../tus/tus-store.ts';
@@ -116,7 +116,7 @@ export function tusRoutes(server: FastifyInstance, { services, config, tusServer
   }, async (request, reply) => {
     const override = String(request.headers['x-http-method-override'] ?? '').toUpperCase();
     if (override !== 'PATCH' && override !== 'DELETE') {
-      throw new AppError(405, 'method_not_allowed', 'POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE.', {}, undefined, { allow: 'HEAD, PATCH, DELETE' });
+      throw fail.method_not_allowed('POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE.', { headers: { allow: 'HEAD, PATCH, DELETE' } });
     }
     request.raw.method = override;
     return override === 'PATCH' ? patch(request, reply) : terminate(request, reply);
