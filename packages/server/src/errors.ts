@@ -180,8 +180,3 @@ export const notFound = (what = 'Resource') => fail.not_found(`${what} not found
 export const conflict = (message: string, code: ErrorCode, details?: unknown) => new AppError(code, message, { details }).withStatus(409);
 export const gone = (message: string, code: ErrorCode) => new AppError(code, message).withStatus(410);
 export const storageFull = () => fail.storage_full();
-export const pendingUploadsLimit = (limitBytes: number, pendingBytes: number) =>
-  fail.pending_uploads_limit(
-    `This account already has ${pendingBytes} bytes declared in unfinished uploads and may have at most ${limitBytes}. Finish or delete some of them, or wait until abandoned ones expire.`,
-    { context: { max_pending_bytes: limitBytes, pending_bytes: pendingBytes } },
-  );

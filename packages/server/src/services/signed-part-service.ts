@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest, conflict, fail, notFound } from '../errors.ts';
+import { AppError, fail } from '../errors.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 import type { UploadPartRow } from '../repositories/upload-parts-repository.ts';
 import type { ExpectedChecksum } from './digest-meter.ts';
@@ -70,7 +70,7 @@ export class SignedPartService {
     const file = await this.deps.filesRepo.findById(fileId);
     // Signed URLs carry no credentials: the transfer's owner is looked up from the file.
     const transfer = file && (await this.deps.transfersRepo.findById(file.transfer_id));
-    if (!file || !transfer || transfer.id !== transferId) throw notFound('File');
+    if (!file || !transfer || transfer.id !== transferId) throw fail.not_found('File not found.');
     return { userId: transfer.user_id, scopes: ['files:write'], via: 'upload_token', transferId: transfer.id };
   }
 
@@ -121,13 +121,13 @@ export class SignedPartService {
   private async openFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
     const transfer = await this.deps.transfers.openForUpload(principal, transferId);
     const file = await this.deps.filesRepo.findById(fileId);
-    if (!file || file.transfer_id !== transfer.id) throw notFound('File');
+    if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
     return file;
   }
 
   private async pendingFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
     const file = await this.openFile(principal, transferId, fileId);
-    if (file.state === 'complete') throw conflict('This file is already complete; its parts can no longer change.', 'file_complete');
+    if (file.state === 'complete') throw fail.file_complete('This file is already complete; its parts can no longer change.');
     return file;
   }
 
@@ -139,7 +139,7 @@ export class SignedPartService {
       // openForUpload checked ownership (and an upload token's pin) before the state it refused.
       if (!(error instanceof AppError) || error.code !== 'transfer_finalized') throw error;
       const file = await this.deps.filesRepo.findById(fileId);
-      if (!file || file.transfer_id !== transferId) throw notFound('File');
+      if (!file || file.transfer_id !== transferId) throw fail.not_found('File not found.');
       if (file.state !== 'complete') throw error;
       return file;
     }
@@ -159,14 +159,14 @@ export class SignedPartService {
 export function parsePartNumber(raw: string): number {
   if (raw === '0') throw fail.invalid_part_number('Chunk numbers are 1-based').withStatus(417);
   if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw badRequest('The part number must be a whole number from 1, in plain digits.', 'invalid_part_number');
+    throw fail.invalid_part_number('The part number must be a whole number from 1, in plain digits.');
   }
   return Number(raw);
 }
 
 function partInRange(number: number, count: number): void {
   if (number > count) {
-    throw badRequest(count === 0 ? 'This file is empty and has no parts; complete it directly.' : `This file has ${count} part(s); the part number must be 1 to ${count}.`, 'invalid_part_number');
+    throw fail.invalid_part_number(count === 0 ? 'This file is empty and has no parts; complete it directly.' : `This file has ${count} part(s); the part number must be 1 to ${count}.`);
   }
 }
 
@@ -177,7 +177,7 @@ function expectedPartSize(size: number, chunkSize: number, number: number): numb
 
 function checkPartNumbers(claimed: number | undefined, count: number): void {
   if (claimed !== undefined && claimed !== count) {
-    throw badRequest(`This file has ${count} part(s); part_numbers was ${claimed}.`, 'invalid_part_numbers');
+    throw fail.invalid_part_numbers(`This file has ${count} part(s); part_numbers was ${claimed}.`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { fail, tooManyRequests, unauthorized } from '../errors.ts';
+import { fail, tooManyRequests } from '../errors.ts';
 import type { Clock } from '../domain/clock.ts';
 import { MAX_PASSWORD_BYTES, verifyPassword } from '../domain/passwords.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
@@ -31,7 +31,7 @@ export class UnlockService {
       throw tooManyRequests(Math.max(byIp.allowed ? 0 : byIp.resetSeconds, byLink.allowed ? 0 : byLink.resetSeconds), 'Too many password attempts; retry later.');
     }
     if (password.length === 0 || !(await verifyPassword(transfer.password_hash, password))) {
-      throw unauthorized('invalid_password', 'The password is incorrect.');
+      throw fail.invalid_password('The password is incorrect.');
     }
     const expiresAt = new Date(this.clock.now().getTime() + this.tokenTtlSeconds * 1000);
     const token = this.signer.issueAccessToken(transfer.id, transfer.password_hash, Math.floor(expiresAt.getTime() / 1000));

@@ -1,6 +1,6 @@
 import { randomBase62 } from '../ids.ts';
 import { sha256Hex } from '../domain/secrets.ts';
-import { unauthorized } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { Principal } from './principal.ts';
 
@@ -22,10 +22,10 @@ export class UploadTokens {
   constructor(private readonly transfers: TransfersRepository) {}
 
   async authenticate(token: string): Promise<Principal> {
-    if (!TOKEN_PATTERN.test(token)) throw unauthorized('invalid_token', 'The upload token is malformed.');
+    if (!TOKEN_PATTERN.test(token)) throw fail.invalid_token('The upload token is malformed.');
     // Lookup by hash of a 238-bit secret: no timing oracle worth having, and nothing to compare.
     const row = await this.transfers.findByUploadTokenHash(sha256Hex(token));
-    if (!row) throw unauthorized('invalid_token', 'The upload token is unknown or was rotated.');
+    if (!row) throw fail.invalid_token('The upload token is unknown or was rotated.');
     return { userId: row.user_id, scopes: ['files:write'], via: 'upload_token', transferId: row.id };
   }
 

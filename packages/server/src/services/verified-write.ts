@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBase36 } from '../ids.ts';
-import { AppError, badRequest, fail, storageFull } from '../errors.ts';
+import { AppError, fail } from '../errors.ts';
 import { StorageFullError, type BlobStore } from '../storage/blob-store.ts';
 import { ChecksumMismatchError, DigestMeter, SizeExceededError, type ExpectedChecksum } from './digest-meter.ts';
 
@@ -57,7 +57,7 @@ export async function storeVerified(store: BlobStore, body: Readable | AsyncIter
  */
 export function closedEarly(stream: Readable): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const interrupted = () => reject(badRequest('The body ended before the declared size arrived (cut short, or over a form limit).', 'upload_interrupted'));
+    const interrupted = () => reject(fail.upload_interrupted('The body ended before the declared size arrived (cut short, or over a form limit).'));
     if (stream.destroyed && !stream.readableEnded) interrupted();
     else stream.once('close', () => stream.readableEnded || interrupted());
   });
@@ -74,13 +74,13 @@ export const checksumMismatch = (error: ChecksumMismatchError) =>
 
 export function mapWriteError(error: unknown, size: number): unknown {
   if (error instanceof SizeExceededError) return sizeTooLarge(size);
-  if (error instanceof StorageFullError) return storageFull();
+  if (error instanceof StorageFullError) return fail.storage_full();
   if (error instanceof ChecksumMismatchError) return checksumMismatch(error);
   if (error instanceof AppError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   // The client went away or sent a broken body: nothing was stored, and the answer is theirs.
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
-    return badRequest('The upload was interrupted before the declared size arrived.', 'upload_interrupted');
+    return fail.upload_interrupted('The upload was interrupted before the declared size arrived.');
   }
   return error;
 }
