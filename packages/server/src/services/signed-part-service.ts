@@ -38,15 +38,14 @@ export interface CompletedFile {
  * Signed part URLs (the WeTransfer flow): a file declared with a size is cut into parts of
  * `part_size` bytes (the last one holds the rest); the owner asks for a signed URL per part, PUTs
  * the parts in any order and in parallel, then completes the file, which joins the parts in order
- * through one SHA-256/CRC-32 pass (PartAssembly). Part numbers arrive as raw path text and are
- * checked here, so `1e1`, `01` or `1.5` never reach arithmetic.
+ * through one SHA-256/CRC-32 pass (PartAssembly). Part numbers arrive parsed (whole numbers from
+ * 1) and are checked here against the file's part count.
  */
 export class SignedPartService {
   constructor(private readonly deps: UploadServiceDeps) {}
 
-  /** A signed PUT URL for part `rawPart` of a pending file of the caller's open transfer. */
-  async grant(principal: Principal, transferId: string, fileId: string, rawPart: string): Promise<PartGrant> {
-    const number = parsePartNumber(rawPart);
+  /** A signed PUT URL for part `number` of a pending file of the caller's open transfer. */
+  async grant(principal: Principal, transferId: string, fileId: string, number: number): Promise<PartGrant> {
     const file = await this.pendingFile(principal, transferId, fileId);
     const { count, chunkSize } = this.layout(file);
     partInRange(number, count);
@@ -62,8 +61,7 @@ export class SignedPartService {
    * files:write only (the same shape as an upload token), so every later check is the one owners
    * get. 403 invalid_signature for a bad, foreign or expired signature.
    */
-  async signedPrincipal(transferId: string, fileId: string, rawPart: string, expires: string, signature: string): Promise<Principal> {
-    const number = parsePartNumber(rawPart);
+  async signedPrincipal(transferId: string, fileId: string, number: number, expires: string, signature: string): Promise<Principal> {
     if (!this.deps.signer.verifyPart(fileId, number, expires, signature, this.deps.clock.now().getTime())) {
       throw fail.invalid_signature('The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
     }
@@ -80,8 +78,7 @@ export class SignedPartService {
    * checksum_mismatch; in every such case nothing is kept and an earlier copy of the part stays.
    * A part sent again replaces the earlier one (S3 semantics).
    */
-  async receivePart(principal: Principal, transferId: string, fileId: string, rawPart: string, upload: PartUpload): Promise<{ partNumber: number; size: number }> {
-    const number = parsePartNumber(rawPart);
+  async receivePart(principal: Principal, transferId: string, fileId: string, number: number, upload: PartUpload): Promise<{ partNumber: number; size: number }> {
     const file = await this.pendingFile(principal, transferId, fileId);
     const { count, chunkSize } = this.layout(file);
     partInRange(number, count);
@@ -150,18 +147,6 @@ export class SignedPartService {
     const chunkSize = file.part_size ?? this.deps.config.uploads.partSizeBytes;
     return { count: partCount(file.size, chunkSize), chunkSize };
   }
-}
-
-/**
- * A part number as the path gives it: plain decimal digits, no sign, point, exponent or leading
- * zero (SECURITY B28: `-1`, `1.5`, `01`, `1e1` are 400). `0` is WeTransfer's documented 417.
- */
-export function parsePartNumber(raw: string): number {
-  if (raw === '0') throw fail.invalid_part_number('Chunk numbers are 1-based').withStatus(417);
-  if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw fail.invalid_part_number('The part number must be a whole number from 1, in plain digits.');
-  }
-  return Number(raw);
 }
 
 function partInRange(number: number, count: number): void {
