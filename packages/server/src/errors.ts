@@ -171,12 +171,3 @@ export const unavailable = (code: CodeWithStatus<503> = 'unavailable', message?:
  * reads answer 410 with, as published.
  */
 export const transferClosed = (message: string) => fail.transfer_expired(message).withStatus(409);
-
-// Transitional: the generic helpers, kept with their fixed statuses until every call site names its code.
-export const badRequest = (message: string, code: ErrorCode = 'validation_failed', details?: unknown) => new AppError(code, message, { details }).withStatus(400);
-export const unauthorized = (code: ErrorCode = 'invalid_token', message = 'Missing or invalid credentials.') => new AppError(code, message).withStatus(401);
-export const forbidden = (message: string, code: ErrorCode = 'insufficient_scope') => new AppError(code, message).withStatus(403);
-export const notFound = (what = 'Resource') => fail.not_found(`${what} not found.`);
-export const conflict = (message: string, code: ErrorCode, details?: unknown) => new AppError(code, message, { details }).withStatus(409);
-export const gone = (message: string, code: ErrorCode) => new AppError(code, message).withStatus(410);
-export const storageFull = () => fail.storage_full();

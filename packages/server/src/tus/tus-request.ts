@@ -41,7 +41,7 @@ export function refusalOf(error: unknown): AppError | undefined {
 }
 
 export const checksumMismatch = () =>
-  fail.checksum_mismatch('The chunk does not match its Upload-Checksum; it was discarded and the offset is unchanged.').withStatus(460);
+  fail.checksum_mismatch('The chunk does not match its Upload-Checksum; it was discarded and the offset is unchanged.');
 
 export const shuttingDown = () =>
   unavailable('unavailable', 'The server is shutting down; the bytes received so far are kept. Resume shortly.');
