@@ -7,8 +7,6 @@ import type { Principal } from './principal.ts';
 /** `fyu_` + 40 base62 (238 bits). Shown once when issued; only its SHA-256 is stored. */
 const TOKEN_PATTERN = /^fyu_[0-9A-Za-z]{40}$/;
 
-export const looksLikeUploadToken = (value: string): boolean => value.startsWith('fyu_');
-
 export function newUploadToken(): { token: string; hash: string } {
   const token = `fyu_${randomBase62(40)}`;
   return { token, hash: sha256Hex(token) };

@@ -55,7 +55,7 @@ export async function storeVerified(store: BlobStore, body: Readable | AsyncIter
  * Rejects when `stream` is destroyed before its end. busboy gives up on a file part (form cut
  * short, a form limit hit) by destroying it without an error, and pipeline() then waits forever.
  */
-export function closedEarly(stream: Readable): Promise<never> {
+function closedEarly(stream: Readable): Promise<never> {
   return new Promise((_resolve, reject) => {
     const interrupted = () => reject(fail.upload_interrupted('The body ended before the declared size arrived (cut short, or over a form limit).'));
     if (stream.destroyed && !stream.readableEnded) interrupted();
@@ -69,10 +69,10 @@ export const sizeTooLarge = (size: number) =>
 export const sizeMismatch = (size: number, received: number) =>
   fail.size_mismatch(`Received ${received} bytes; expected ${size}.`, { context: { declared_size: size, received_size: received } });
 
-export const checksumMismatch = (error: ChecksumMismatchError) =>
+const checksumMismatch = (error: ChecksumMismatchError) =>
   fail.checksum_mismatch(`The body does not match its ${error.expected.header} (${error.expected.algorithm}); nothing was stored.`);
 
-export function mapWriteError(error: unknown, size: number): unknown {
+function mapWriteError(error: unknown, size: number): unknown {
   if (error instanceof SizeExceededError) return sizeTooLarge(size);
   if (error instanceof StorageFullError) return fail.storage_full();
   if (error instanceof ChecksumMismatchError) return checksumMismatch(error);
