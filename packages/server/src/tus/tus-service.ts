@@ -32,7 +32,10 @@ export interface TusCall {
   created?: { uploadId: string; declaredFileId: string | null };
 }
 
-/** What an upload of the concatenation extension is: a part of a later final upload, or the final upload of its partials (ids). */
+/**
+ * An upload of the concatenation extension: a part of a later final upload, or a final upload
+ * joined from its partial uploads (ids, in order). The HTTP layer states it as Upload-Concat.
+ */
 export type Concat = { kind: 'partial' } | { kind: 'final'; partials: string[] };
 
 /**
@@ -108,7 +111,7 @@ export class TusService {
     }
   }
 
-  /** `Upload-Concat: final;...`: the partial uploads (ids, in order) joined into the file, without the library. */
+  /** `Upload-Concat: final;...`: the partial uploads joined into the file, without the library. */
   async joinFinal(principal: Principal, partials: string[], metadata: Upload['metadata']): Promise<JoinedUpload> {
     const uploadId = this.rules.newUploadId();
     const file = await this.concatenation.finalize(principal, partials, metadata, uploadId);
