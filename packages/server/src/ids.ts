@@ -30,7 +30,3 @@ export type IdPrefix = 'usr' | 'tr' | 'fl' | 'key' | 'ses' | 'inv' | 'up';
 
 /** 22 base62 characters carry 131 bits: ids can be neither guessed nor enumerated. */
 export const newId = (prefix: IdPrefix): string => `${prefix}_${randomBase62(22)}`;
-
-/** Id syntax check done before any lookup, so odd input never reaches the database. */
-export const isId = (prefix: IdPrefix, value: string): boolean =>
-  new RegExp(`^${prefix}_[0-9a-zA-Z]{22}$`).test(value);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, forbidden, tooManyRequests, unauthorized } from '../errors.ts';
+import { fail, tooManyRequests } from '../errors.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { safeEqual, sha256Hex } from '../domain/secrets.ts';
 import type { Principal } from '../services/principal.ts';
@@ -31,7 +31,7 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
     const auth = request.routeOptions.config.auth;
     const guarded = request.url.startsWith('/api/');
     if (!auth) {
-      if (guarded && request.routeOptions.url !== undefined) throw forbidden('This route declares no access rule.', 'route_unguarded');
+      if (guarded && request.routeOptions.url !== undefined) throw fail.route_unguarded('This route declares no access rule.');
       return;
     }
     // A refused request still gets the rate-limit headers and counts against its bucket (the
@@ -43,10 +43,10 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
         try {
           request.principal = await authenticate(request, services, 'scope' in auth && auth.uploadToken === true);
           if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
-            throw new AppError(403, 'insufficient_scope', `This request needs the ${auth.scope} scope.`, { required_scope: auth.scope });
+            throw fail.insufficient_scope(`This request needs the ${auth.scope} scope.`, { context: { required_scope: auth.scope } });
           }
           if ('session' in auth && request.principal.via !== 'session') {
-            throw forbidden('This route needs a signed-in session.', 'session_required');
+            throw fail.session_required('This route needs a signed-in session.');
           }
         } catch (error) {
           refused = error;
@@ -95,15 +95,15 @@ async function authenticate(request: FastifyRequest, services: Services, acceptU
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw unauthorized('invalid_token', 'Authorization must be "Bearer <key>".');
+    if (!match) throw fail.invalid_token('Authorization must be "Bearer <key>".');
     return services.keys.authenticate(match[1]!);
   }
   if (request.cookies[SESSION_COOKIE]) {
     const principal = await cookieSession(request, services);
-    if (!principal) throw unauthorized('invalid_token', 'The session has expired; sign in again.');
+    if (!principal) throw fail.invalid_token('The session has expired; sign in again.');
     return principal;
   }
-  throw unauthorized('missing_token', 'Send "Authorization: Bearer <key>" or sign in.');
+  throw fail.missing_token('Send "Authorization: Bearer <key>" or sign in.');
 }
 
 /**
@@ -119,7 +119,7 @@ export async function cookieSession(request: FastifyRequest, services: Services)
   if (!SAFE_METHODS.has(request.method)) {
     const csrf = request.headers['x-csrf-token'];
     if (typeof csrf !== 'string' || !safeEqual(sha256Hex(csrf), session.csrfHash)) {
-      throw forbidden('Cookie-authenticated writes need the X-CSRF-Token header given at sign-in.', 'csrf_failed');
+      throw fail.csrf_failed('Cookie-authenticated writes need the X-CSRF-Token header given at sign-in.');
     }
   }
   return session.principal;

@@ -1,4 +1,4 @@
-import { badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { ChecksumAlgorithm, ExpectedChecksum } from '../services/digest-meter.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -8,7 +8,7 @@ const LENGTHS: Record<ChecksumAlgorithm, number> = { md5: 16, sha1: 20, sha256: 
 
 function decode(value: string, algorithm: ChecksumAlgorithm, header: string): Buffer {
   const digest = BASE64.test(value) && value.length % 4 === 0 ? Buffer.from(value, 'base64') : null;
-  if (!digest || digest.length !== LENGTHS[algorithm]) throw badRequest(`${header} is not a base64 ${algorithm} digest.`, 'invalid_checksum');
+  if (!digest || digest.length !== LENGTHS[algorithm]) throw fail.invalid_checksum(`${header} is not a base64 ${algorithm} digest.`);
   return digest;
 }
 
@@ -30,7 +30,7 @@ export function partChecksums(headers: Headers): ExpectedChecksum[] {
   if (contentDigest !== undefined) {
     for (const member of contentDigest.split(',')) {
       const match = /^\s*([a-z0-9-]+)\s*=\s*:([^:]*):\s*$/.exec(member);
-      if (!match) throw badRequest('Content-Digest must be a list of algorithm=:base64: members (RFC 9530).', 'invalid_checksum');
+      if (!match) throw fail.invalid_checksum('Content-Digest must be a list of algorithm=:base64: members (RFC 9530).');
       const algorithm = ({ 'sha-256': 'sha256', 'sha-512': 'sha512', md5: 'md5' } as const)[match[1] as 'sha-256'];
       if (algorithm) out.push({ algorithm, digest: decode(match[2]!, algorithm, 'Content-Digest'), header: 'Content-Digest' });
     }
@@ -48,10 +48,10 @@ export const TUS_CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
 export function tusChecksum(value: string | undefined): ExpectedChecksum | undefined {
   if (value === undefined) return undefined;
   const match = /^([A-Za-z0-9-]+) ([^ ]+)$/.exec(value.trim());
-  if (!match) throw badRequest('Upload-Checksum must be "<algorithm> <base64 digest>".', 'invalid_checksum');
+  if (!match) throw fail.invalid_checksum('Upload-Checksum must be "<algorithm> <base64 digest>".');
   const algorithm = match[1] as ChecksumAlgorithm;
   if (!(TUS_CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw badRequest(`Upload-Checksum algorithm must be one of ${TUS_CHECKSUM_ALGORITHMS.join(', ')}.`, 'unsupported_checksum_algorithm');
+    throw fail.unsupported_checksum_algorithm(`Upload-Checksum algorithm must be one of ${TUS_CHECKSUM_ALGORITHMS.join(', ')}.`);
   }
   return { algorithm, digest: decode(match[2]!, algorithm, 'Upload-Checksum'), header: 'Upload-Checksum' };
 }

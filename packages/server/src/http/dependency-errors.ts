@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, unavailable } from '../errors.ts';
 import { StorageUnavailableError } from '../storage/blob-store.ts';
 import { toStoreError } from '../storage/s3-errors.ts';
 
@@ -29,16 +29,15 @@ function isRedisDown(error: { name?: unknown; message?: unknown }): boolean {
 export function dependencyDown(error: unknown): AppError | null {
   if (!error || typeof error !== 'object') return null;
   const e = error as { code?: unknown; name?: unknown; message?: unknown };
-  const retry = { 'retry-after': '5' };
   // AWS SDK errors carry $metadata; network failures of S3 requests made outside a store method
   // (the tus data store's own calls) arrive here unconverted.
   if (error instanceof StorageUnavailableError || ('$metadata' in e && toStoreError(error) instanceof StorageUnavailableError)) {
-    return new AppError(503, 'storage_unavailable', 'File storage is unavailable; retry shortly.', {}, undefined, retry);
+    return unavailable('storage_unavailable');
   }
   // A bare socket error (no $metadata) from a query: pg reports refused connections that way.
   if (isDatabaseDown(e) || (typeof e.code === 'string' && NETWORK_CODES.has(e.code))) {
-    return new AppError(503, 'database_unavailable', 'The database is unavailable; retry shortly.', {}, undefined, retry);
+    return unavailable('database_unavailable');
   }
-  if (isRedisDown(e)) return new AppError(503, 'shared_state_unavailable', 'Shared state (Redis) is unavailable; retry shortly.', {}, undefined, retry);
+  if (isRedisDown(e)) return unavailable('shared_state_unavailable');
   return null;
 }

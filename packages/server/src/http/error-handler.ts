@@ -1,14 +1,17 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.ts';
+import { AppError, type ERRORS, type ErrorCode } from '../errors.ts';
 import { dependencyDown } from './dependency-errors.ts';
 
 export interface Envelope {
-  error: { code: string; message: string; details?: unknown };
+  error: { code: ErrorCode; message: string; details?: unknown };
   [key: string]: unknown;
 }
 
+/** A code and the status the error table gives it: a mapping cannot drift from the table. */
+type Mapped = { [C in ErrorCode]: { status: (typeof ERRORS)[C]['status']; code: C; message?: string } }[ErrorCode];
+
 /** Fastify's own errors for client input, mapped to our stable codes. */
-const FASTIFY_CODES: Record<string, { status: number; code: string; message?: string }> = {
+const FASTIFY_CODES: Record<string, Mapped> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length' },
@@ -105,7 +108,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request: FastifyRequest, reply: FastifyReply) => sendError(error, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` } });
+    void reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` } } satisfies Envelope);
   });
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { SLUG_PATTERN } from '../domain/transfer-rules.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { ErrorPageRenderer } from './error-handler.ts';
 import { PAGE_HEADERS, renderErrorPage, type ErrorPageView } from './transfer-page.ts';
 
@@ -31,7 +32,7 @@ export function prefersHtml(accept: string | undefined): boolean {
   return html > 0 && html > quality(ranges, 'application/json');
 }
 
-const HEADINGS: Record<string, string> = {
+const HEADINGS: Partial<Record<ErrorCode, string>> = {
   password_required: 'Password required',
   invalid_password: 'Wrong password',
   rate_limited: 'Too many attempts',
@@ -45,7 +46,7 @@ const HEADINGS: Record<string, string> = {
 };
 
 /** Errors after which the transfer's page is the way on, and what the link to it says. */
-const BACK_TO_PAGE: Record<string, string> = {
+const BACK_TO_PAGE: Partial<Record<ErrorCode, string>> = {
   password_required: 'Enter the password',
   invalid_password: 'Enter the password',
   rate_limited: 'Back to the transfer',

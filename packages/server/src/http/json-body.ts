@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
-import { AppError, badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './validation.ts';
 import { hasBody, streamsUploadBody } from './upload-body-scope.ts';
 
@@ -11,7 +11,7 @@ export function addJsonParser(scope: FastifyInstance): void {
   const defaultJson = scope.getDefaultJsonParser('error', 'error');
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
-      done(badRequest(`JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, 'invalid_json'), undefined);
+      done(fail.invalid_json(`JSON nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
       return;
     }
     defaultJson(request, body as string, done);
@@ -35,7 +35,7 @@ export function requireJsonBodies(app: FastifyInstance): void {
       const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (!accepted.has(mediaType)) {
         const names = [...accepted].join(' or ');
-        throw new AppError(415, 'unsupported_media_type', `This route takes a body of Content-Type: ${names}.`);
+        throw fail.unsupported_media_type(`This route takes a body of Content-Type: ${names}.`);
       }
     };
     route.preValidation = [refuseOthers, ...([] as preValidationHookHandler[]).concat(route.preValidation ?? [])];

@@ -1,5 +1,6 @@
 import { Type, type TSchema, type TString } from '@sinclair/typebox';
 import { MAX_PASSWORD_BYTES, MIN_ACCOUNT_PASSWORD_LENGTH } from '../domain/passwords.ts';
+import { ERROR_CODES, type ErrorCode } from '../errors.ts';
 
 /** Shared TypeBox schemas: they validate requests, shape responses and feed /openapi.json. */
 
@@ -9,7 +10,7 @@ export const DateTime = Type.String({ format: 'date-time' });
 export const ErrorEnvelope = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: 'Stable lower snake_case error code.' }),
+      code: Type.Unsafe<ErrorCode>({ type: 'string', enum: ERROR_CODES, description: 'Stable lower snake_case error code; README.md lists each with its status.' }),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
     }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { DownloadService, FileDownload, ZipDownload } from '../services/download-service.ts';
 import { streamZip } from '../zip/zip-stream.ts';
 import { contentRangeHeader, downloadHeaders, unsatisfiedRangeHeader } from './download-headers.ts';
@@ -30,9 +30,7 @@ function slice(request: FastifyRequest, size: number, headers: Record<string, st
   const range = parseRange(request.headers.range, size);
   if (range.kind === 'none') return whole;
   if (range.kind === 'unsatisfiable') {
-    throw new AppError(416, 'range_not_satisfiable', 'The requested range is outside the file.', { size }, undefined, {
-      'content-range': unsatisfiedRangeHeader(size),
-    });
+    throw fail.range_not_satisfiable('The requested range is outside the file.', { context: { size }, headers: { 'content-range': unsatisfiedRangeHeader(size) } });
   }
   const probe = range.start === 0 && range.end === 0;
   return { status: 206, start: range.start, end: range.end, counts: isGet && range.start === 0 && !probe, charged: isGet && !probe };

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, badRequest, forbidden } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { UploadSlots } from '../services/upload-concurrency.ts';
 
 /**
@@ -58,7 +58,7 @@ export function makeUploadBodyScope(scope: FastifyInstance, rules: UploadBodyRul
     if (!streamsUploadBody(request) || !hasBody(request)) return;
     request.uploadContentLength = checkUploadHeaders(request);
     const userId = request.principal?.userId;
-    if (userId === undefined) throw forbidden('An upload needs an account.', 'upload_unauthenticated');
+    if (userId === undefined) throw fail.upload_unauthenticated('An upload needs an account.');
     holdSlotUntilResponse(reply, await rules.slots.acquire(userId));
     cutWhenIdle(request, reply, rules.idleTimeoutSeconds);
   });
@@ -80,7 +80,7 @@ export function hasBody(request: FastifyRequest): boolean {
 function checkUploadHeaders(request: FastifyRequest): number | undefined {
   const encoding = request.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
-    throw new AppError(415, 'unsupported_media_type', 'Compressed upload bodies are not accepted; send the raw bytes.');
+    throw fail.unsupported_media_type('Compressed upload bodies are not accepted; send the raw bytes.');
   }
   return strictHeaderInteger(request.headers['content-length'], 'Content-Length');
 }
@@ -91,7 +91,7 @@ function checkUploadHeaders(request: FastifyRequest): number | undefined {
  */
 export function strictHeaderInteger(value: string | undefined, header: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) throw badRequest(`${header} must be a whole number.`);
+  if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) throw fail.validation_failed(`${header} must be a whole number.`);
   return Number(value);
 }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
 import type { PlanLimits } from '../config.ts';
-import { notFound } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
 
@@ -28,7 +28,7 @@ export class AccountService {
 
   async account(userId: string) {
     const user = await this.users.findById(userId);
-    if (!user) throw notFound('Account');
+    if (!user) throw fail.not_found('Account not found.');
     const now = this.clock.now();
     const hours = Array.from({ length: 24 }, (_, i) => hourPeriod(new Date(now.getTime() - i * 3_600_000)));
     const [thisMonth, last24] = await Promise.all([

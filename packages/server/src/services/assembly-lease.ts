@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
 import type { UploadLeases } from './upload-leases.ts';
 
@@ -23,11 +23,11 @@ export async function assembleOnce(
   const deadline = Date.now() + ASSEMBLY_WAIT_MS;
   for (;;) {
     const file = await files.findById(fileId);
-    if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
+    if (!file) throw fail.file_removed('The file was removed during assembly.');
     if (file.state === 'complete') return file;
     const lease = await leases.tryAcquire(`assemble:${fileId}`);
     if (!lease) {
-      if (Date.now() > deadline) throw conflict('The file is still being assembled; retry later.', 'assembly_in_progress');
+      if (Date.now() > deadline) throw fail.assembly_in_progress('The file is still being assembled; retry later.');
       await sleep(POLL_MS);
       continue;
     }

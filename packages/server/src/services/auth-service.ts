@@ -1,5 +1,5 @@
 import { randomBase62, newId } from '../ids.ts';
-import { AppError, badRequest, forbidden, unauthorized } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { sha256Hex } from '../domain/secrets.ts';
 import { scopesForUser } from '../domain/scopes.ts';
 import { addSeconds, iso, type Clock } from '../domain/clock.ts';
@@ -138,7 +138,7 @@ export class AuthService {
     // An unknown email costs the same argon2 verification as a known one.
     const user = await this.users.findByEmail(email);
     const ok = user ? await verifyPassword(user.password_hash, password) : await verifyAgainstDummy(password);
-    if (!user || !ok) throw unauthorized('invalid_credentials', 'Email or password is incorrect.');
+    if (!user || !ok) throw fail.invalid_credentials('Email or password is incorrect.');
     const device = await attempt.succeeded();
     const token = `fys_${randomBase62(43)}`;
     const csrfToken = randomBase62(32);
@@ -174,14 +174,14 @@ export class AuthService {
 
 export function normalizeEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
-  if (!EMAIL.test(email)) throw badRequest('email must be an email address.');
+  if (!EMAIL.test(email)) throw fail.validation_failed('email must be an email address.');
   return email;
 }
 
 function checkAccountPassword(password: string): void {
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
   if ([...password].length < MIN_ACCOUNT_PASSWORD_LENGTH) {
-    throw badRequest(`password must have at least ${MIN_ACCOUNT_PASSWORD_LENGTH} characters.`);
+    throw fail.validation_failed(`password must have at least ${MIN_ACCOUNT_PASSWORD_LENGTH} characters.`);
   }
 }
 
@@ -191,8 +191,8 @@ class EmailTaken extends Error {}
 /** Thrown inside the account transaction when a sign-up not yet admitted turns out not to be the first. */
 class NotFirst extends Error {}
 
-const signupClosed = () => forbidden('Sign-up is closed on this server.', 'signup_closed');
-const inviteRequired = () => forbidden('A valid invite is required to sign up on this server.', 'invite_required');
+const signupClosed = () => fail.signup_closed('Sign-up is closed on this server.');
+const inviteRequired = () => fail.invite_required('A valid invite is required to sign up on this server.');
 
 export const passwordTooLong = () =>
-  new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
+  fail.payload_too_large(`password must be at most ${MAX_PASSWORD_BYTES} bytes.`);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
 import { effectiveState, type EffectiveState } from '../domain/transfer-rules.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
@@ -44,7 +44,7 @@ export interface ChunkResult {
 }
 
 const mismatch = (what: string) =>
-  new AppError(409, 'chunk_mismatch', `${what} disagrees with the first chunk of this file; every chunk must announce the same X-File-Name, X-File-Size and X-Total-Chunks.`);
+  fail.chunk_mismatch(`${what} disagrees with the first chunk of this file; every chunk must announce the same X-File-Name, X-File-Size and X-Total-Chunks.`);
 
 /**
  * Idempotent chunk POSTs (the Trinsfer flow). The first chunk of a new X-File-Id declares the
@@ -57,12 +57,12 @@ export class ChunkUploadService {
 
   async receive(principal: Principal, chunk: ChunkInput, body: Readable | AsyncIterable<Buffer>): Promise<ChunkResult> {
     const transferId = chunk.transferId ?? principal.transferId;
-    if (transferId === undefined) throw badRequest('Send the transfer\'s upload token (X-Token), or X-Transfer-Id with an API key.', 'missing_transfer_id');
-    if (chunk.total < 1 || chunk.total > MAX_CHUNKS) throw badRequest(`X-Total-Chunks must be from 1 to ${MAX_CHUNKS}.`);
-    if (chunk.index >= chunk.total) throw badRequest('X-Chunk-Index must be below X-Total-Chunks (chunks are numbered from 0).');
+    if (transferId === undefined) throw fail.missing_transfer_id('Send the transfer\'s upload token (X-Token), or X-Transfer-Id with an API key.');
+    if (chunk.total < 1 || chunk.total > MAX_CHUNKS) throw fail.validation_failed(`X-Total-Chunks must be from 1 to ${MAX_CHUNKS}.`);
+    if (chunk.index >= chunk.total) throw fail.validation_failed('X-Chunk-Index must be below X-Total-Chunks (chunks are numbered from 0).');
     const transfer = await this.deps.transfers.openForUpload(principal, transferId);
     const file = await this.resolveFile(principal, transfer.id, chunk);
-    if (file.state === 'complete') throw conflict('This file is already complete; its chunks can no longer change.', 'file_complete');
+    if (file.state === 'complete') throw fail.file_complete('This file is already complete; its chunks can no longer change.');
     // A chunk is never larger than its file: refuse before reading when the length says so.
     if (chunk.contentLength !== undefined && chunk.contentLength > file.size) throw sizeTooLarge(file.size);
 
@@ -93,20 +93,20 @@ export class ChunkUploadService {
    * chunk. Either way every chunk must agree with what the file was declared as (409).
    */
   private async resolveFile(principal: Principal, transferId: string, chunk: ChunkInput): Promise<FileRow> {
-    if (!CLIENT_FILE_ID.test(chunk.fileRef)) throw badRequest('X-File-Id must be 1-64 letters, digits, ".", "_" or "-".');
+    if (!CLIENT_FILE_ID.test(chunk.fileRef)) throw fail.validation_failed('X-File-Id must be 1-64 letters, digits, ".", "_" or "-".');
     const name = chunk.name === undefined ? undefined : checkedName(chunk.name);
     if (DECLARED_FILE_ID.test(chunk.fileRef)) {
       const declared = await this.deps.filesRepo.findById(chunk.fileRef);
-      if (!declared || declared.transfer_id !== transferId) throw notFound('File');
+      if (!declared || declared.transfer_id !== transferId) throw fail.not_found('File not found.');
       if (name !== undefined && name !== declared.name) throw mismatch('X-File-Name');
       if (chunk.size !== undefined && chunk.size !== declared.size) throw mismatch('X-File-Size');
       const file = declared.part_count === null && declared.state === 'pending' ? await this.deps.transfers.claimChunkCount(declared.id, chunk.total) : declared;
-      if (!file) throw notFound('File');
+      if (!file) throw fail.not_found('File not found.');
       if (file.state === 'pending' && file.part_count !== chunk.total) throw mismatch('X-Total-Chunks');
       return file;
     }
     if (name === undefined || chunk.size === undefined) {
-      throw badRequest('X-File-Name and X-File-Size are required for a file id the server does not know yet.');
+      throw fail.validation_failed('X-File-Name and X-File-Size are required for a file id the server does not know yet.');
     }
     const file = await this.deps.files.declareForUpload(principal, transferId, { name, size: chunk.size, clientFileId: chunk.fileRef, partCount: chunk.total });
     if (file.name !== name) throw mismatch('X-File-Name');
@@ -118,7 +118,7 @@ export class ChunkUploadService {
 
 function checkedName(raw: string): string {
   const checked = normalizeFileName(raw);
-  if (!checked.ok) throw badRequest(`X-File-Name: ${checked.reason}`, 'invalid_file_name');
+  if (!checked.ok) throw fail.invalid_file_name(`X-File-Name: ${checked.reason}`);
   return checked.name;
 }
 
@@ -127,12 +127,11 @@ function checkedName(raw: string): string {
  * every chunk, so the client can resend the one it got wrong and the next request assembles.
  */
 function checkChunks(file: FileRow, parts: UploadPartRow[], total: number): void {
-  if (parts.length !== total) throw conflict('Some chunks are missing; send them and retry.', 'chunks_missing');
+  if (parts.length !== total) throw fail.chunks_missing('Some chunks are missing; send them and retry.');
   const received = parts.reduce((sum, p) => sum + p.size, 0);
   if (received !== file.size) {
-    throw new AppError(400, 'size_mismatch', `The chunks hold ${received} bytes; X-File-Size declared ${file.size}. Resend the wrong chunk; the others are kept.`, {
-      declared_size: file.size,
-      received_size: received,
+    throw fail.size_mismatch(`The chunks hold ${received} bytes; X-File-Size declared ${file.size}. Resend the wrong chunk; the others are kept.`, {
+      context: { declared_size: file.size, received_size: received },
     });
   }
 }

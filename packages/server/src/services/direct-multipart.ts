@@ -1,4 +1,4 @@
-import { conflict } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { randomBase36 } from '../ids.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { DirectMultipartUploadsRepository, DirectUploadRow } from '../repositories/direct-multipart-uploads-repository.ts';
@@ -71,7 +71,7 @@ export class DirectMultipart {
 
   private async completeHolding(fileId: string, check: (file: FileRow, parts: { part_number: number; size: number }[]) => void): Promise<FileRow> {
     const file = await this.files.findById(fileId);
-    if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
+    if (!file) throw fail.file_removed('The file was removed during assembly.');
     if (file.state === 'complete') return file;
     const upload = await this.find(fileId);
     const store = upload && this.storeOf(upload);
@@ -85,7 +85,7 @@ export class DirectMultipart {
     }
     const parts: StoredPart[] = listed ?? [];
     check(file, parts.map((p) => ({ part_number: p.partNumber, size: p.size })));
-    if (!upload || !store || listed === null) throw conflict('No parts were uploaded for this file.', 'parts_missing');
+    if (!upload || !store || listed === null) throw fail.parts_missing('No parts were uploaded for this file.');
     await store.multipart.complete(upload.object_key, upload.upload_id, parts);
     return this.markVerified(file, upload, store);
   }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, gone, notFound, unauthorized } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Clock } from '../domain/clock.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
@@ -58,9 +58,9 @@ export class DownloadService {
 
   async ownerFile(userId: string, fileId: string): Promise<FileDownload> {
     const file = await this.files.findById(fileId);
-    if (!file) throw notFound('File');
+    if (!file) throw fail.not_found('File not found.');
     const transfer = await this.transferService.requireOwned(userId, file.transfer_id).catch(() => {
-      throw notFound('File');
+      throw fail.not_found('File not found.');
     });
     this.assertLive(transfer);
     return { transfer, file: requireComplete(file), audience: 'owner' };
@@ -69,11 +69,11 @@ export class DownloadService {
   /** A signed URL is a capability on its own; it dies with its expiry or its transfer. */
   async signedFile(fileId: string, expires: string, signature: string): Promise<FileDownload> {
     if (!this.signer.verifyDownload(fileId, expires, signature, this.clock.now().getTime())) {
-      throw new AppError(403, 'invalid_signature', 'The download link is invalid or has expired.');
+      throw fail.invalid_signature('The download link is invalid or has expired.');
     }
     const file = await this.files.findById(fileId);
     const transfer = file && (await this.transfers.findById(file.transfer_id));
-    if (!file || !transfer) throw notFound('File');
+    if (!file || !transfer) throw fail.not_found('File not found.');
     this.assertLive(transfer);
     this.assertFinalized(transfer);
     return { transfer, file: requireComplete(file), audience: 'recipient' };
@@ -82,7 +82,7 @@ export class DownloadService {
   /** The public view of a link: only finalized, live transfers serve recipients. */
   async publicTransfer(slug: string): Promise<TransferWithTotals> {
     const transfer = await this.transfers.findBySlug(slug);
-    if (!transfer) throw notFound('Transfer');
+    if (!transfer) throw fail.not_found('Transfer not found.');
     this.assertLive(transfer);
     this.assertFinalized(transfer);
     return transfer;
@@ -93,7 +93,7 @@ export class DownloadService {
     if (!transfer.password_hash) return;
     const now = this.clock.now().getTime();
     if (!accessToken || !this.signer.verifyAccessToken(accessToken, transfer.id, transfer.password_hash, now)) {
-      throw unauthorized('password_required', 'This transfer is password protected; unlock it first.');
+      throw fail.password_required('This transfer is password protected; unlock it first.');
     }
   }
 
@@ -106,7 +106,7 @@ export class DownloadService {
     const transfer = await this.publicTransfer(slug);
     this.assertUnlocked(transfer, tokenFor(transfer.id));
     const file = await this.files.findById(fileId);
-    if (!file || file.transfer_id !== transfer.id) throw notFound('File');
+    if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
     return { transfer, file: requireComplete(file), audience: 'recipient' };
   }
 
@@ -163,7 +163,7 @@ export class DownloadService {
   private zip(transfer: TransferWithTotals, audience: Audience): Promise<ZipDownload> {
     return this.files.listForTransfer(transfer.id).then((all) => {
       const files = all.filter((f) => f.state === 'complete');
-      if (files.length === 0) throw notFound('Files');
+      if (files.length === 0) throw fail.not_found('Files not found.');
       const names = sanitizeZipEntryNames(files.map((f) => f.name), { folders: true });
       const plan = planZip(
         files.map((file, i) => ({
@@ -188,16 +188,16 @@ export class DownloadService {
 
   private assertLive(transfer: TransferWithTotals): void {
     const state = effectiveState(transfer, this.clock.now());
-    if (state === 'expired') throw gone('This transfer has expired.', 'transfer_expired');
-    if (state === 'deleted') throw gone('This transfer has been deleted.', 'transfer_deleted');
+    if (state === 'expired') throw fail.transfer_expired('This transfer has expired.');
+    if (state === 'deleted') throw fail.transfer_deleted('This transfer has been deleted.');
   }
 }
 
 function requireComplete(file: FileRow): FileRow {
-  if (file.state !== 'complete') throw new AppError(409, 'file_incomplete', 'This file has not been completely uploaded yet.');
+  if (file.state !== 'complete') throw fail.file_incomplete('This file has not been completely uploaded yet.');
   return file;
 }
 
 const transferNotReady = () =>
-  new AppError(409, 'transfer_not_ready', 'This transfer is still being uploaded; try again once the sender has finished.');
-const limitReached = () => gone('This transfer has reached its download limit.', 'download_limit_reached');
+  fail.transfer_not_ready('This transfer is still being uploaded; try again once the sender has finished.');
+const limitReached = () => fail.download_limit_reached('This transfer has reached its download limit.');

@@ -1,5 +1,5 @@
 import { newId } from '../ids.ts';
-import { AppError, badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { iso } from '../domain/clock.ts';
 import { normalizeContentType, normalizeFileName } from '../domain/file-name.ts';
 import { normalizeRelativePath } from '../domain/relative-path.ts';
@@ -37,26 +37,24 @@ export function prepareDeclaredFiles(
   partSize: number = DEFAULT_PART_SIZE,
 ): FileRow[] {
   if (existing.length + declared.length > plan.maxFilesPerTransfer) {
-    throw badRequest(`A transfer holds at most ${plan.maxFilesPerTransfer} files.`, 'too_many_files');
+    throw fail.too_many_files(`A transfer holds at most ${plan.maxFilesPerTransfer} files.`);
   }
   const names = new Set(existing.map((f) => f.name));
   let total = existing.reduce((sum, f) => sum + f.size, 0);
   const nextPosition = existing.reduce((max, f) => Math.max(max, f.position + 1), 0);
   return declared.map((file, index) => {
     const checked = file.folder ? normalizeRelativePath(file.folder, file.name) : normalizeFileName(file.name);
-    if (!checked.ok) throw badRequest(`files[${index}].name: ${checked.reason}`, 'invalid_file_name');
+    if (!checked.ok) throw fail.invalid_file_name(`files[${index}].name: ${checked.reason}`);
     if (names.has(checked.name)) {
-      throw badRequest(`files[${index}].name: "${checked.name}" is already in this transfer.`, 'duplicate_file_name');
+      throw fail.duplicate_file_name(`files[${index}].name: "${checked.name}" is already in this transfer.`);
     }
     names.add(checked.name);
     if (!Number.isSafeInteger(file.size) || file.size < 0) {
-      throw badRequest(`files[${index}].size must be a whole number of bytes >= 0.`);
+      throw fail.validation_failed(`files[${index}].size must be a whole number of bytes >= 0.`);
     }
     total += file.size;
     if (total > plan.maxTransferSizeBytes) {
-      throw new AppError(413, 'payload_too_large', `A transfer holds at most ${plan.maxTransferSizeBytes} bytes.`, {
-        max_transfer_size: plan.maxTransferSizeBytes,
-      });
+      throw fail.payload_too_large(`A transfer holds at most ${plan.maxTransferSizeBytes} bytes.`, { context: { max_transfer_size: plan.maxTransferSizeBytes } });
     }
     const id = newId('fl');
     return {

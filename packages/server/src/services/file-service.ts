@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Multipart } from '@fastify/multipart';
-import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import { AppError, fail, transferClosed } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
 import type { PlanLimits } from '../config.ts';
@@ -76,9 +76,9 @@ export class FileService {
   /** A file of one of the caller's live transfers, else 404 (no oracle for other accounts). */
   async getOwned(userId: string, fileId: string): Promise<{ file: FileRow; transfer: TransferWithTotals }> {
     const file = await this.files.findById(fileId);
-    if (!file) throw notFound('File');
+    if (!file) throw fail.not_found('File not found.');
     const transfer = await this.transfers.requireOwned(userId, file.transfer_id).catch(() => {
-      throw notFound('File');
+      throw fail.not_found('File not found.');
     });
     return { file, transfer };
   }
@@ -106,8 +106,8 @@ export class FileService {
   ): Promise<FileRow> {
     const transfer = await this.openTransfer(userId, transferId);
     const file = await this.files.findById(fileId);
-    if (!file || file.transfer_id !== transfer.id) throw notFound('File');
-    if (file.state === 'complete') throw conflict('This file is already uploaded.', 'file_complete');
+    if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
+    if (file.state === 'complete') throw fail.file_complete('This file is already uploaded.');
     if (contentLength !== undefined && contentLength > file.size) throw sizeTooLarge(file.size);
     if (contentLength !== undefined && contentLength < file.size) throw sizeMismatch(file.size, contentLength);
 
@@ -118,7 +118,7 @@ export class FileService {
     const won = await this.files.markComplete(file.id, { sha256: digest.sha256, crc32: digest.crc32, storage_key: key }, iso(this.clock.now()));
     if (!won) {
       await store.delete(key);
-      throw conflict('This file is already uploaded.', 'file_complete');
+      throw fail.file_complete('This file is already uploaded.');
     }
     return (await this.files.findById(file.id))!;
   }
@@ -167,7 +167,7 @@ export class FileService {
         throw error;
       }
     }
-    throw badRequest('The multipart body has no file part.', 'missing_file');
+    throw fail.missing_file('The multipart body has no file part.');
   }
 
   private async openTransfer(userId: string, transferId: string): Promise<TransferWithTotals> {
@@ -178,8 +178,8 @@ export class FileService {
 
   private assertOpen(transfer: TransferWithTotals): void {
     const state = effectiveState(transfer, this.clock.now());
-    if (state === 'ready') throw conflict('The transfer is finalized; its files can no longer change.', 'transfer_finalized');
-    if (state !== 'uploading') throw conflict(`The transfer is ${state}.`, 'transfer_expired');
+    if (state === 'ready') throw fail.transfer_finalized('The transfer is finalized; its files can no longer change.');
+    if (state !== 'uploading') throw transferClosed(`The transfer is ${state}.`);
   }
 }
 
@@ -195,7 +195,7 @@ async function* clientParts(parts: AsyncIterableIterator<Multipart>): AsyncGener
         next = await parts.next();
       } catch (error) {
         if (error instanceof AppError || typeof (error as { statusCode?: unknown })?.statusCode === 'number') throw error;
-        throw badRequest(`The multipart body is malformed: ${(error as Error)?.message ?? 'unreadable'}.`, 'invalid_multipart');
+        throw fail.invalid_multipart(`The multipart body is malformed: ${(error as Error)?.message ?? 'unreadable'}.`);
       }
       if (next.done) return;
       yield next.value;
@@ -209,6 +209,6 @@ async function* clientParts(parts: AsyncIterableIterator<Multipart>): AsyncGener
 const reservable = (size: number): number => (Number.isSafeInteger(size) && size > 0 ? size : 0);
 
 function parseStrictSize(raw: string): number {
-  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw badRequest('size must be a whole number of bytes.');
+  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw fail.validation_failed('size must be a whole number of bytes.');
   return Number(raw);
 }

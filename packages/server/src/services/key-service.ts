@@ -1,5 +1,5 @@
 import { newId, randomBase36, randomBase62 } from '../ids.ts';
-import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { safeEqual, sha256Hex } from '../domain/secrets.ts';
 import { isScope, type Scope } from '../domain/scopes.ts';
 import { iso, type Clock } from '../domain/clock.ts';
@@ -53,7 +53,7 @@ export class KeyService {
 
   async get(userId: string, id: string): Promise<ApiKeyRow> {
     const row = await this.keys.findForUser(userId, id);
-    if (!row) throw notFound('API key');
+    if (!row) throw fail.not_found('API key not found.');
     return row;
   }
 
@@ -69,7 +69,7 @@ export class KeyService {
   /** New secret for the same key id; the old secret stops working at once. */
   async regenerate(owner: Principal, id: string) {
     const existing = await this.getManageable(owner, id);
-    if (existing.revoked_at) throw badRequest('A revoked key cannot be regenerated.', 'key_revoked');
+    if (existing.revoked_at) throw fail.key_revoked('A revoked key cannot be regenerated.');
     const { key, prefix } = generateKey();
     const row = await this.keys.update(owner.userId, id, { prefix, secret_hash: sha256Hex(key) });
     return { row: row!, key };
@@ -83,7 +83,7 @@ export class KeyService {
 
   async delete(owner: Principal, id: string): Promise<void> {
     await this.getManageable(owner, id);
-    if (!(await this.keys.delete(owner.userId, id))) throw notFound('API key');
+    if (!(await this.keys.delete(owner.userId, id))) throw fail.not_found('API key not found.');
   }
 
   /**
@@ -100,7 +100,7 @@ export class KeyService {
       lacking = lacking.filter((s) => effective.includes(s));
     }
     if (lacking.length > 0) {
-      throw forbidden(`This key has scopes the caller lacks (${lacking.join(', ')}), so the caller cannot change it.`);
+      throw fail.insufficient_scope(`This key has scopes the caller lacks (${lacking.join(', ')}), so the caller cannot change it.`);
     }
     return row;
   }
@@ -113,12 +113,12 @@ export class KeyService {
     const match = KEY_FORMAT.exec(bearer);
     const row = match ? await this.keys.findByPrefix(match[1]!) : undefined;
     const matches = safeEqual(sha256Hex(bearer), row?.secret_hash ?? DUMMY_HASH);
-    if (!row || !matches) throw unauthorized('invalid_token', 'The API key is not valid.');
+    if (!row || !matches) throw fail.invalid_token('The API key is not valid.');
     const now = this.clock.now();
-    if (row.revoked_at) throw unauthorized('token_revoked', 'The API key has been revoked.');
-    if (isExpired(row.expires_at, now)) throw unauthorized('token_expired', 'The API key has expired.');
+    if (row.revoked_at) throw fail.token_revoked('The API key has been revoked.');
+    if (isExpired(row.expires_at, now)) throw fail.token_expired('The API key has expired.');
     const user = await this.users.findById(row.user_id);
-    if (!user) throw unauthorized('invalid_token', 'The API key is not valid.');
+    if (!user) throw fail.invalid_token('The API key is not valid.');
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
       await this.keys.touch(row.id, iso(now));
     }
@@ -129,12 +129,12 @@ export class KeyService {
   }
 
   private checkScopes(owner: Principal, requested: string[]): Scope[] {
-    if (requested.length === 0) throw badRequest('scopes must name at least one scope.');
+    if (requested.length === 0) throw fail.validation_failed('scopes must name at least one scope.');
     const unknown = requested.filter((s) => !isScope(s));
-    if (unknown.length > 0) throw badRequest(`Unknown scopes: ${unknown.join(', ')}.`, 'validation_failed', { unknown });
+    if (unknown.length > 0) throw fail.validation_failed(`Unknown scopes: ${unknown.join(', ')}.`, { details: { unknown } });
     const lacking = requested.filter((s) => !owner.scopes.includes(s as Scope));
     if (lacking.length > 0) {
-      throw forbidden(`A key cannot grant scopes its creator lacks: ${lacking.join(', ')}.`);
+      throw fail.insufficient_scope(`A key cannot grant scopes its creator lacks: ${lacking.join(', ')}.`);
     }
     return [...new Set(requested as Scope[])];
   }
@@ -142,8 +142,8 @@ export class KeyService {
   private checkExpiry(value: string | null | undefined): string | null {
     if (value === undefined || value === null) return null;
     const time = Date.parse(value);
-    if (!Number.isFinite(time)) throw badRequest('expires_at must be an ISO 8601 date-time.');
-    if (time <= this.clock.now().getTime()) throw badRequest('expires_at must be in the future.');
+    if (!Number.isFinite(time)) throw fail.validation_failed('expires_at must be an ISO 8601 date-time.');
+    if (time <= this.clock.now().getTime()) throw fail.validation_failed('expires_at must be in the future.');
     return new Date(time).toISOString();
   }
 }
@@ -155,7 +155,7 @@ function generateKey(): { key: string; prefix: string } {
 
 function checkName(name: string): string {
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > 100) throw badRequest('name must have 1 to 100 characters.');
+  if (trimmed.length === 0 || trimmed.length > 100) throw fail.validation_failed('name must have 1 to 100 characters.');
   return trimmed;
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { conflict } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
 import type { UploadPartsRepository, UploadPartRow } from '../repositories/upload-parts-repository.ts';
@@ -48,7 +48,7 @@ export class PartAssembly {
       // Lost a race with assembly: the file is already whole and this part is not part of it.
       await this.parts.delete(file.id, partNumber, blob.key);
       await store.delete(blob.key);
-      throw conflict('This file is already complete; its parts can no longer change.', 'file_complete');
+      throw fail.file_complete('This file is already complete; its parts can no longer change.');
     }
     return row;
   }
@@ -68,7 +68,7 @@ export class PartAssembly {
 
   private async assembleHolding(fileId: string, numbers: number[], check: (file: FileRow, parts: UploadPartRow[]) => void): Promise<FileRow> {
     const file = await this.files.findById(fileId);
-    if (!file) throw conflict('The file was removed during assembly.', 'file_removed');
+    if (!file) throw fail.file_removed('The file was removed during assembly.');
     if (file.state === 'complete') return file;
     const byNumber = new Map((await this.parts.list(fileId)).map((p) => [p.part_number, p]));
     const ordered = numbers.map((n) => byNumber.get(n)).filter((p): p is UploadPartRow => p !== undefined);

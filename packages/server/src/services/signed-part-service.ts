@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import { AppError, fail } from '../errors.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 import type { UploadPartRow } from '../repositories/upload-parts-repository.ts';
 import type { ExpectedChecksum } from './digest-meter.ts';
@@ -38,15 +38,14 @@ export interface CompletedFile {
  * Signed part URLs (the WeTransfer flow): a file declared with a size is cut into parts of
  * `part_size` bytes (the last one holds the rest); the owner asks for a signed URL per part, PUTs
  * the parts in any order and in parallel, then completes the file, which joins the parts in order
- * through one SHA-256/CRC-32 pass (PartAssembly). Part numbers arrive as raw path text and are
- * checked here, so `1e1`, `01` or `1.5` never reach arithmetic.
+ * through one SHA-256/CRC-32 pass (PartAssembly). Part numbers arrive parsed (whole numbers from
+ * 1) and are checked here against the file's part count.
  */
 export class SignedPartService {
   constructor(private readonly deps: UploadServiceDeps) {}
 
-  /** A signed PUT URL for part `rawPart` of a pending file of the caller's open transfer. */
-  async grant(principal: Principal, transferId: string, fileId: string, rawPart: string): Promise<PartGrant> {
-    const number = parsePartNumber(rawPart);
+  /** A signed PUT URL for part `number` of a pending file of the caller's open transfer. */
+  async grant(principal: Principal, transferId: string, fileId: string, number: number): Promise<PartGrant> {
     const file = await this.pendingFile(principal, transferId, fileId);
     const { count, chunkSize } = this.layout(file);
     partInRange(number, count);
@@ -62,15 +61,14 @@ export class SignedPartService {
    * files:write only (the same shape as an upload token), so every later check is the one owners
    * get. 403 invalid_signature for a bad, foreign or expired signature.
    */
-  async signedPrincipal(transferId: string, fileId: string, rawPart: string, expires: string, signature: string): Promise<Principal> {
-    const number = parsePartNumber(rawPart);
+  async signedPrincipal(transferId: string, fileId: string, number: number, expires: string, signature: string): Promise<Principal> {
     if (!this.deps.signer.verifyPart(fileId, number, expires, signature, this.deps.clock.now().getTime())) {
-      throw new AppError(403, 'invalid_signature', 'The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
+      throw fail.invalid_signature('The part upload URL is invalid or has expired; request a new one from .../upload-url/{part_number}.');
     }
     const file = await this.deps.filesRepo.findById(fileId);
     // Signed URLs carry no credentials: the transfer's owner is looked up from the file.
     const transfer = file && (await this.deps.transfersRepo.findById(file.transfer_id));
-    if (!file || !transfer || transfer.id !== transferId) throw notFound('File');
+    if (!file || !transfer || transfer.id !== transferId) throw fail.not_found('File not found.');
     return { userId: transfer.user_id, scopes: ['files:write'], via: 'upload_token', transferId: transfer.id };
   }
 
@@ -80,8 +78,7 @@ export class SignedPartService {
    * checksum_mismatch; in every such case nothing is kept and an earlier copy of the part stays.
    * A part sent again replaces the earlier one (S3 semantics).
    */
-  async receivePart(principal: Principal, transferId: string, fileId: string, rawPart: string, upload: PartUpload): Promise<{ partNumber: number; size: number }> {
-    const number = parsePartNumber(rawPart);
+  async receivePart(principal: Principal, transferId: string, fileId: string, number: number, upload: PartUpload): Promise<{ partNumber: number; size: number }> {
     const file = await this.pendingFile(principal, transferId, fileId);
     const { count, chunkSize } = this.layout(file);
     partInRange(number, count);
@@ -121,13 +118,13 @@ export class SignedPartService {
   private async openFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
     const transfer = await this.deps.transfers.openForUpload(principal, transferId);
     const file = await this.deps.filesRepo.findById(fileId);
-    if (!file || file.transfer_id !== transfer.id) throw notFound('File');
+    if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
     return file;
   }
 
   private async pendingFile(principal: Principal, transferId: string, fileId: string): Promise<FileRow> {
     const file = await this.openFile(principal, transferId, fileId);
-    if (file.state === 'complete') throw conflict('This file is already complete; its parts can no longer change.', 'file_complete');
+    if (file.state === 'complete') throw fail.file_complete('This file is already complete; its parts can no longer change.');
     return file;
   }
 
@@ -139,7 +136,7 @@ export class SignedPartService {
       // openForUpload checked ownership (and an upload token's pin) before the state it refused.
       if (!(error instanceof AppError) || error.code !== 'transfer_finalized') throw error;
       const file = await this.deps.filesRepo.findById(fileId);
-      if (!file || file.transfer_id !== transferId) throw notFound('File');
+      if (!file || file.transfer_id !== transferId) throw fail.not_found('File not found.');
       if (file.state !== 'complete') throw error;
       return file;
     }
@@ -152,21 +149,9 @@ export class SignedPartService {
   }
 }
 
-/**
- * A part number as the path gives it: plain decimal digits, no sign, point, exponent or leading
- * zero (SECURITY B28: `-1`, `1.5`, `01`, `1e1` are 400). `0` is WeTransfer's documented 417.
- */
-export function parsePartNumber(raw: string): number {
-  if (raw === '0') throw new AppError(417, 'invalid_part_number', 'Chunk numbers are 1-based');
-  if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw badRequest('The part number must be a whole number from 1, in plain digits.', 'invalid_part_number');
-  }
-  return Number(raw);
-}
-
 function partInRange(number: number, count: number): void {
   if (number > count) {
-    throw badRequest(count === 0 ? 'This file is empty and has no parts; complete it directly.' : `This file has ${count} part(s); the part number must be 1 to ${count}.`, 'invalid_part_number');
+    throw fail.invalid_part_number(count === 0 ? 'This file is empty and has no parts; complete it directly.' : `This file has ${count} part(s); the part number must be 1 to ${count}.`);
   }
 }
 
@@ -177,7 +162,7 @@ function expectedPartSize(size: number, chunkSize: number, number: number): numb
 
 function checkPartNumbers(claimed: number | undefined, count: number): void {
   if (claimed !== undefined && claimed !== count) {
-    throw badRequest(`This file has ${count} part(s); part_numbers was ${claimed}.`, 'invalid_part_numbers');
+    throw fail.invalid_part_numbers(`This file has ${count} part(s); part_numbers was ${claimed}.`);
   }
 }
 
@@ -196,9 +181,8 @@ function checkAssembly(file: FileRow, parts: Pick<UploadPartRow, 'part_number' |
   if (missing.length > 0) {
     const named = missing.slice(0, MAX_NAMED_MISSING).join(', ');
     const more = missing.length > MAX_NAMED_MISSING ? ` and ${missing.length - MAX_NAMED_MISSING} more` : '';
-    throw new AppError(409, 'parts_missing', `Chunks ${named}${more} are still missing`, {
-      missing_parts: missing.slice(0, MAX_LISTED_MISSING),
-      missing_count: missing.length,
+    throw fail.parts_missing(`Chunks ${named}${more} are still missing`, {
+      context: { missing_parts: missing.slice(0, MAX_LISTED_MISSING), missing_count: missing.length },
     });
   }
   const total = parts.reduce((sum, p) => sum + p.size, 0);

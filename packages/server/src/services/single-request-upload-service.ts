@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError, badRequest } from '../errors.ts';
+import { AppError, fail } from '../errors.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
 import { MAX_DOWNLOADS_LIMIT, MAX_TITLE_LENGTH } from '../domain/transfer-rules.ts';
 import { hasScope, type Principal } from './principal.ts';
@@ -35,16 +35,16 @@ export class SingleRequestUploadService {
   async upload(principal: Principal, input: SingleRequestInput, body: Readable | AsyncIterable<Buffer>): Promise<TransferDetail> {
     // The route's own scope (files:write) is checked by the guard; creating a transfer needs this too.
     if (!hasScope(principal, 'transfers:write')) {
-      throw new AppError(403, 'insufficient_scope', 'This request creates a transfer and needs the transfers:write scope too.', { required_scope: 'transfers:write' });
+      throw fail.insufficient_scope('This request creates a transfer and needs the transfers:write scope too.', { context: { required_scope: 'transfers:write' } });
     }
     const { plan } = this.deps.config;
     const checked = normalizeFileName(input.name ?? DEFAULT_UPLOAD_NAME);
-    if (!checked.ok) throw badRequest(`file name: ${checked.reason}`, 'invalid_file_name');
+    if (!checked.ok) throw fail.invalid_file_name(`file name: ${checked.reason}`);
     const name = checked.name;
     // Everything the client can get wrong is refused before a byte is read.
     resolveExpiry({ expires_days: input.maxDays }, plan, this.deps.clock.now(), true);
     if (input.maxDownloads !== undefined && (input.maxDownloads < 1 || input.maxDownloads > MAX_DOWNLOADS_LIMIT)) {
-      throw badRequest(`Max-Downloads must be a whole number from 1 to ${MAX_DOWNLOADS_LIMIT}.`);
+      throw fail.validation_failed(`Max-Downloads must be a whole number from 1 to ${MAX_DOWNLOADS_LIMIT}.`);
     }
     const length = input.contentLength;
     if (length !== undefined) {
@@ -55,7 +55,7 @@ export class SingleRequestUploadService {
     const store = this.deps.stores.defaultStore;
     const stored = await storeVerified(store, body, { maxSize: length ?? plan.maxTransferSizeBytes, exactSize: length }).catch((error: unknown) => {
       // Chunked bodies have no size of their own: running past the plan's cap is the transfer's limit.
-      if (length === undefined && error instanceof AppError && error.status === 413) throw transferTooLarge(plan.maxTransferSizeBytes);
+      if (length === undefined && error instanceof AppError && error.code === 'payload_too_large') throw transferTooLarge(plan.maxTransferSizeBytes);
       throw error;
     });
     try {
@@ -84,7 +84,7 @@ export class SingleRequestUploadService {
 }
 
 const transferTooLarge = (max: number) =>
-  new AppError(413, 'payload_too_large', `A transfer holds at most ${max} bytes.`, { max_transfer_size: max });
+  fail.payload_too_large(`A transfer holds at most ${max} bytes.`, { context: { max_transfer_size: max } });
 
 /** The transfer's title is the file name, cut (by code points) to the title limit. */
 function titleFor(name: string): string {

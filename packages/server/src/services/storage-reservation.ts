@@ -1,4 +1,4 @@
-import { pendingUploadsLimit, storageFull } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../domain/clock.ts';
 import { lifetimeEdge } from '../domain/expiry.ts';
@@ -51,7 +51,7 @@ export class StorageReservation {
       await this.repos.users.lockAccount(userId, tx);
       const mine = await this.pendingBytes(tx, userId);
       if (mine + bytes > limit) throw pendingUploadsLimit(limit, mine);
-      if (free !== null && bytes > free - (await this.pendingBytes(tx))) throw storageFull();
+      if (free !== null && bytes > free - (await this.pendingBytes(tx))) throw fail.storage_full();
       return write(tx);
     });
   }
@@ -73,3 +73,10 @@ export class StorageReservation {
     return files + partials;
   }
 }
+
+/** The account's own cap on bytes declared but not yet uploaded; the server may still have room. */
+const pendingUploadsLimit = (limitBytes: number, pendingBytes: number) =>
+  fail.pending_uploads_limit(
+    `This account already has ${pendingBytes} bytes declared in unfinished uploads and may have at most ${limitBytes}. Finish or delete some of them, or wait until abandoned ones expire.`,
+    { context: { max_pending_bytes: limitBytes, pending_bytes: pendingBytes } },
+  );

@@ -1,5 +1,5 @@
 import { newId, randomBase62 } from '../ids.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { fail, transferClosed } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { hashPassword, MAX_PASSWORD_BYTES } from '../domain/passwords.ts';
 import {
@@ -121,9 +121,9 @@ export class TransferService {
     const transfer = await this.requireOwned(owner.userId, id);
     const now = this.clock.now();
     if (effectiveState(transfer, now) === 'expired') {
-      throw conflict('An expired transfer can no longer be changed.', 'transfer_expired');
+      throw transferClosed('An expired transfer can no longer be changed.');
     }
-    if (input.files !== undefined) throw badRequest('Add files with POST /api/v1/transfers/{id}/files.');
+    if (input.files !== undefined) throw fail.validation_failed('Add files with POST /api/v1/transfers/{id}/files.');
     const changes: Partial<TransferRow> = { updated_at: iso(now) };
     if (input.title !== undefined) changes.title = checkTitle(input.title);
     if (input.message !== undefined) changes.message = checkMessage(input.message);
@@ -144,14 +144,12 @@ export class TransferService {
     const now = this.clock.now();
     const state = effectiveState(transfer, now);
     if (state === 'ready') return this.get(userId, id);
-    if (state !== 'uploading') throw conflict(`A ${state} transfer cannot be finalized.`, 'transfer_expired');
+    if (state !== 'uploading') throw transferClosed(`A ${state} transfer cannot be finalized.`);
     const files = await this.files.listForTransfer(id);
-    if (files.length === 0) throw conflict('A transfer needs at least one file before it is finalized.', 'no_files');
+    if (files.length === 0) throw fail.no_files('A transfer needs at least one file before it is finalized.');
     const incomplete = files.filter((f) => f.state !== 'complete');
     if (incomplete.length > 0) {
-      throw conflict(`${incomplete.length} file(s) are not completely uploaded.`, 'files_incomplete', {
-        incomplete_file_ids: incomplete.map((f) => f.id),
-      });
+      throw fail.files_incomplete(`${incomplete.length} file(s) are not completely uploaded.`, { details: { incomplete_file_ids: incomplete.map((f) => f.id) } });
     }
     await this.transfers.markReady(id, iso(now));
     return this.get(userId, id);
@@ -162,11 +160,11 @@ export class TransferService {
    * upload token only the token's transfer (any other is 404, as if it did not exist).
    */
   async openForUpload(principal: Principal, id: string): Promise<TransferWithTotals> {
-    if (principal.transferId !== undefined && principal.transferId !== id) throw notFound('Transfer');
+    if (principal.transferId !== undefined && principal.transferId !== id) throw fail.not_found('Transfer not found.');
     const transfer = await this.requireOwned(principal.userId, id);
     const state = effectiveState(transfer, this.clock.now());
-    if (state === 'ready') throw conflict('The transfer is finalized; its files can no longer change.', 'transfer_finalized');
-    if (state !== 'uploading') throw conflict(`The transfer is ${state}.`, 'transfer_expired');
+    if (state === 'ready') throw fail.transfer_finalized('The transfer is finalized; its files can no longer change.');
+    if (state !== 'uploading') throw transferClosed(`The transfer is ${state}.`);
     return transfer;
   }
 
@@ -189,7 +187,7 @@ export class TransferService {
 
   async requireOwned(userId: string, id: string): Promise<TransferWithTotals> {
     const transfer = await this.transfers.findForUser(userId, id);
-    if (!transfer) throw notFound('Transfer');
+    if (!transfer) throw fail.not_found('Transfer not found.');
     return transfer;
   }
 
@@ -237,7 +235,7 @@ export class TransferService {
         await write(tx);
       });
     } catch (error) {
-      if (error instanceof SlugTakenError) throw conflict('That slug is already in use.', 'slug_taken');
+      if (error instanceof SlugTakenError) throw fail.slug_taken('That slug is already in use.');
       throw error;
     }
   }
@@ -245,14 +243,14 @@ export class TransferService {
   private async passwordHash(password: string | null | undefined): Promise<string | null> {
     if (password === undefined || password === null) return null;
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
-    if (password.length === 0) throw badRequest('password must not be empty; send null to remove it.');
+    if (password.length === 0) throw fail.validation_failed('password must not be empty; send null to remove it.');
     return hashPassword(password);
   }
 }
 
 function checkSlug(slug: string): string {
   if (!SLUG_PATTERN.test(slug)) {
-    throw badRequest('slug must be 3-64 characters of letters, digits, "-" and "_", starting with a letter or digit.');
+    throw fail.validation_failed('slug must be 3-64 characters of letters, digits, "-" and "_", starting with a letter or digit.');
   }
   return slug;
 }
@@ -260,26 +258,26 @@ function checkSlug(slug: string): string {
 function checkTitle(title: string): string {
   const trimmed = title.trim();
   if (trimmed.length === 0 || trimmed.length > MAX_TITLE_LENGTH) {
-    throw badRequest(`title must have 1 to ${MAX_TITLE_LENGTH} characters.`);
+    throw fail.validation_failed(`title must have 1 to ${MAX_TITLE_LENGTH} characters.`);
   }
   return trimmed;
 }
 
 function checkMessage(message: string | null | undefined): string | null {
   if (message === undefined || message === null || message.trim() === '') return null;
-  if (message.length > MAX_MESSAGE_LENGTH) throw badRequest(`message must have at most ${MAX_MESSAGE_LENGTH} characters.`);
+  if (message.length > MAX_MESSAGE_LENGTH) throw fail.validation_failed(`message must have at most ${MAX_MESSAGE_LENGTH} characters.`);
   return message;
 }
 
 function checkRecipients(recipients: string[]): string[] {
-  if (recipients.length > MAX_RECIPIENTS) throw badRequest(`At most ${MAX_RECIPIENTS} recipients.`);
+  if (recipients.length > MAX_RECIPIENTS) throw fail.validation_failed(`At most ${MAX_RECIPIENTS} recipients.`);
   return [...new Set(recipients.map(normalizeEmail))];
 }
 
 function checkMaxDownloads(value: number | null | undefined): number | null {
   if (value === undefined || value === null) return null;
   if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DOWNLOADS_LIMIT) {
-    throw badRequest(`max_downloads must be a whole number from 1 to ${MAX_DOWNLOADS_LIMIT}, or null.`);
+    throw fail.validation_failed(`max_downloads must be a whole number from 1 to ${MAX_DOWNLOADS_LIMIT}, or null.`);
   }
   return value;
 }

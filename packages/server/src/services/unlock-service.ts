@@ -1,4 +1,4 @@
-import { AppError, tooManyRequests, unauthorized } from '../errors.ts';
+import { fail, tooManyRequests } from '../errors.ts';
 import type { Clock } from '../domain/clock.ts';
 import { MAX_PASSWORD_BYTES, verifyPassword } from '../domain/passwords.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
@@ -21,9 +21,9 @@ export class UnlockService {
   async unlock(slug: string, password: string, ip: string): Promise<{ transferId: string; token: string; expiresAt: Date }> {
     const transfer = await this.downloads.publicTransfer(slug);
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
-      throw new AppError(413, 'payload_too_large', `password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
+      throw fail.payload_too_large(`password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
     }
-    if (!transfer.password_hash) throw new AppError(400, 'not_protected', 'This transfer has no password.');
+    if (!transfer.password_hash) throw fail.not_protected('This transfer has no password.');
     // Every attempt counts, before the costly hash check, so guessing is throttled however fast it runs.
     const byIp = await this.limiter.consume(`unlock:ip:${ip}`, UNLOCK_LIMITS.perIp, UNLOCK_LIMITS.windowSeconds);
     const byLink = await this.limiter.consume(`unlock:link:${transfer.id}`, UNLOCK_LIMITS.perLink, UNLOCK_LIMITS.windowSeconds);
@@ -31,7 +31,7 @@ export class UnlockService {
       throw tooManyRequests(Math.max(byIp.allowed ? 0 : byIp.resetSeconds, byLink.allowed ? 0 : byLink.resetSeconds), 'Too many password attempts; retry later.');
     }
     if (password.length === 0 || !(await verifyPassword(transfer.password_hash, password))) {
-      throw unauthorized('invalid_password', 'The password is incorrect.');
+      throw fail.invalid_password('The password is incorrect.');
     }
     const expiresAt = new Date(this.clock.now().getTime() + this.tokenTtlSeconds * 1000);
     const token = this.signer.issueAccessToken(transfer.id, transfer.password_hash, Math.floor(expiresAt.getTime() / 1000));

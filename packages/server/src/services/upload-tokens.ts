@@ -1,13 +1,11 @@
 import { randomBase62 } from '../ids.ts';
 import { sha256Hex } from '../domain/secrets.ts';
-import { unauthorized } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { Principal } from './principal.ts';
 
 /** `fyu_` + 40 base62 (238 bits). Shown once when issued; only its SHA-256 is stored. */
 const TOKEN_PATTERN = /^fyu_[0-9A-Za-z]{40}$/;
-
-export const looksLikeUploadToken = (value: string): boolean => value.startsWith('fyu_');
 
 export function newUploadToken(): { token: string; hash: string } {
   const token = `fyu_${randomBase62(40)}`;
@@ -22,10 +20,10 @@ export class UploadTokens {
   constructor(private readonly transfers: TransfersRepository) {}
 
   async authenticate(token: string): Promise<Principal> {
-    if (!TOKEN_PATTERN.test(token)) throw unauthorized('invalid_token', 'The upload token is malformed.');
+    if (!TOKEN_PATTERN.test(token)) throw fail.invalid_token('The upload token is malformed.');
     // Lookup by hash of a 238-bit secret: no timing oracle worth having, and nothing to compare.
     const row = await this.transfers.findByUploadTokenHash(sha256Hex(token));
-    if (!row) throw unauthorized('invalid_token', 'The upload token is unknown or was rotated.');
+    if (!row) throw fail.invalid_token('The upload token is unknown or was rotated.');
     return { userId: row.user_id, scopes: ['files:write'], via: 'upload_token', transferId: row.id };
   }
 

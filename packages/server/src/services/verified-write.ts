@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBase36 } from '../ids.ts';
-import { AppError, badRequest, storageFull } from '../errors.ts';
+import { AppError, fail } from '../errors.ts';
 import { StorageFullError, type BlobStore } from '../storage/blob-store.ts';
 import { ChecksumMismatchError, DigestMeter, SizeExceededError, type ExpectedChecksum } from './digest-meter.ts';
 
@@ -55,35 +55,32 @@ export async function storeVerified(store: BlobStore, body: Readable | AsyncIter
  * Rejects when `stream` is destroyed before its end. busboy gives up on a file part (form cut
  * short, a form limit hit) by destroying it without an error, and pipeline() then waits forever.
  */
-export function closedEarly(stream: Readable): Promise<never> {
+function closedEarly(stream: Readable): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const interrupted = () => reject(badRequest('The body ended before the declared size arrived (cut short, or over a form limit).', 'upload_interrupted'));
+    const interrupted = () => reject(fail.upload_interrupted('The body ended before the declared size arrived (cut short, or over a form limit).'));
     if (stream.destroyed && !stream.readableEnded) interrupted();
     else stream.once('close', () => stream.readableEnded || interrupted());
   });
 }
 
 export const sizeTooLarge = (size: number) =>
-  new AppError(413, 'payload_too_large', `The body is larger than the expected ${size} bytes.`, { declared_size: size });
+  fail.payload_too_large(`The body is larger than the expected ${size} bytes.`, { context: { declared_size: size } });
 
 export const sizeMismatch = (size: number, received: number) =>
-  new AppError(400, 'size_mismatch', `Received ${received} bytes; expected ${size}.`, {
-    declared_size: size,
-    received_size: received,
-  });
+  fail.size_mismatch(`Received ${received} bytes; expected ${size}.`, { context: { declared_size: size, received_size: received } });
 
-export const checksumMismatch = (error: ChecksumMismatchError) =>
-  new AppError(400, 'checksum_mismatch', `The body does not match its ${error.expected.header} (${error.expected.algorithm}); nothing was stored.`);
+const checksumMismatch = (error: ChecksumMismatchError) =>
+  fail.checksum_mismatch(`The body does not match its ${error.expected.header} (${error.expected.algorithm}); nothing was stored.`);
 
-export function mapWriteError(error: unknown, size: number): unknown {
+function mapWriteError(error: unknown, size: number): unknown {
   if (error instanceof SizeExceededError) return sizeTooLarge(size);
-  if (error instanceof StorageFullError) return storageFull();
+  if (error instanceof StorageFullError) return fail.storage_full();
   if (error instanceof ChecksumMismatchError) return checksumMismatch(error);
   if (error instanceof AppError) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   // The client went away or sent a broken body: nothing was stored, and the answer is theirs.
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ABORT_ERR') {
-    return badRequest('The upload was interrupted before the declared size arrived.', 'upload_interrupted');
+    return fail.upload_interrupted('The upload was interrupted before the declared size arrived.');
   }
   return error;
 }

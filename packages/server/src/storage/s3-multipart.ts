@@ -13,9 +13,8 @@ import { isS3NotFound, toStoreError } from './s3-errors.ts';
 import type { MultipartUploads, OpenMultipartUpload, PresignedGets, StoredPart } from './blob-store.ts';
 
 
-/** S3's own limits: every part but the last is at least 5 MiB; at most 10 000 parts. */
+/** S3's own limit: every part but the last is at least 5 MiB. */
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
-export const S3_MAX_PARTS = 10_000;
 
 /**
  * The S3 operations a client uses without Ferry in the path: presigned GETs and presigned

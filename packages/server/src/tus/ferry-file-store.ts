@@ -5,7 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import type { Upload } from '@tus/utils';
-import { storageFull } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { randomBase36 } from '../ids.ts';
 import type { LocalBlobStore } from '../storage/local-blob-store.ts';
 import { FINISHED_STORAGE, type FerryTusStore, type SettledUpload, type TusRecords } from './tus-store.ts';
@@ -121,7 +121,7 @@ export class FerryFileStore extends FileStore implements FerryTusStore {
       if (check) await fsp.truncate(this.pathOf(id), offset);
       if (error instanceof ShutdownError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw refusing(error as Error, storageFull());
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw refusing(error as Error, fail.storage_full());
       throw error;
     } finally {
       shutdown.removeEventListener('abort', onShutdown);

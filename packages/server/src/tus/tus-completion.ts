@@ -1,4 +1,4 @@
-import { conflict } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import type { Upload } from '@tus/utils';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
@@ -26,7 +26,7 @@ export class TusCompletion {
 
   async finish(principal: Principal, upload: Upload): Promise<FileRow | null> {
     const row = await this.uploads.find(upload.id);
-    if (!row) throw conflict('This upload was terminated.', 'upload_terminated');
+    if (!row) throw fail.upload_terminated('This upload was terminated.');
     const now = iso(this.clock.now());
     if (row.kind === 'partial') {
       // A finished partial stays an unfinished upload (completed_at null) until a final upload
@@ -44,7 +44,7 @@ export class TusCompletion {
     if (!won) {
       await this.blobs.delete(key);
       await this.uploads.update(upload.id, { completed_at: now, info: null });
-      throw conflict('This file was completed by another upload first.', 'file_complete');
+      throw fail.file_complete('This file was completed by another upload first.');
     }
     // The tus library forgets the upload (its bytes now belong to the file); Ferry keeps the row
     // so HEAD still answers the finished offset.

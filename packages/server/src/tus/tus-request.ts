@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { AppError } from '../errors.ts';
+import { AppError, fail, unavailable, type ErrorCode } from '../errors.ts';
 import type { ExpectedChecksum } from '../services/digest-meter.ts';
 
 export const TUS_PATH = '/api/v1/uploads';
@@ -41,13 +41,13 @@ export function refusalOf(error: unknown): AppError | undefined {
 }
 
 export const checksumMismatch = () =>
-  new AppError(460, 'checksum_mismatch', 'The chunk does not match its Upload-Checksum; it was discarded and the offset is unchanged.');
+  fail.checksum_mismatch('The chunk does not match its Upload-Checksum; it was discarded and the offset is unchanged.');
 
 export const shuttingDown = () =>
-  new AppError(503, 'unavailable', 'The server is shutting down; the bytes received so far are kept. Resume shortly.', {}, undefined, { 'retry-after': '5' });
+  unavailable('unavailable', 'The server is shutting down; the bytes received so far are kept. Resume shortly.');
 
 /** Stable codes for the statuses @tus/server answers on its own. */
-const CODES: Record<number, string> = {
+const CODES: Record<number, ErrorCode> = {
   400: 'validation_failed',
   403: 'forbidden',
   404: 'not_found',
@@ -64,7 +64,7 @@ const CODES: Record<number, string> = {
   507: 'storage_full',
 };
 
-export function codeForStatus(status: number): string {
+export function codeForStatus(status: number): ErrorCode {
   return CODES[status] ?? (status >= 500 ? 'server_error' : 'validation_failed');
 }
 

@@ -3,7 +3,7 @@ import { Server } from '@tus/server';
 import type { Lock, Locker } from '@tus/utils';
 import { NodeRequest } from 'srvx/node';
 import type { Config } from '../config.ts';
-import { AppError, locked } from '../errors.ts';
+import { AppError, locked, unavailable } from '../errors.ts';
 import type { Lease, UploadLeases } from '../services/upload-leases.ts';
 import { StorageUnavailableError } from '../storage/blob-store.ts';
 import { toStoreError } from '../storage/s3-errors.ts';
@@ -63,7 +63,7 @@ export function createTusServer({ tus, leases, config }: TusServerDeps): TusServ
     onResponseError: (req, error) => {
       let refusal = refusalOf(error);
       if (!refusal && toStoreError(error) instanceof StorageUnavailableError) {
-        refusal = new AppError(503, 'storage_unavailable', 'File storage is unavailable; retry shortly.', {}, undefined, { 'retry-after': '5' });
+        refusal = unavailable('storage_unavailable');
       }
       if (!refusal) return undefined;
       entryOf(req).refusal = refusal;
@@ -94,7 +94,7 @@ export function createTusServer({ tus, leases, config }: TusServerDeps): TusServ
       const response = await withChecksum(call.checksum, () => server.handleWeb(request));
       if (response.status < 400) return { response };
       const text = (await response.text()).trim();
-      return { response, refusal: entry.refusal ?? new AppError(response.status, codeForStatus(response.status), text || 'The upload request failed.') };
+      return { response, refusal: entry.refusal ?? new AppError(codeForStatus(response.status), text || 'The upload request failed.').withStatus(response.status) };
     },
   };
 }

@@ -1,31 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { fileRow, infoOf, NOW, owner, rejection, stranger, tusWithFakes, upload, uploadRow } from '../../test/support/tus-fakes.ts';
 import type { TusConcatenation } from './tus-concatenation.ts';
 import type { FerryTusStore } from './tus-store.ts';
-import { TusService, type ChunkHeaders, type SendToTus, type TusCall } from './tus-service.ts';
+import { TusService, type ChunkHeaders, type Concat, type SendToTus, type TusCall } from './tus-service.ts';
 
 const ID = uploadRow().id;
-const PUBLIC_URL = 'https://files.example.com';
 
 /** The tus service over fakes; `sent` records what was handed to the library. */
 function setup() {
   const fakes = tusWithFakes();
-  const joined: { concat: string; hosts: string[]; finalId: string }[] = [];
-  const concatenation: Pick<TusConcatenation, 'parseFinal' | 'finalize'> = {
-    parseFinal: (concat, hosts) => {
-      joined.push({ concat, hosts, finalId: '' });
-      return ['up_a', 'up_b'];
-    },
-    finalize: async (_principal, _ids, _metadata, finalId) => {
-      joined.at(-1)!.finalId = finalId;
+  const joined: { ids: string[]; finalId: string }[] = [];
+  const concatenation: Pick<TusConcatenation, 'finalize'> = {
+    finalize: async (_principal, ids, _metadata, finalId) => {
+      joined.push({ ids, finalId });
       return fileRow({ id: 'fl_joined', size: 30, state: 'complete' });
     },
   };
-  const service = new TusService(fakes.uploads, fakes.rules, fakes.completion, concatenation, fakes.store as unknown as FerryTusStore, PUBLIC_URL);
-  const sent: { call: TusCall; headers?: Record<string, string> }[] = [];
-  const send: SendToTus = async (call, headers) => {
-    sent.push({ call, headers });
+  const service = new TusService(fakes.uploads, fakes.rules, fakes.completion, concatenation, fakes.store as unknown as FerryTusStore);
+  const sent: { call: TusCall; concat?: Concat }[] = [];
+  const send: SendToTus = async (call, concat) => {
+    sent.push({ call, concat });
   };
   return { ...fakes, service, sent, send, joined };
 }
@@ -41,10 +36,10 @@ describe('tus service', () => {
       expect(sent).toEqual([]);
     });
 
-    it("answers a final upload with the paths of the partials it joined", async () => {
+    it('answers a final upload with the partials it joined', async () => {
       const { service, uploads, send } = setup();
       await uploads.insert(uploadRow({ kind: 'final', completed_at: NOW.toISOString(), concat: JSON.stringify(['up_a', 'up_b']), size: 30 }));
-      expect(await service.head(owner, ID, send)).toEqual({ size: 30, concat: 'final;/api/v1/uploads/up_a /api/v1/uploads/up_b' });
+      expect(await service.head(owner, ID, send)).toEqual({ size: 30, concat: { kind: 'final', partials: ['up_a', 'up_b'] } });
     });
 
     it('hands an unfinished upload to the library, a partial one with Upload-Concat: partial', async () => {
@@ -53,7 +48,7 @@ describe('tus service', () => {
       await uploads.insert(uploadRow({ id: 'up_p', kind: 'partial' }));
       expect(await service.head(owner, ID, send)).toBeNull();
       expect(await service.head(owner, 'up_p', send)).toBeNull();
-      expect(sent).toEqual([{ call: { principal: owner }, headers: {} }, { call: { principal: owner }, headers: { 'upload-concat': 'partial' } }]);
+      expect(sent).toEqual([{ call: { principal: owner }, concat: undefined }, { call: { principal: owner }, concat: { kind: 'partial' } }]);
     });
 
     it("is 404 for another account's upload, and nothing reaches the library", async () => {
@@ -104,12 +99,12 @@ describe('tus service', () => {
       await uploads.insert(uploadRow());
       const checksum = { algorithm: 'sha1' as const, digest: Buffer.alloc(20), header: 'Upload-Checksum' };
       expect(await service.patch(owner, ID, chunk({ checksum }), send)).toBeNull();
-      expect(sent).toEqual([{ call: { principal: owner, checksum }, headers: undefined }]);
+      expect(sent).toEqual([{ call: { principal: owner, checksum }, concat: undefined }]);
     });
   });
 
   describe('creation', () => {
-    const refused = new AppError(460, 'checksum_mismatch', 'no');
+    const refused = fail.checksum_mismatch('no');
 
     it('a creation the library refuses after making the upload leaves nothing: no record, no bytes, no declared file', async () => {
       const { service, uploads, files, store } = setup();
@@ -147,11 +142,11 @@ describe('tus service', () => {
     });
   });
 
-  it('a final upload is joined without the library, its Location on the public URL', async () => {
+  it('a final upload is joined without the library, under a new upload id', async () => {
     const { service, joined } = setup();
-    const result = await service.joinFinal(owner, 'final;/api/v1/uploads/up_a /api/v1/uploads/up_b', {}, 'evil.example');
-    expect(joined).toEqual([{ concat: 'final;/api/v1/uploads/up_a /api/v1/uploads/up_b', hosts: ['evil.example', 'files.example.com'], finalId: 'up_0000000000000000000000001' }]);
-    expect(result).toEqual({ location: `${PUBLIC_URL}/api/v1/uploads/up_0000000000000000000000001`, size: 30, fileId: 'fl_joined' });
+    const result = await service.joinFinal(owner, ['up_a', 'up_b'], {});
+    expect(joined).toEqual([{ ids: ['up_a', 'up_b'], finalId: 'up_0000000000000000000000001' }]);
+    expect(result).toEqual({ uploadId: 'up_0000000000000000000000001', size: 30, fileId: 'fl_joined' });
   });
 
   describe('termination', () => {
@@ -174,7 +169,7 @@ describe('tus service', () => {
       const { service, uploads, files } = setup();
       files.add(fileRow({ id: 'fl_new' }));
       await uploads.insert(uploadRow({ file_id: 'fl_new', info: infoOf({ transfer_id: 'tr_open', filename: 'a.bin' }) }));
-      await expect(service.terminate(owner, ID, async () => Promise.reject(new AppError(423, 'upload_locked', 'busy')))).rejects.toThrow('busy');
+      await expect(service.terminate(owner, ID, async () => Promise.reject(fail.upload_locked('busy')))).rejects.toThrow('busy');
       expect(await files.findById('fl_new')).toBeDefined();
     });
   });

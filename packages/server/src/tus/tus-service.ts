@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Upload } from '@tus/utils';
 import type { Config } from '../config.ts';
 import type { Clock } from '../domain/clock.ts';
-import { conflict, forbidden } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { FileRow, FilesRepository } from '../repositories/files-repository.ts';
 import type { TusUploadRow, TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
@@ -16,7 +16,6 @@ import { FerryFileStore } from './ferry-file-store.ts';
 import { FerryS3Store } from './ferry-s3-store.ts';
 import { TusCompletion } from './tus-completion.ts';
 import { TusConcatenation } from './tus-concatenation.ts';
-import { TUS_PATH, uploadUrl } from './tus-request.ts';
 import { TusRecords, type FerryTusStore } from './tus-store.ts';
 import { knownMetadata, TusUploadRules } from './tus-upload-rules.ts';
 import { UploadHashers } from './upload-hashers.ts';
@@ -34,21 +33,27 @@ export interface TusCall {
 }
 
 /**
- * Runs @tus/server on the current request as `call`, with `headers` added to its answer; throws
- * its refusal (as a Ferry error) when it refuses.
+ * An upload of the concatenation extension: a part of a later final upload, or a final upload
+ * joined from its partial uploads (ids, in order). The HTTP layer states it as Upload-Concat.
  */
-export type SendToTus = (call: TusCall, headers?: Record<string, string>) => Promise<void>;
+export type Concat = { kind: 'partial' } | { kind: 'final'; partials: string[] };
+
+/**
+ * Runs @tus/server on the current request as `call`, its answer stating `concat` (Upload-Concat);
+ * throws its refusal (as a Ferry error) when it refuses.
+ */
+export type SendToTus = (call: TusCall, concat?: Concat) => Promise<void>;
 
 /** An upload Ferry answers for itself, without the library: its bytes belong to a file now. */
 export interface FinishedUpload {
   size: number;
-  /** Upload-Concat of a final upload. */
-  concat?: string;
+  /** Set for a final upload. */
+  concat?: Concat;
 }
 
 /** A final upload, assembled from its partial uploads. */
 export interface JoinedUpload {
-  location: string;
+  uploadId: string;
   size: number;
   fileId: string;
 }
@@ -78,9 +83,8 @@ export class TusService {
     private readonly uploads: Pick<TusUploadsRepository, 'find'>,
     private readonly rules: TusUploadRules,
     private readonly completion: TusCompletion,
-    private readonly concatenation: Pick<TusConcatenation, 'parseFinal' | 'finalize'>,
+    private readonly concatenation: Pick<TusConcatenation, 'finalize'>,
     readonly datastore: FerryTusStore,
-    private readonly publicUrl: string,
   ) {}
 
   newUploadId(): string {
@@ -88,8 +92,8 @@ export class TusService {
   }
 
   /** Discovery: the library announces the protocol; nobody is authenticated. */
-  discover(send: SendToTus, headers: Record<string, string>): Promise<void> {
-    return send({ principal: null }, headers);
+  discover(send: SendToTus): Promise<void> {
+    return send({ principal: null });
   }
 
   /**
@@ -108,11 +112,10 @@ export class TusService {
   }
 
   /** `Upload-Concat: final;...`: the partial uploads joined into the file, without the library. */
-  async joinFinal(principal: Principal, concat: string, metadata: Upload['metadata'], requestHost: string): Promise<JoinedUpload> {
-    const ids = this.concatenation.parseFinal(concat, [requestHost, new URL(this.publicUrl).host]);
-    const finalId = this.rules.newUploadId();
-    const file = await this.concatenation.finalize(principal, ids, metadata, finalId);
-    return { location: uploadUrl(this.publicUrl, finalId), size: file.size, fileId: file.id };
+  async joinFinal(principal: Principal, partials: string[], metadata: Upload['metadata']): Promise<JoinedUpload> {
+    const uploadId = this.rules.newUploadId();
+    const file = await this.concatenation.finalize(principal, partials, metadata, uploadId);
+    return { uploadId, size: file.size, fileId: file.id };
   }
 
   /** HEAD: a finished upload is answered from Ferry's record (the library forgot it). */
@@ -120,7 +123,7 @@ export class TusService {
     const row = await this.rules.visible(principal, id);
     const concat = row.kind === 'single' ? undefined : concatOf(row);
     if (row.completed_at !== null && row.kind !== 'partial') return { size: row.size ?? 0, concat };
-    await send({ principal }, concat ? { 'upload-concat': concat } : {});
+    await send({ principal }, concat);
     return null;
   }
 
@@ -130,11 +133,11 @@ export class TusService {
    */
   async patch(principal: Principal, id: string, readChunk: () => ChunkHeaders, send: SendToTus): Promise<FinishedUpload | null> {
     const row = await this.rules.visible(principal, id);
-    if (row.kind === 'final') throw forbidden('A final upload is assembled from its partial uploads; it takes no PATCH.', 'final_upload');
+    if (row.kind === 'final') throw fail.final_upload('A final upload is assembled from its partial uploads; it takes no PATCH.');
     const chunk = readChunk();
     if (row.completed_at !== null) {
       if (chunk.offset === row.size && chunk.empty) return { size: row.size };
-      throw conflict('This upload is complete; its bytes can no longer change.', 'upload_complete');
+      throw fail.upload_complete('This upload is complete; its bytes can no longer change.');
     }
     await this.rules.checkWritable(principal, row);
     if (chunk.length !== undefined) await this.rules.checkLengthDeclaration(principal, row, chunk.length, await this.datastore.offsetOf(row.id));
@@ -145,7 +148,7 @@ export class TusService {
   /** DELETE: an unfinished upload, and the file it declared by filename (else its name stays taken). */
   async terminate(principal: Principal, id: string, send: SendToTus): Promise<void> {
     const row = await this.rules.visible(principal, id);
-    if (row.completed_at !== null) throw conflict('A finished upload belongs to its file now; delete the file instead.', 'upload_complete');
+    if (row.completed_at !== null) throw fail.upload_complete('A finished upload belongs to its file now; delete the file instead.');
     const declared = this.rules.declaredBy(row);
     await send({ principal });
     if (declared) await this.completion.dropPendingFile(declared);
@@ -176,10 +179,10 @@ export class TusService {
   }
 }
 
-/** Upload-Concat of a partial or final upload (a final one lists its partials' paths). */
-function concatOf(row: TusUploadRow): string {
-  if (row.kind === 'partial') return 'partial';
-  return `final;${(JSON.parse(row.concat ?? '[]') as string[]).map((id) => `${TUS_PATH}/${id}`).join(' ')}`;
+/** What a partial or final upload is made of (a final one lists its partials). */
+function concatOf(row: TusUploadRow): Concat {
+  if (row.kind === 'partial') return { kind: 'partial' };
+  return { kind: 'final', partials: JSON.parse(row.concat ?? '[]') as string[] };
 }
 
 export interface TusDeps {
@@ -220,5 +223,5 @@ export function createTusService(deps: TusDeps): TusService {
   const rules = new TusUploadRules(uploads, deps.filesRepo, deps.files, deps.transfers, deps.reservation, clock, config.uploads.expirySeconds, config.plan);
   const completion = new TusCompletion(uploads, deps.filesRepo, rules, datastore, blobs, clock);
   const concatenation = new TusConcatenation(uploads, deps.filesRepo, rules, datastore, blobs, deps.leases, clock, config.uploads.tusMaxSizeBytes);
-  return new TusService(uploads, rules, completion, concatenation, datastore, config.publicUrl);
+  return new TusService(uploads, rules, completion, concatenation, datastore);
 }

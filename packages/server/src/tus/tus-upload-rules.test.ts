@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { storageFull } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { fileRow, infoOf, NOW, owner, stranger, rejection, tusWithFakes, upload, uploadRow } from '../../test/support/tus-fakes.ts';
 import { NEW_UPLOAD_ID } from './tus-store.ts';
 import { knownMetadata, newUploadId } from './tus-upload-rules.ts';
@@ -106,7 +106,7 @@ describe('tus upload rules', () => {
       expect(reservation.asked).toEqual([300]);
       expect(fileService.declared).toEqual([]);
       expect(await uploads.find('up_p')).toMatchObject({ kind: 'partial', transfer_id: 'tr_open', file_id: null, size: 300 });
-      reservation.full = storageFull();
+      reservation.full = fail.storage_full();
       expect(await rejection(rules.create(owner, upload('up_q', 300), 'partial'))).toEqual([507, 'storage_full']);
       expect(await uploads.find('up_q')).toBeUndefined();
     });
@@ -126,7 +126,7 @@ describe('tus upload rules', () => {
       await rules.checkLengthDeclaration(owner, deferred, 500, 100);
       expect(reservation.asked).toEqual([500]);
       expect(await rejection(rules.checkLengthDeclaration(owner, deferred, 5000, 100))).toEqual([413, expect.any(String)]);
-      reservation.full = storageFull();
+      reservation.full = fail.storage_full();
       expect(await rejection(rules.checkLengthDeclaration(owner, deferred, 600, 100))).toEqual([507, 'storage_full']);
     });
   });

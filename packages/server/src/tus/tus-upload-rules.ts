@@ -1,6 +1,6 @@
 import type { Upload } from '@tus/utils';
 import { randomBase36 } from '../ids.ts';
-import { AppError, badRequest, conflict, gone, notFound } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { isExpired } from '../domain/expiry.ts';
 import { normalizeFileName } from '../domain/file-name.ts';
@@ -50,10 +50,10 @@ export class TusUploadRules {
    */
   async visible(principal: Principal, id: string): Promise<TusUploadRow> {
     const row = await this.uploads.find(id);
-    if (!row || row.user_id !== principal.userId) throw notFound('Upload');
-    if (principal.transferId !== undefined && row.transfer_id !== principal.transferId) throw notFound('Upload');
+    if (!row || row.user_id !== principal.userId) throw fail.not_found('Upload not found.');
+    if (principal.transferId !== undefined && row.transfer_id !== principal.transferId) throw fail.not_found('Upload not found.');
     if (row.completed_at === null && isExpired(row.expires_at, this.clock.now())) {
-      throw gone('This upload expired before it was finished; start a new one.', 'upload_expired');
+      throw fail.upload_expired('This upload expired before it was finished; start a new one.');
     }
     return row;
   }
@@ -70,10 +70,10 @@ export class TusUploadRules {
   parseTarget(metadata: Upload['metadata']): UploadTarget {
     const meta = metadata ?? {};
     const transferId = meta.transfer_id ?? undefined;
-    if (!transferId) throw badRequest('Upload-Metadata must carry transfer_id (base64).', 'missing_metadata');
+    if (!transferId) throw fail.missing_metadata('Upload-Metadata must carry transfer_id (base64).');
     if (meta.file_id) return { transferId, fileId: meta.file_id };
     const filename = meta.filename ?? meta.name;
-    if (!filename) throw badRequest('Upload-Metadata must carry file_id, or filename for a new file.', 'missing_metadata');
+    if (!filename) throw fail.missing_metadata('Upload-Metadata must carry file_id, or filename for a new file.');
     return { transferId, name: filename, contentType: meta.filetype ?? meta.type ?? undefined, folder: meta.relativePath ?? undefined };
   }
 
@@ -92,9 +92,9 @@ export class TusUploadRules {
         // Length deferred: the file is declared when the upload finishes and its size is known.
         const transfer = await this.transfers.openForUpload(principal, parsed.transferId);
         const name = parsed.folder ? normalizeRelativePath(parsed.folder, parsed.name) : normalizeFileName(parsed.name);
-        if (!name.ok) throw badRequest(`filename: ${name.reason}`, 'invalid_file_name');
+        if (!name.ok) throw fail.invalid_file_name(`filename: ${name.reason}`);
         // Refused now rather than after every byte arrived (the name is checked again at the end).
-        if (await this.files.nameTaken(transfer.id, name.name)) throw badRequest(`filename: "${name.name}" is already in this transfer.`, 'duplicate_file_name');
+        if (await this.files.nameTaken(transfer.id, name.name)) throw fail.duplicate_file_name(`filename: "${name.name}" is already in this transfer.`);
         target = { transferId: transfer.id, fileId: null };
       } else {
         const file = await this.resolveTarget(principal, parsed, upload.size);
@@ -128,8 +128,8 @@ export class TusUploadRules {
    * byte arrived. @tus/server records the length; the file is declared when the upload finishes.
    */
   async checkLengthDeclaration(principal: Principal, row: TusUploadRow, length: number, received: number): Promise<void> {
-    if (row.size !== null) throw badRequest('Upload-Length is already set for this upload; it cannot change.', 'length_already_set');
-    if (length < received) throw conflict(`Upload-Length ${length} is below the ${received} bytes already received.`, 'length_below_offset');
+    if (row.size !== null) throw fail.length_already_set('Upload-Length is already set for this upload; it cannot change.');
+    if (length < received) throw fail.length_below_offset(`Upload-Length ${length} is below the ${received} bytes already received.`);
     // A partial's record is its reservation: its length is reserved and recorded at once, so a
     // deferred partial cannot promise bytes past the account's pending limit.
     if (row.kind === 'partial') {
@@ -157,15 +157,15 @@ export class TusUploadRules {
     const transfer = await this.transfers.openForUpload(principal, target.transferId);
     if ('fileId' in target) {
       const file = await this.files.findById(target.fileId);
-      if (!file || file.transfer_id !== transfer.id) throw notFound('File');
-      if (file.state === 'complete') throw conflict('This file is already uploaded.', 'file_complete');
-      if (size === undefined) throw badRequest('A declared file has a known size: send Upload-Length, not Upload-Defer-Length.');
+      if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
+      if (file.state === 'complete') throw fail.file_complete('This file is already uploaded.');
+      if (size === undefined) throw fail.validation_failed('A declared file has a known size: send Upload-Length, not Upload-Defer-Length.');
       if (size !== file.size) {
-        throw new AppError(400, 'size_mismatch', `Upload-Length is ${size}; the file was declared with ${file.size} bytes.`, { declared_size: file.size });
+        throw fail.size_mismatch(`Upload-Length is ${size}; the file was declared with ${file.size} bytes.`, { context: { declared_size: file.size } });
       }
       return file;
     }
-    if (size === undefined) throw badRequest('The upload length is not known yet.');
+    if (size === undefined) throw fail.validation_failed('The upload length is not known yet.');
     return this.fileService.declareForUpload(principal, transfer.id, { name: target.name, size, content_type: target.contentType, folder: target.folder });
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/errors.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 describe('OpenAPI document', () => {
@@ -31,6 +32,11 @@ describe('OpenAPI document', () => {
       expect(statuses.some((s) => s.startsWith('2') || s === '303'), `${method} ${path} success`).toBe(true);
       if (path.startsWith('/api/')) expect(statuses, `${method} ${path} errors`).toContain('500');
     }
+  });
+
+  it('lists every error code in the error envelope', () => {
+    const envelope = doc.components.schemas.ErrorEnvelope as { properties: { error: { properties: { code: { enum: string[] } } } } };
+    expect(envelope.properties.error.properties.code.enum).toEqual(ERROR_CODES);
   });
 
   it('documents request bodies where routes take JSON', () => {

@@ -1,6 +1,6 @@
 import type { Upload } from '@tus/utils';
 import type { Clock } from '../../src/domain/clock.ts';
-import { AppError, conflict, notFound } from '../../src/errors.ts';
+import { AppError, fail } from '../../src/errors.ts';
 import type { FileRow } from '../../src/repositories/files-repository.ts';
 import type { TusUploadRow } from '../../src/repositories/tus-uploads-repository.ts';
 import type { Principal } from '../../src/services/principal.ts';
@@ -149,9 +149,9 @@ export class FakeFiles {
 /** Transfers of the owner: tr_open takes uploads, tr_final is finalized; any other id is 404. */
 export class FakeTransfers {
   async openForUpload(principal: Principal, id: string): Promise<TransferWithTotals> {
-    if (principal.transferId !== undefined && principal.transferId !== id) throw notFound('Transfer');
-    if (principal.userId !== owner.userId || !['tr_open', 'tr_final'].includes(id)) throw notFound('Transfer');
-    if (id === 'tr_final') throw conflict('The transfer is finalized; its files can no longer change.', 'transfer_finalized');
+    if (principal.transferId !== undefined && principal.transferId !== id) throw fail.not_found('Transfer not found.');
+    if (principal.userId !== owner.userId || !['tr_open', 'tr_final'].includes(id)) throw fail.not_found('Transfer not found.');
+    if (id === 'tr_final') throw fail.transfer_finalized('The transfer is finalized; its files can no longer change.');
     return { id } as TransferWithTotals;
   }
 }

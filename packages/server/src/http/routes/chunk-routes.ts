@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../../errors.ts';
+import { fail } from '../../errors.ts';
 import { strictHeaderInteger, uploadBody } from '../upload-body-scope.ts';
 import { partChecksums } from '../content-digests.ts';
 import { Data, errorResponses } from '../schemas.ts';
@@ -47,7 +47,7 @@ function decodeFileName(raw: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
-    throw badRequest('X-File-Name is not valid percent-encoded UTF-8 (send a literal "%" as %25).', 'invalid_file_name');
+    throw fail.invalid_file_name('X-File-Name is not valid percent-encoded UTF-8 (send a literal "%" as %25).');
   }
 }
 

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { addJsonParser } from '../json-body.ts';
-import { AppError } from '../../errors.ts';
+import { fail } from '../../errors.ts';
 import { Data, errorResponses, IdParam } from '../schemas.ts';
 import { FileDeclarationSchema } from './transfer-routes.ts';
 import type { RouteContext } from './index.ts';
@@ -82,7 +82,7 @@ export async function fileCreationRoutes(server: FastifyInstance, { services, pr
     }
     // The JSON schema only applies to JSON bodies: anything else (text, urlencoded, no body) is refused here.
     if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
-      throw new AppError(415, 'unsupported_media_type', 'Declare a file with application/json, or upload one with multipart/form-data.');
+      throw fail.unsupported_media_type('Declare a file with application/json, or upload one with multipart/form-data.');
     }
     const file = await services.files.declare(userId, id, request.body as { name: string; size: number; content_type?: string });
     return reply.code(201).send({ data: presenter.file(file) });

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../../errors.ts';
+import { fail } from '../../errors.ts';
 import type { PartGrant } from '../../services/signed-part-service.ts';
 import { partChecksums } from '../content-digests.ts';
 import { uploadBody } from '../upload-body-scope.ts';
@@ -61,6 +61,19 @@ const CompleteBody = Nullable(
   ),
 );
 
+/**
+ * A part number as the path gives it: plain decimal digits, no sign, point, exponent or leading
+ * zero (`-1`, `1.5`, `01`, `1e1` are 400), so none of them reaches arithmetic.
+ * Part `0` answers 417, as WeTransfer documents it.
+ */
+function partNumber(raw: string): number {
+  if (raw === '0') throw fail.invalid_part_number('Chunk numbers are 1-based').withStatus(417);
+  if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw fail.invalid_part_number('The part number must be a whole number from 1, in plain digits.');
+  }
+  return Number(raw);
+}
+
 const partUrl = (publicUrl: string, transferId: string, fileId: string, grant: PartGrant) =>
   grant.directUrl ?? `${publicUrl}/api/v1/transfers/${transferId}/files/${fileId}/parts/${grant.partNumber}?expires=${grant.expiresAtSeconds}&signature=${grant.signature}`;
 
@@ -84,8 +97,8 @@ export function signedPartRoutes(server: FastifyInstance, { services, config }: 
       response: { 200: Data(PartUrlView), ...errorResponses(400, 401, 403, 404, 409, 417) },
     },
   }, async (request) => {
-    const { id, fileId, partNumber } = request.params;
-    const grant = await services.signedParts.grant(request.principal!, id, fileId, partNumber);
+    const { id, fileId, partNumber: rawPart } = request.params;
+    const grant = await services.signedParts.grant(request.principal!, id, fileId, partNumber(rawPart));
     return {
       data: { url: partUrl(config.publicUrl, id, fileId, grant), part_number: grant.partNumber, expires_at: new Date(grant.expiresAtSeconds * 1000).toISOString() },
     };
@@ -141,7 +154,7 @@ function jsonOnly(scope: FastifyInstance): void {
   scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 16 * 1024 }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, null);
-    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return done(badRequest(`JSON nested deeper than ${MAX_JSON_DEPTH} levels.`, 'invalid_json'), undefined);
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return done(fail.invalid_json(`JSON nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
     strictJson(request, text, done);
   });
 }
@@ -156,9 +169,9 @@ export function signedPartUploadRoutes(server: FastifyInstance, { services }: Ro
     // account); without them, an owner's key with files:write works.
     config: { auth: { scope: 'files:write', signedUrl: true }, streamsBody: true },
     preValidation: async (request) => {
-      const { id, fileId, partNumber } = request.params as { id: string; fileId: string; partNumber: string };
+      const { id, fileId, partNumber: rawPart } = request.params as { id: string; fileId: string; partNumber: string };
       const { expires, signature } = request.query as { expires?: string; signature?: string };
-      request.principal ??= await services.signedParts.signedPrincipal(id, fileId, partNumber, expires ?? '', signature ?? '');
+      request.principal ??= await services.signedParts.signedPrincipal(id, fileId, partNumber(rawPart), expires ?? '', signature ?? '');
     },
     schema: {
       tags,
@@ -181,8 +194,8 @@ export function signedPartUploadRoutes(server: FastifyInstance, { services }: Ro
       response: { 200: Data(PartView), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 417, 507) },
     },
   }, async (request) => {
-    const { id, fileId, partNumber } = request.params;
-    const stored = await services.signedParts.receivePart(request.principal!, id, fileId, partNumber, {
+    const { id, fileId, partNumber: rawPart } = request.params;
+    const stored = await services.signedParts.receivePart(request.principal!, id, fileId, partNumber(rawPart), {
       body: uploadBody(request),
       contentLength: request.uploadContentLength,
       checksums: partChecksums(request.headers),

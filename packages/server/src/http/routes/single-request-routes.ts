@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest } from '../../errors.ts';
+import { fail } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import { DEFAULT_UPLOAD_NAME } from '../../services/single-request-upload-service.ts';
 import { strictHeaderInteger, uploadBody } from '../upload-body-scope.ts';
@@ -35,7 +35,7 @@ function maxDays(value: string | undefined): number | undefined {
   try {
     return strictHeaderInteger(value, 'Max-Days');
   } catch {
-    throw badRequest('Max-Days must be a whole number of days, or -1 for permanent.');
+    throw fail.validation_failed('Max-Days must be a whole number of days, or -1 for permanent.');
   }
 }
 

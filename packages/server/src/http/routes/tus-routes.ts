@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, notFound } from '../../errors.ts';
+import { fail, type AppError } from '../../errors.ts';
 import { errorResponses } from '../schemas.ts';
-import { TUS_PATH } from '../../tus/tus-request.ts';
+import { TUS_PATH, uploadUrl } from '../../tus/tus-request.ts';
 import { UPLOAD_ID } from '../../tus/tus-store.ts';
-import type { FinishedUpload, SendToTus } from '../../tus/tus-service.ts';
+import type { Concat, FinishedUpload, SendToTus } from '../../tus/tus-service.ts';
 import { TUS_CHECKSUM_ALGORITHMS } from '../content-digests.ts';
-import { checkCreation, checkMetadata, checkPatch, checkTusVersion, TUS_EXTENSIONS, TUS_VERSION } from '../tus-request-checks.ts';
+import { checkCreation, checkMetadata, checkPatch, checkTusVersion, finalUploadIds, TUS_EXTENSIONS, TUS_VERSION } from '../tus-request-checks.ts';
 import type { RouteContext } from './index.ts';
 
 const WRITE = { scope: 'files:write', uploadToken: true } as const;
@@ -13,6 +13,13 @@ const empty = (description: string) => ({ type: 'null', description });
 const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-length, termination, expiration, checksum, concatenation). ' +
   'Credentials: an API key with files:write, or the transfer\'s upload token (X-Token, X-Upload-Token or Bearer fyu_...). ' +
   'Upload-Metadata carries transfer_id and either file_id (a declared file) or filename and filetype (a new file; relativePath keeps its folders).';
+
+/** Upload-Concat as tus states it: `partial`, or `final;` and the paths of the partial uploads. */
+const concatHeader = (concat: Concat): string =>
+  concat.kind === 'partial' ? 'partial' : `final;${concat.partials.map((id) => `${TUS_PATH}/${id}`).join(' ')}`;
+
+/** tus's checksum extension answers a chunk that fails its Upload-Checksum with 460. */
+const inTusTerms = (error: AppError): AppError => (error.code === 'checksum_mismatch' ? error.withStatus(460) : error);
 
 /**
  * The tus endpoint: Fastify authenticates and checks the headers, the tus service decides, and
@@ -22,33 +29,37 @@ const DOC = 'tus 1.0 (core, creation, creation-with-upload, creation-defer-lengt
 export function tusRoutes(server: FastifyInstance, { services, config, tusServer }: RouteContext): void {
   const { tus } = services;
 
-  /** Runs @tus/server on this request; its headers go on the reply (`headers` replace them). */
-  const relay = (request: FastifyRequest, reply: FastifyReply): SendToTus => async (call, headers = {}) => {
+  /**
+   * Runs @tus/server on this request; its headers go on the reply (`headers` and Upload-Concat
+   * replace them). A refusal is answered in tus's terms.
+   */
+  const relay = (request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): SendToTus => async (call, concat) => {
     const { response, refusal } = await tusServer.handle(call, request.raw, reply.raw);
     response.headers.forEach((value, name) => {
       if (name !== 'content-length' && name !== 'content-type') reply.header(name, value);
     });
     reply.headers(headers);
-    if (refusal) throw refusal;
+    if (concat) reply.header('upload-concat', concatHeader(concat));
+    if (refusal) throw inTusTerms(refusal);
     reply.code(response.status);
   };
 
   /** A finished upload, answered by Ferry: its offset is its length. */
   const finished = (reply: FastifyReply, upload: FinishedUpload, status: number) => {
-    if (upload.concat) reply.header('upload-concat', upload.concat);
+    if (upload.concat) reply.header('upload-concat', concatHeader(upload.concat));
     return reply.code(status).header('tus-resumable', TUS_VERSION).header('upload-offset', String(upload.size));
   };
 
   const uploadId = (request: FastifyRequest): string => {
     const { id } = request.params as { id: string };
-    if (!UPLOAD_ID.test(id)) throw notFound('Upload');
+    if (!UPLOAD_ID.test(id)) throw fail.not_found('Upload not found.');
     return id;
   };
 
   for (const url of [TUS_PATH, `${TUS_PATH}/:id`]) {
     server.options(url, { config: { auth: { public: true } }, schema: { tags: ['uploads'], summary: 'tus discovery and CORS preflight', description: DOC, response: { 204: empty('Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, and CORS headers for FERRY_CORS_ORIGINS.'), ...errorResponses() } } }, async (request, reply) => {
       // The library announces its store's extensions (with its misspelt 'concatentation'): Ferry's list replaces them.
-      await tus.discover(relay(request, reply), { 'tus-extension': TUS_EXTENSIONS, 'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS.join(',') });
+      await tus.discover(relay(request, reply, { 'tus-extension': TUS_EXTENSIONS, 'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS.join(',') }));
       return reply.send();
     });
   }
@@ -63,8 +74,9 @@ export function tusRoutes(server: FastifyInstance, { services, config, tusServer
     const metadata = checkMetadata(request);
     const principal = request.principal!;
     if (creation.kind === 'final') {
-      const joined = await tus.joinFinal(principal, creation.concat!, metadata, request.headers.host ?? '');
-      return reply.code(201).header('tus-resumable', TUS_VERSION).header('location', joined.location)
+      const partials = finalUploadIds(creation.concat!, [request.headers.host ?? '', new URL(config.publicUrl).host]);
+      const joined = await tus.joinFinal(principal, partials, metadata);
+      return reply.code(201).header('tus-resumable', TUS_VERSION).header('location', uploadUrl(config.publicUrl, joined.uploadId))
         .header('upload-offset', String(joined.size)).header('x-ferry-file-id', joined.fileId).send();
     }
     await tus.create(principal, { kind: creation.kind, checksum: creation.checksum }, relay(request, reply));
@@ -116,7 +128,7 @@ export function tusRoutes(server: FastifyInstance, { services, config, tusServer
   }, async (request, reply) => {
     const override = String(request.headers['x-http-method-override'] ?? '').toUpperCase();
     if (override !== 'PATCH' && override !== 'DELETE') {
-      throw new AppError(405, 'method_not_allowed', 'POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE.', {}, undefined, { allow: 'HEAD, PATCH, DELETE' });
+      throw fail.method_not_allowed('POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE.', { headers: { allow: 'HEAD, PATCH, DELETE' } });
     }
     request.raw.method = override;
     return override === 'PATCH' ? patch(request, reply) : terminate(request, reply);
