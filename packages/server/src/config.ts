@@ -55,9 +55,9 @@ export interface UploadSettings {
   expirySeconds: number;
   /** Origins allowed to upload from a browser (CORS); empty means same-origin only. */
   corsOrigins: string[];
-  /** Uploads one account may have streaming at once (SECURITY I101). */
+  /** Uploads one account may have streaming at once (docs/security-checklist.md I101). */
   maxConcurrentPerUser: number;
-  /** An upload body idle this long is cut; the bytes received so far are kept (SECURITY I100). */
+  /** An upload body idle this long is cut; the bytes received so far are kept (docs/security-checklist.md I100). */
   idleTimeoutSeconds: number;
   /**
    * Bytes one account may have declared in unfinished uploads at once (FERRY_MAX_PENDING_BYTES_PER_ACCOUNT),

@@ -104,7 +104,7 @@ export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 export type CodeWithStatus<S extends number> = { [C in ErrorCode]: (typeof ERRORS)[C]['status'] extends S ? C : never }[ErrorCode];
 
 export interface ErrorExtras {
-  /** Extra top-level fields of the envelope, beside `error` (as the Trinsfer guide shows). */
+  /** Extra top-level fields of the envelope, beside `error` (as the Trinsfer API places them). */
   context?: Record<string, unknown>;
   details?: unknown;
   headers?: Record<string, string>;

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
-    // tus PATCHes stop reading, keep what arrived and answer 503 (SECURITY J114).
+    // tus PATCHes stop reading, keep what arrived and answer 503 (docs/security-checklist.md J114).
     app.services.shutdown.abort();
     const force = setTimeout(() => {
       app.log.warn('in-flight requests did not finish in time; closing them');

@@ -1,5 +1,5 @@
 /**
- * File names and client-declared media types as accepted by the native API (SECURITY.md A1–A15).
+ * File names and client-declared media types as accepted by the native API (docs/security-checklist.md A1–A15).
  *
  * A name is data only: storage keys never derive from it, so these rules exist to keep what a
  * recipient sees honest (no hidden or reordered characters, no path semantics) and to keep the

@@ -1,6 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 
-/** Passwords longer than this are refused before hashing (SECURITY E69: no 10 MB argon2 input). */
+/** Passwords longer than this are refused before hashing (docs/security-checklist.md E69: no 10 MB argon2 input). */
 export const MAX_PASSWORD_BYTES = 1024;
 export const MIN_ACCOUNT_PASSWORD_LENGTH = 8;
 

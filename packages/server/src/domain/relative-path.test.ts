@@ -9,7 +9,7 @@ describe('normalizeRelativePath', () => {
     expect(normalizeRelativePath('', 'c.txt')).toEqual({ ok: true, name: 'c.txt' });
   });
 
-  it('refuses traversal, absolute paths, drive letters and bad folder names (SECURITY A1-A6)', () => {
+  it('refuses traversal, absolute paths, drive letters and bad folder names (docs/security-checklist.md A1-A6)', () => {
     for (const folder of ['../etc', 'a/../../b', '/etc', '\\\\server\\share', 'C:\\x', 'a/\u202Eevil', 'a/.', 'x\u0000y']) {
       expect(normalizeRelativePath(folder, 'f.txt').ok, folder).toBe(false);
     }

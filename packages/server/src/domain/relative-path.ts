@@ -7,7 +7,7 @@ const MAX_PATH_BYTES = 1024;
  * A file's place in a folder tree, as a browser reports it (tus `relativePath`,
  * webkitRelativePath): `folder` is `photos/2024` or `photos/2024/a.jpg` (Uppy includes the file's
  * own name). Each folder is checked by the same rules as a file name, so traversal (`..`),
- * absolute paths and drive letters are refused (SECURITY A1-A3); the result joins the folders
+ * absolute paths and drive letters are refused (docs/security-checklist.md A1-A3); the result joins the folders
  * and the name with `/`. The file name itself still may not contain a separator.
  */
 export function normalizeRelativePath(folder: string, name: string): FileNameResult {

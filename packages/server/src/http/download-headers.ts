@@ -3,7 +3,7 @@ import { baseName } from '../domain/relative-path.ts';
 import { DEFAULT_CONTENT_TYPE, normalizeContentType } from '../domain/file-name.ts';
 
 /**
- * Response headers for serving a stored file (SECURITY.md A5, A7, A15, G80–G82).
+ * Response headers for serving a stored file (docs/security-checklist.md A5, A7, A15, G80–G82).
  *
  * Every file is served as an attachment, never sniffed, inside a sandboxing CSP, and with any
  * type a browser could execute or render as a document replaced by application/octet-stream.

@@ -5,7 +5,7 @@ import { hasBody, streamsUploadBody } from './upload-body-scope.ts';
 
 /**
  * Ferry's JSON body parser for `scope`: Fastify's own, behind a nesting cap; `__proto__` and
- * `constructor.prototype` keys are refused (SECURITY D61, I97).
+ * `constructor.prototype` keys are refused (docs/security-checklist.md D61, I97).
  */
 export function addJsonParser(scope: FastifyInstance): void {
   const defaultJson = scope.getDefaultJsonParser('error', 'error');

@@ -1,6 +1,6 @@
 /**
  * Single byte-range requests (RFC 9110 §14), If-Range (§13.1.5) and If-None-Match (§13.1.2),
- * SECURITY.md G81.
+ * docs/security-checklist.md G81.
  *
  * Policy: exactly one range is honoured. Multi-range requests, other units and anything
  * syntactically invalid are ignored (`none`: serve the whole file with 200), which RFC 9110

@@ -14,7 +14,7 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
   return Array.isArray(value) ? value.join(',') : value;
 };
 
-/** tus numbers are strict: digits only, a safe integer (SECURITY B18, B20, B21). */
+/** tus numbers are strict: digits only, a safe integer (docs/security-checklist.md B18, B20, B21). */
 function strictLength(name: string, raw: string): number {
   if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw fail.invalid_header(`${name} must be a whole number of bytes.`);
   return Number(raw);

@@ -35,7 +35,7 @@ export function uploadBodyRoutes(app: FastifyInstance): readonly string[] {
 /**
  * Turns `scope` into the one place body-streaming routes live. It parses no body (handlers stream
  * `request.raw` to storage), and every request that streams one gets, before a byte is read:
- * no compressed bodies (SECURITY I103), a strict Content-Length (B20/B21), one of the account's
+ * no compressed bodies (docs/security-checklist.md I103), a strict Content-Length (B20/B21), one of the account's
  * upload slots held until the response ends (I101), and a cut when the body idles (I100). A write
  * route registered here without `config.streamsBody` is refused at start-up, so a new upload
  * route cannot forget the rules.
@@ -86,7 +86,7 @@ function checkUploadHeaders(request: FastifyRequest): number | undefined {
 }
 
 /**
- * A header that must be a whole number (SECURITY B20/B21): digits only, a safe integer. JS would
+ * A header that must be a whole number (docs/security-checklist.md B20/B21): digits only, a safe integer. JS would
  * happily read `1e3`, `0x10` and `12abc` as numbers.
  */
 export function strictHeaderInteger(value: string | undefined, header: string): number | undefined {

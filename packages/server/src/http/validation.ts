@@ -9,7 +9,7 @@ const base: Options = { allErrors: false, strict: false, useDefaults: true, remo
 
 /**
  * Bodies are validated strictly: no type coercion ("100", true and 1e3 are not sizes) and unknown
- * fields are errors, not silently dropped (mass assignment, SECURITY D60). Query strings, params
+ * fields are errors, not silently dropped (mass assignment, docs/security-checklist.md D60). Query strings, params
  * and headers arrive as text, so those coerce scalars.
  */
 const strictAjv = addFormats(new Ajv({ ...base, coerceTypes: false }));
@@ -18,7 +18,7 @@ const coercingAjv = addFormats(new Ajv({ ...base, coerceTypes: true }));
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
 
-/** Deepest JSON nesting accepted; deeper input would blow the stack in later recursive walks (SECURITY I97). */
+/** Deepest JSON nesting accepted; deeper input would blow the stack in later recursive walks (docs/security-checklist.md I97). */
 export const MAX_JSON_DEPTH = 32;
 
 /** Nesting depth of a JSON text, counted without parsing (brackets inside strings ignored). */

@@ -7,7 +7,7 @@ import type { CountersRepository } from '../repositories/counters-repository.ts'
 export const monthPeriod = (now: Date): string => `m:${now.toISOString().slice(0, 7)}`;
 export const hourPeriod = (now: Date): string => `h:${now.toISOString().slice(0, 13)}`;
 
-/** The account document of the Trinsfer guide: user, plan, limits, usage, overage. */
+/** The account document as the Trinsfer API shapes it: user, plan, limits, usage, overage. */
 export class AccountService {
   constructor(
     private readonly users: UsersRepository,

@@ -4,7 +4,7 @@ import { DEFAULT_EXPIRY_DAYS } from '../domain/transfer-rules.ts';
 
 const DAY_MS = 86_400_000;
 
-/** The 422 of the Trinsfer guide, with the plan and its cap beside the error. */
+/** The 422 the Trinsfer API answers, with the plan and its cap beside the error. */
 function expiryTooLong(plan: PlanLimits): AppError {
   return fail.expiry_too_long(
     `Your '${plan.name}' plan allows up to ${plan.maxExpiryDays} day(s) of retention${plan.allowPermanent ? '' : ' and no permanent transfers'}.`,

@@ -1,7 +1,7 @@
 import { tooManyRequests } from '../errors.ts';
 
 /**
- * Caps how many upload bodies one account streams at once (SECURITY I101), whatever the
+ * Caps how many upload bodies one account streams at once (docs/security-checklist.md I101), whatever the
  * protocol: the next one beyond the cap answers 429 with Retry-After before a byte is read.
  * UploadConcurrency counts per process; RedisUploadSlots counts across instances.
  */

@@ -60,7 +60,7 @@ export class TusUploadRules {
 
   /**
    * Bytes may still go into this upload: its transfer is still open (not deleted, expired or
-   * finalized; SECURITY B34). Checked before each PATCH streams and again when the upload ends.
+   * finalized; docs/security-checklist.md B34). Checked before each PATCH streams and again when the upload ends.
    */
   async checkWritable(principal: Principal, row: TusUploadRow): Promise<void> {
     if (row.transfer_id !== null) await this.transfers.openForUpload(principal, row.transfer_id);
@@ -123,8 +123,8 @@ export class TusUploadRules {
 
   /**
    * A PATCH declaring the length of a deferred upload (creation-defer-length). The length is set
-   * once (400 after), never below the bytes already received (409, as lua-tus E10), and for a new
-   * file must fit the transfer and the disk now (413/507, SECURITY B23/I106), not only after every
+   * once (400 after), never below the bytes already received (409), and for a new
+   * file must fit the transfer and the disk now (413/507, docs/security-checklist.md B23/I106), not only after every
    * byte arrived. @tus/server records the length; the file is declared when the upload finishes.
    */
   async checkLengthDeclaration(principal: Principal, row: TusUploadRow, length: number, received: number): Promise<void> {

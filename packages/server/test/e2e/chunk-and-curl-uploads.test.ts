@@ -179,7 +179,7 @@ describe('curl -T and chunk uploads over real HTTP', () => {
     expect((await post(0, await slice(0))).body.data.received_chunks).toBe(2);
     for (let i = 1; i < total - 2; i++) expect((await post(i, await slice(i))).status).toBe(200);
 
-    // The last missing chunk goes with curl, exactly as the Trinsfer guide does it.
+    // The last missing chunk goes with curl, exactly as Trinsfer clients do it.
     const part = path.join(dir, 'part');
     await fsp.writeFile(part, await slice(total - 2));
     const args = ['-sS', '--fail-with-body', '-X', 'POST', `${base}/api/v1/upload-chunk`, '--data-binary', `@${part}`];

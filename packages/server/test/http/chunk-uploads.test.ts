@@ -192,7 +192,7 @@ describe('every chunk agrees with the first (409 chunk_mismatch)', () => {
   });
 });
 
-describe('tokens and transfers (SECURITY D, B34)', () => {
+describe('tokens and transfers (checklist D, B34)', () => {
   it('an unknown, malformed or rotated token is 401', async () => {
     const { id, token } = await openTransfer();
     const base = { fileId: 't', index: 0, total: 2, name: 't.bin', size: 10 };

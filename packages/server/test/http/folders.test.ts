@@ -52,7 +52,7 @@ describe('relativePath', () => {
     ]);
   });
 
-  it('refuses traversal in relativePath with 400 and creates nothing (SECURITY A1)', async () => {
+  it('refuses traversal in relativePath with 400 and creates nothing (docs/security-checklist.md A1)', async () => {
     const t = await createTransfer(h.app, key, { title: 'evil' });
     for (const relativePath of ['../../etc', '/etc', 'C:\\windows']) {
       expectError(await tusUpload(t.id, 'passwd', relativePath, bytes(10)), 400, 'invalid_file_name');

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 const { tus, transfer, create, started, head, patch, offsetOf, download, transferFiles, tusBytes } = tusHelpers(() => ({ h, key }));
 
-describe('sizes (SECURITY B18-B25, B34, B35)', () => {
+describe('sizes (docs/security-checklist.md B18-B25, B34, B35)', () => {
   it('B18/B20/B21: Upload-Length -1, 1e3, 12abc, 0x10, " 12 ", 1.5 and 40 digits are 400', async () => {
     const t = await transfer();
     for (const length of ['-1', '1e3', '12abc', '0x10', '1.5', '+12', '9'.repeat(40), '9007199254740993', '']) {

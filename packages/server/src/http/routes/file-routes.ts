@@ -76,7 +76,7 @@ export async function fileCreationRoutes(server: FastifyInstance, { services, pr
     const userId = request.principal!.userId;
     if (request.isMultipart()) {
       // preservePath: busboy would otherwise cut "../../etc/passwd" down to "passwd" and accept it;
-      // the whole name must reach the name rules so a path is refused (SECURITY A1-A3).
+      // the whole name must reach the name rules so a path is refused (docs/security-checklist.md A1-A3).
       const file = await services.files.receiveMultipart(userId, id, request.parts({ preservePath: true }));
       return reply.code(201).send({ data: presenter.file(file, { signedUrl: true }) });
     }
