@@ -82,7 +82,7 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
     sha256: file.sha256,
     lastModified: new Date(file.completed_at ?? file.created_at),
   });
-  if (notModified(request, reply, headers, () => downloads.assertAllowanceLeft(transfer, audience))) return reply.send();
+  if (notModified(request, reply, headers, () => downloads.assertAllowanceLeft(transfer, audience, file.size))) return reply.send();
   const part = slice(request, file.size, headers);
   const length = file.size === 0 ? 0 : part.end - part.start + 1;
   const charged = part.charged ? length : 0;
@@ -115,7 +115,7 @@ export async function sendZip(request: FastifyRequest, reply: FastifyReply, down
     .digest('hex');
   const lastModified = new Date(Math.max(...files.map((f) => Date.parse(f.completed_at ?? f.created_at))));
   const headers = downloadHeaders({ name: `${transfer.title}.zip`, contentType: 'application/zip', size: plan.size, sha256: etag, lastModified });
-  if (notModified(request, reply, headers, () => downloads.assertAllowanceLeft(transfer, audience))) return reply.send();
+  if (notModified(request, reply, headers, () => downloads.assertAllowanceLeft(transfer, audience, transfer.size))) return reply.send();
   const part = slice(request, plan.size, headers);
   const length = part.end - part.start + 1;
   // ZIP bytes are charged at the rate of file bytes, so one whole ZIP costs exactly one transfer.

@@ -25,6 +25,12 @@ export class TusUploadsRepository {
     await tx.updateTable('tus_uploads').set(changes).where('id', '=', id).execute();
   }
 
+  /** Records a deferred upload's length once: false when it was already set. */
+  async setSizeOnce(id: string, size: number, tx: DbOrTx = this.db): Promise<boolean> {
+    const result = await tx.updateTable('tus_uploads').set({ size }).where('id', '=', id).where('size', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('tus_uploads').where('id', '=', id).execute();
   }

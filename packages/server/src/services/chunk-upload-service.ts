@@ -63,10 +63,13 @@ export class ChunkUploadService {
     const transfer = await this.deps.transfers.openForUpload(principal, transferId);
     const file = await this.resolveFile(principal, transfer.id, chunk);
     if (file.state === 'complete') throw fail.file_complete('This file is already complete; its chunks can no longer change.');
-    // A chunk is never larger than its file: refuse before reading when the length says so.
-    if (chunk.contentLength !== undefined && chunk.contentLength > file.size) throw sizeTooLarge(file.size);
+    // The chunks together are never larger than their file (a re-sent index replaces its copy):
+    // refuse before reading when the length says so, and cut the body where it would be.
+    const others = (await this.deps.parts.list(file.id)).filter((p) => p.part_number !== chunk.index);
+    const room = Math.max(0, file.size - others.reduce((sum, p) => sum + p.size, 0));
+    if (chunk.contentLength !== undefined && chunk.contentLength > room) throw sizeTooLarge(room);
 
-    await this.deps.parts.storePart(file, chunk.index, body, { maxSize: file.size, expected: chunk.expected });
+    await this.deps.parts.storePart(file, chunk.index, body, { maxSize: room, expected: chunk.expected });
     const stored = (await this.deps.parts.list(file.id)).filter((p) => p.part_number < chunk.total);
     let current = file;
     if (stored.length === chunk.total) {

@@ -132,17 +132,20 @@ export class DownloadService {
     if (audience === 'owner') return noRefund;
     // Bytes that sat in socket buffers when a client dropped are refunded as "sent"; the slack lets
     // that client resume anyway, and bounds what anyone can take beyond the allowance overall.
-    const slack = Math.min(RESUME_SLACK_BYTES, Math.floor(transfer.size / 2));
-    if (!(await this.transfers.reserveDownload(transfer.id, bytes, counts, slack))) throw limitReached();
+    if (!(await this.transfers.reserveDownload(transfer.id, bytes, counts, resumeSlack(transfer)))) throw limitReached();
     if (counts) await this.files.incrementDownloads(fileIds);
     if (transfer.max_downloads === null || bytes === 0) return noRefund;
     return (unsent: number) => (unsent > 0 ? this.transfers.refundBytes(transfer.id, unsent).then(() => undefined) : Promise.resolve());
   }
 
-  /** Throws 410 download_limit_reached when a recipient's next whole download would be refused; charges nothing. */
-  assertAllowanceLeft(transfer: TransferWithTotals, audience: Audience): void {
+  /**
+   * Throws 410 download_limit_reached when a recipient's whole download of `bytes` would be
+   * refused (the conditions `admit` applies); charges nothing.
+   */
+  assertAllowanceLeft(transfer: TransferWithTotals, audience: Audience, bytes: number): void {
     if (audience === 'owner' || transfer.max_downloads === null) return;
-    if (transfer.download_count >= transfer.max_downloads) throw limitReached();
+    const allowance = transfer.max_downloads * transfer.size + resumeSlack(transfer);
+    if (transfer.download_count >= transfer.max_downloads || (transfer.bytes_served ?? 0) + bytes > allowance) throw limitReached();
   }
 
   open(file: FileRow, range?: ByteRange): Promise<Readable> {
@@ -200,4 +203,5 @@ function requireComplete(file: FileRow): FileRow {
 
 const transferNotReady = () =>
   fail.transfer_not_ready('This transfer is still being uploaded; try again once the sender has finished.');
+const resumeSlack = (transfer: TransferWithTotals) => Math.min(RESUME_SLACK_BYTES, Math.floor(transfer.size / 2));
 const limitReached = () => fail.download_limit_reached('This transfer has reached its download limit.');

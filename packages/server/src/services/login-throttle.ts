@@ -15,6 +15,12 @@ export interface LoginThrottleOptions {
 /** Failures of an email are forgotten after this long without an attempt (longer than any delay). */
 export const LOGIN_FAILURE_WINDOW_SECONDS = 900;
 
+/**
+ * Failures of a trusted device are forgotten after a quiet day: a stolen token allows a few
+ * guesses a day, and a device that failed once leaves no row behind for the token's whole life.
+ */
+const DEVICE_FAILURE_WINDOW_SECONDS = 86_400;
+
 /** How long a device token stays valid; each sign-in issues a fresh one. */
 export const DEVICE_TOKEN_LIFETIME_SECONDS = 365 * 86400;
 
@@ -76,16 +82,19 @@ export class LoginThrottle {
 
   /**
    * Reserves an attempt for a trusted device and answers its subject, or null when the device is
-   * distrusted. Its failures last as long as the token: the distrusting step's "next attempt" is
-   * the token's expiry, set by the same conditional write that counts, so racing attempts can
-   * neither pass it nor undo it.
+   * distrusted. Distrust lasts as long as the token: the distrusting step's "next attempt" is the
+   * token's expiry, set by the same conditional write that counts, so racing attempts can neither
+   * pass it nor undo it.
    */
   private async beginOnDevice(nonce: string, expiresAtSeconds: number, now: Date): Promise<string | null> {
     const subject = deviceSubject(nonce);
     const expiresAt = iso(new Date(expiresAtSeconds * 1000));
     const distrustAfter = 2 * this.options.failuresBeforeDelay;
     const steps = [...this.steps(now).filter((s) => s.minFailures < distrustAfter), { minFailures: distrustAfter, nextAttemptAt: expiresAt }];
-    if ((await this.attempts.reserveAttempt(subject, iso(now), expiresAt, steps)) !== null) return subject;
+    // Below distrust a device's failures are forgotten after a quiet day, so its row goes too; a
+    // distrusted device's row stays until its token expires (its next attempt is that expiry).
+    const windowEndsAt = iso(addSeconds(now, DEVICE_FAILURE_WINDOW_SECONDS));
+    if ((await this.attempts.reserveAttempt(subject, iso(now), windowEndsAt, steps)) !== null) return subject;
     if (((await this.attempts.find(subject))?.failures ?? 0) >= distrustAfter) return null;
     throw await this.mustWait(subject, now, 'Too many failed sign-ins from this device; retry later.');
   }

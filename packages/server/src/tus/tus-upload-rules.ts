@@ -25,7 +25,7 @@ export type UploadTarget =
  */
 export class TusUploadRules {
   constructor(
-    private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert' | 'update'>,
+    private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert' | 'setSizeOnce'>,
     private readonly files: Pick<FilesRepository, 'findById' | 'nameTaken' | 'listForTransfer'>,
     private readonly fileService: Pick<FileService, 'declareForUpload'>,
     private readonly transfers: Pick<TransferService, 'openForUpload'>,
@@ -128,12 +128,15 @@ export class TusUploadRules {
    * byte arrived. @tus/server records the length; the file is declared when the upload finishes.
    */
   async checkLengthDeclaration(principal: Principal, row: TusUploadRow, length: number, received: number): Promise<void> {
-    if (row.size !== null) throw fail.length_already_set('Upload-Length is already set for this upload; it cannot change.');
+    if (row.size !== null) throw lengthAlreadySet();
     if (length < received) throw fail.length_below_offset(`Upload-Length ${length} is below the ${received} bytes already received.`);
     // A partial's record is its reservation: its length is reserved and recorded at once, so a
     // deferred partial cannot promise bytes past the account's pending limit.
     if (row.kind === 'partial') {
-      await this.reservation.reserve(principal.userId, length, (tx) => this.uploads.update(row.id, { size: length }, tx));
+      await this.reservation.reserve(principal.userId, length, async (tx) => {
+        // Of two PATCHes declaring at once, the first to record its length wins; the other is refused.
+        if (!(await this.uploads.setSizeOnce(row.id, length, tx))) throw lengthAlreadySet();
+      });
       return;
     }
     if (row.kind !== 'single' || row.file_id !== null || row.info === null) return;
@@ -180,3 +183,5 @@ const METADATA_KEYS = new Set(['transfer_id', 'file_id', 'filename', 'filetype',
 export function knownMetadata(metadata: Upload['metadata']): Record<string, string | null> {
   return Object.fromEntries(Object.entries(metadata ?? {}).filter(([key]) => METADATA_KEYS.has(key)));
 }
+
+const lengthAlreadySet = () => fail.length_already_set('Upload-Length is already set for this upload; it cannot change.');

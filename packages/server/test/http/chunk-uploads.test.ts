@@ -111,8 +111,8 @@ describe('one file by chunks', () => {
     const content = bytes(100);
     const base = { token, fileId: 'sum', total: 2, name: 'sum.bin', size: 100 };
     expectData(await sendChunk({ ...base, index: 0 }, content.subarray(0, 60)));
-    const wrong = expectError(await sendChunk({ ...base, index: 1 }, bytes(60)), 400, 'size_mismatch');
-    expect(wrong).toMatchObject({ declared_size: 100, received_size: 120 });
+    const wrong = expectError(await sendChunk({ ...base, index: 1 }, bytes(30)), 400, 'size_mismatch');
+    expect(wrong).toMatchObject({ declared_size: 100, received_size: 90 });
     const done = expectData(await sendChunk({ ...base, index: 1 }, content.subarray(60)));
     expect(done).toMatchObject({ file_state: 'complete', sha256: sha256(content) });
   });
@@ -123,6 +123,20 @@ describe('one file by chunks', () => {
     expectData(await sendChunk({ ...base, index: 0 }, bytes(25)));
     expectError(await sendChunk({ ...base, index: 1 }, bytes(51)), 413, 'payload_too_large');
     expect(expectData(await sendChunk({ ...base, index: 1 }, bytes(25))).file_state).toBe('complete');
+  });
+
+  it('the chunks together never hold more than the file: past it a chunk is 413 and nothing is stored; a re-sent index replaces its copy', async () => {
+    const { token, id } = await openTransfer();
+    const content = bytes(1000);
+    const base = { token, fileId: 'filled', total: 50, name: 'filled.bin', size: 1000 };
+    expectData(await sendChunk({ ...base, index: 0 }, bytes(1000)));
+    for (const index of [1, 2, 49]) expectError(await sendChunk({ ...base, index }, bytes(1000)), 413, 'payload_too_large');
+    expectError(await sendChunk({ ...base, index: 1 }, bytes(1)), 413, 'payload_too_large');
+    // Chunk 0 again, smaller: it replaces the first copy, which frees room for the others.
+    expectData(await sendChunk({ ...base, index: 0 }, content.subarray(0, 20)));
+    for (let index = 1; index < 50; index++) expectData(await sendChunk({ ...base, index }, content.subarray(index * 20, index * 20 + 20)));
+    const [file] = (await getTransfer(id)).files;
+    expect(file).toMatchObject({ state: 'complete', size: 1000, sha256: sha256(content) });
   });
 
   it('I106: a file the disk cannot hold is refused at its first chunk (507)', async () => {

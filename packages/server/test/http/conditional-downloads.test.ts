@@ -79,6 +79,16 @@ describe('If-None-Match on downloads', () => {
     expectError(await h.app.inject({ method: 'GET', url: `${t.link}/download.zip`, headers: { 'if-none-match': '*' } }), 410, 'download_limit_reached');
   });
 
+  it('answers 410 to a conditional GET once ranges have used up the byte allowance, as a plain GET does', async () => {
+    const big = bytes(100);
+    const t = await readyTransfer(h.app, key, [{ name: 'b.bin', content: big }], { max_downloads: 1 });
+    const url = `${t.link}/files/${t.files['b.bin'].id}`;
+    expect((await h.app.inject({ method: 'GET', url, headers: { range: 'bytes=1-99' } })).statusCode).toBe(206);
+    expectError(await h.app.inject({ method: 'GET', url }), 410, 'download_limit_reached');
+    expectError(await h.app.inject({ method: 'GET', url, headers: { 'if-none-match': `"${sha256(big)}"` } }), 410, 'download_limit_reached');
+    expectError(await h.app.inject({ method: 'GET', url: `${t.link}/download.zip`, headers: { 'if-none-match': '*' } }), 410, 'download_limit_reached');
+  });
+
   it('checks access before revalidating: a locked link is still 401 with a matching tag', async () => {
     const t = await readyTransfer(h.app, key, [{ name: 'a.bin', content }], { password: 'open sesame' });
     const etag = `"${sha256(content)}"`;

@@ -132,6 +132,24 @@ describe('the per-account cap on pending uploads', () => {
     for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
   });
 
+  it('of two PATCHes declaring a deferred partial\'s length at once, one is recorded and the other is 400 length_already_set', async () => {
+    const { key } = await createAccount(h.app, 'twice@example.com');
+    for (let round = 0; round < 4; round++) {
+      const res = await h.app.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...bearer(key), ...V, 'upload-concat': 'partial', 'upload-defer-length': '1' } });
+      const url = new URL(res.headers.location as string).pathname;
+      const patch = (length: number) =>
+        h.app.inject({ method: 'PATCH', url, headers: { ...bearer(key), ...V, 'upload-offset': '0', 'upload-length': String(length), 'content-type': 'application/offset+octet-stream' }, payload: Buffer.alloc(0) });
+      const answers = await Promise.all([patch(300), patch(1)]);
+      const won = answers.filter((a) => a.statusCode === 204);
+      expect(won, answers.map((a) => a.body).join(' ')).toHaveLength(1);
+      expectError(answers.find((a) => a.statusCode !== 204)!, 400, 'length_already_set');
+      const head = await h.app.inject({ method: 'HEAD', url, headers: { ...bearer(key), ...V } });
+      const recorded = await h.repositories.tusUploads.find(url.split('/').pop()!);
+      expect(recorded?.size).toBe(Number(head.headers['upload-length']));
+      await h.app.inject({ method: 'DELETE', url, headers: { ...bearer(key), ...V } });
+    }
+  });
+
   it('partials whose bytes all arrived stop counting, so the final upload that joins them fits the cap', async () => {
     const { key } = await createAccount(h.app, 'joiner@example.com');
     const t = await createTransfer(h.app, key, { title: 'joined' });

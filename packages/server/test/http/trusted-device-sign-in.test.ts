@@ -159,4 +159,18 @@ describe('a device that keeps failing is delayed on its own, then no longer trus
     deviceOf(await login('owner@example.com', PASSWORD));
     quiet();
   });
+
+  it('a device that failed a few times leaves nothing behind after a quiet day', async () => {
+    const subjects = async () => (await h.database.db.selectFrom('login_throttles').select('subject').execute()).map((r) => r.subject);
+    const device = deviceOf(await login('owner@example.com', PASSWORD));
+    const before = new Set(await subjects());
+    expectError(await login('owner@example.com', 'wrong guess', device), 401, 'invalid_credentials');
+    const added = (await subjects()).filter((s) => !before.has(s));
+    expect(added).toHaveLength(1);
+    h.clock.advance(86_400_000 + 1000);
+    await h.sweeper.sweep();
+    expect(await subjects()).not.toContain(added[0]);
+    // The failure was forgotten with its row: the device is trusted and undelayed.
+    deviceOf(await login('owner@example.com', PASSWORD, device));
+  });
 });

@@ -83,6 +83,13 @@ export class FakeTusUploads {
     if (this.rows.has(row.id)) throw new Error(`duplicate upload ${row.id}`);
     this.rows.set(row.id, { ...row });
   }
+  async setSizeOnce(id: string, size: number) {
+    const row = this.rows.get(id);
+    if (!row || row.size !== null) return false;
+    row.size = size;
+    return true;
+  }
+
   async update(id: string, changes: Partial<TusUploadRow>) {
     const row = this.rows.get(id);
     if (row) this.rows.set(id, { ...row, ...changes });
