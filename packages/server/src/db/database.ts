@@ -8,6 +8,7 @@ import * as directMultipart from './migrations/003-direct-multipart.ts';
 import * as accountAbuseGuards from './migrations/004-account-abuse-guards.ts';
 import * as receivedPartials from './migrations/005-received-partials.ts';
 import * as slugKeys from './migrations/006-slug-keys.ts';
+import * as writeLocks from './migrations/007-write-locks.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '004-account-abuse-guards': accountAbuseGuards,
   '005-received-partials': receivedPartials,
   '006-slug-keys': slugKeys,
+  '007-write-locks': writeLocks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

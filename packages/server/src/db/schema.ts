@@ -156,6 +156,11 @@ export interface DirectMultipartUploadsTable {
 }
 
 /** One-time events claimed by a conditional insert ('first_account': the first account was made). */
+export interface WriteLocksTable {
+  name: string;
+  taken_at: string;
+}
+
 export interface InstanceClaimsTable {
   name: string;
   claimed_at: string;
@@ -188,5 +193,6 @@ export interface Database {
   rate_counters: RateCountersTable;
   usage_counters: UsageCountersTable;
   instance_claims: InstanceClaimsTable;
+  write_locks: WriteLocksTable;
   login_throttles: LoginThrottlesTable;
 }

@@ -10,6 +10,7 @@ import { TransfersRepository } from './transfers-repository.ts';
 import { TusUploadsRepository } from './tus-uploads-repository.ts';
 import { UploadPartsRepository } from './upload-parts-repository.ts';
 import { UsersRepository } from './users-repository.ts';
+import { WriteLocksRepository } from './write-locks-repository.ts';
 
 /** One repository per table (users also keeps sessions and invites), over one database. */
 export function createRepositories(db: Db) {
@@ -24,6 +25,7 @@ export function createRepositories(db: Db) {
     locks: new LocksRepository(db),
     counters: new CountersRepository(db),
     loginThrottles: new LoginThrottlesRepository(db),
+    writeLocks: new WriteLocksRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

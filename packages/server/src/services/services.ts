@@ -50,14 +50,14 @@ const quiet: SweepLog = { info: () => undefined, error: () => undefined };
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles } = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks } = createRepositories(db);
   const signer = new UrlSigner(secret);
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
   const prefix = config.redisPrefix;
   const rateCounters: RateCounters = redis ? new RedisRateCounters(redis, { prefix }) : counters;
   const rateLimiter = new RateLimiter(rateCounters, clock);
-  const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads }, stores, clock, {
+  const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads, writeLocks }, stores, clock, {
     // One setting for every account until plans exist; then the account's plan quota answers here.
     pendingLimit: async () => config.uploads.maxPendingBytesPerAccount,
     uploadLifetimeSeconds: config.uploads.expirySeconds,

@@ -6,6 +6,7 @@ import type { DbOrTx } from '../repositories/transfers-repository.ts';
 import type { FilesRepository } from '../repositories/files-repository.ts';
 import type { TusUploadsRepository } from '../repositories/tus-uploads-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
+import type { WriteLocksRepository } from '../repositories/write-locks-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 
 /**
@@ -26,13 +27,13 @@ export type PendingLimit = (userId: string) => Promise<number>;
  *
  * Every route that reserves space (declared files, tus creation, chunks, curl -T, multipart)
  * goes through `reserve` or `assertRoom`. The check and the write that records the reservation
- * are one transaction holding the account's lock, so two concurrent declarations of one account
- * cannot both pass a cap only one of them fits.
+ * are one transaction holding the account's lock (and, where free space is checked, the one
+ * storage lock), so two concurrent declarations cannot both pass a limit only one of them fits.
  */
 export class StorageReservation {
   constructor(
     private readonly db: Db,
-    private readonly repos: { users: UsersRepository; files: FilesRepository; tusUploads: TusUploadsRepository },
+    private readonly repos: { users: UsersRepository; files: FilesRepository; tusUploads: TusUploadsRepository; writeLocks: WriteLocksRepository },
     private readonly stores: BlobStoreRegistry,
     private readonly clock: Clock,
     private readonly options: { pendingLimit: PendingLimit; uploadLifetimeSeconds: number },
@@ -48,6 +49,9 @@ export class StorageReservation {
     const free = await this.stores.defaultStore.freeSpace();
     const limit = await this.options.pendingLimit(userId);
     return this.db.transaction().execute(async (tx) => {
+      // Free space is shared by every account: while it is checked, declarations of all accounts
+      // take turns (always this lock first, then the account's). Without it only the account's.
+      if (free !== null) await this.repos.writeLocks.hold('storage_reservations', this.clock.now().toISOString(), tx);
       await this.repos.users.lockAccount(userId, tx);
       const mine = await this.pendingBytes(tx, userId);
       if (mine + bytes > limit) throw pendingUploadsLimit(limit, mine);

@@ -176,6 +176,23 @@ describe('the per-account cap on pending uploads', () => {
   });
 });
 
+describe('the disk is shared', () => {
+  it('declarations of different accounts racing for the last free space: exactly one gets it, the others 507', async () => {
+    const accounts = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => createAccount(h.app, `sharer${i}@example.com`)));
+    const filler = path.join(blobs, 'filler');
+    await fs.writeFile(filler, Buffer.alloc((await h.stores.defaultStore.freeSpace())! - 5 * MiB));
+    try {
+      const answers = await Promise.all(accounts.map(({ key }) => postTransfer(h.app, key, { title: 'last room', files: [{ name: 'x.bin', size: 3 * MiB }] })));
+      const statuses = answers.map((a) => a.statusCode);
+      expect(statuses.filter((s) => s === 201), statuses.join(',')).toHaveLength(1);
+      for (const res of answers.filter((a) => a.statusCode !== 201)) expectError(res, 507, 'storage_full');
+    } finally {
+      await fs.rm(filler);
+      for (const { key } of accounts) for (const t of await transfers(key)) await h.app.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: bearer(key) });
+    }
+  });
+});
+
 describe('declarations lapse with their upload', () => {
   it('after FERRY_UPLOAD_EXPIRY an abandoned declaration counts neither against its account nor against the disk', async () => {
     const { key: carol } = await createAccount(h.app, 'carol@example.com');
