@@ -8,6 +8,7 @@ import type { Upload } from '@tus/utils';
 import { fail } from '../errors.ts';
 import { randomBase36 } from '../ids.ts';
 import type { LocalBlobStore } from '../storage/local-blob-store.ts';
+import { makePrivateDirSync, PRIVATE_FILE_MODE } from '../storage/private-paths.ts';
 import { FINISHED_STORAGE, type FerryTusStore, type SettledUpload, type TusRecords } from './tus-store.ts';
 import { checksumMismatch, currentChecksum, refusing, shuttingDown, toTusError } from './tus-request.ts';
 import { RunningDigest, type UploadHashers } from './upload-hashers.ts';
@@ -42,6 +43,8 @@ export class FerryFileStore extends FileStore implements FerryTusStore {
   private readonly blobs: LocalBlobStore;
 
   constructor(options: FerryFileStoreOptions) {
+    // The library would make its folder and files with the umask's modes; Ferry's data is private.
+    makePrivateDirSync(options.directory);
     super({ directory: options.directory, configstore: options.records, expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds });
     this.records = options.records;
     this.hashers = options.hashers;
@@ -54,6 +57,12 @@ export class FerryFileStore extends FileStore implements FerryTusStore {
 
   pathOf(id: string): string {
     return `${this.directory}/${id}`;
+  }
+
+  override async create(upload: Upload): Promise<Upload> {
+    const created = await super.create(upload);
+    await fsp.chmod(this.pathOf(upload.id), PRIVATE_FILE_MODE);
+    return created;
   }
 
   /** Bytes received so far: the length of the upload's file (0 if it has none). */
