@@ -16,6 +16,7 @@ export interface Config {
   sessionTtlSeconds: number;
   purgeGraceSeconds: number;
   sweepIntervalSeconds: number;
+  jobs: JobSettings;
   trustProxy: boolean | string;
   cookieSecure: boolean;
   logLevel: string;
@@ -27,6 +28,18 @@ export interface Config {
   /** FERRY_REDIS_PREFIX: prefix of every Redis key, so several deployments can share a server. */
   redisPrefix: string;
   plan: PlanLimits;
+}
+
+/** The durable job queue every server process works on (emails, webhooks, sweeps). */
+export interface JobSettings {
+  /** FERRY_JOBS_POLL_MS: how often an idle worker looks for due jobs. */
+  pollMs: number;
+  /** FERRY_JOBS_LEASE_SECONDS: a claimed job whose worker stops renewing is taken over after this. */
+  leaseSeconds: number;
+  /** FERRY_JOBS_BACKOFF_SCALE: multiplies every retry delay (1 in production; tests shrink it). */
+  backoffScale: number;
+  /** FERRY_JOBS_WORKER: false leaves this process out of job processing (it still enqueues). */
+  worker: boolean;
 }
 
 /** The per-email delay on failed sign-ins (beside the per-address limit). */
@@ -108,6 +121,16 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`${name} must be true or false (got ${JSON.stringify(raw)})`);
     return def;
   };
+  const fraction = (name: string, def: number): number => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return def;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value <= 0 || value > 1) {
+      problems.push(`${name} must be a number above 0 and at most 1 (got ${JSON.stringify(raw)})`);
+      return def;
+    }
+    return value;
+  };
   const oneOf = <T extends string>(name: string, def: T, allowed: readonly T[]): T => {
     const raw = env[name]?.trim();
     if (raw === undefined || raw === '') return def;
@@ -150,6 +173,12 @@ export function loadConfig(env: Env = process.env): Config {
     sessionTtlSeconds: int('FERRY_SESSION_TTL', 14 * 86400, 60, 365 * 86400),
     purgeGraceSeconds: int('FERRY_PURGE_GRACE', 86400, 0, 365 * 86400),
     sweepIntervalSeconds: int('FERRY_SWEEP_INTERVAL', 60, 1, 86400),
+    jobs: {
+      pollMs: int('FERRY_JOBS_POLL_MS', 1000, 10, 60_000),
+      leaseSeconds: int('FERRY_JOBS_LEASE_SECONDS', 60, 1, 3600),
+      backoffScale: fraction('FERRY_JOBS_BACKOFF_SCALE', 1),
+      worker: bool('FERRY_JOBS_WORKER', true),
+    },
     trustProxy,
     cookieSecure: bool('FERRY_COOKIE_SECURE', publicUrl.startsWith('https:')),
     logLevel: oneOf('FERRY_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

@@ -25,9 +25,7 @@ async function main(): Promise<void> {
   const { database, stores, secret, redis } = runtime;
   const app = await buildApp({ config, db: database.db, stores, secret, redis, logger: { level: config.logLevel } });
   onRedisError = (err) => app.log.warn({ err: err.message }, 'redis connection error');
-  const { sweeper } = app.services;
-  await sweeper.sweep();
-  sweeper.start(config.sweepIntervalSeconds);
+  const { worker } = app.services;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -41,7 +39,8 @@ async function main(): Promise<void> {
       app.server.closeAllConnections();
     }, config.shutdownGraceSeconds * 1000);
     force.unref();
-    await sweeper.stop();
+    // Jobs in flight get the same grace; those still running then are retried by whoever comes next.
+    await worker.stop(config.shutdownGraceSeconds * 1000);
     await app.close();
     await runtime.close();
     clearTimeout(force);
@@ -54,6 +53,8 @@ async function main(): Promise<void> {
   await app.listen({ port: port.port, host: config.host }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, port.port, config.host);
   });
+  // The worker starts once the app listens; the first sweep is due at once.
+  if (config.jobs.worker) worker.start();
   app.log.info(`Ferry is listening on ${config.publicUrl} (data in ${config.dataDir})`);
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import * as uploads from './migrations/002-uploads.ts';
@@ -9,6 +9,7 @@ import * as accountAbuseGuards from './migrations/004-account-abuse-guards.ts';
 import * as receivedPartials from './migrations/005-received-partials.ts';
 import * as slugKeys from './migrations/006-slug-keys.ts';
 import * as writeLocks from './migrations/007-write-locks.ts';
+import * as jobs from './migrations/008-jobs.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '005-received-partials': receivedPartials,
   '006-slug-keys': slugKeys,
   '007-write-locks': writeLocks,
+  '008-jobs': jobs,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -77,4 +79,9 @@ function openPostgres(url: string): OpenedDatabase {
   pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/** Whether `db` talks to PostgreSQL (for the few statements whose SQL differs, like SKIP LOCKED). */
+export function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }

@@ -179,6 +179,27 @@ export interface LoginThrottlesTable {
   next_attempt_at: string;
 }
 
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+
+/** A durable job (migration 008). `payload` is JSON; `lease_*` is set while a worker runs it. */
+export interface JobsTable {
+  id: string;
+  kind: string;
+  payload: string;
+  state: JobState;
+  group_key: string | null;
+  dedupe_key: string | null;
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -195,4 +216,5 @@ export interface Database {
   instance_claims: InstanceClaimsTable;
   write_locks: WriteLocksTable;
   login_throttles: LoginThrottlesTable;
+  jobs: JobsTable;
 }

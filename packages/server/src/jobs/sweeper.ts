@@ -6,11 +6,17 @@ import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
 import type { LoginThrottlesRepository } from '../repositories/login-throttles-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
+import type { JobsRepository } from '../repositories/jobs-repository.ts';
+import type { Db } from '../db/database.ts';
+import type { DomainEvents } from '../events/domain-events.ts';
 import type { UploadCleanup } from './upload-cleanup.ts';
+import { exponentialDelay, type JobKind } from './job-kind.ts';
 
 const STALE_TEMP_MS = 24 * 3600 * 1000;
+const DONE_JOBS_KEPT_MS = 7 * 86_400_000;
+const FAILED_JOBS_KEPT_MS = 30 * 86_400_000;
 
-export type SweepLog = Pick<FastifyBaseLogger, 'info' | 'error'>;
+export type SweepLog = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
 export interface SweepResult {
   expired: number;
@@ -19,11 +25,11 @@ export interface SweepResult {
 
 /**
  * Expires transfers on time and deletes the blobs of expired ones at once and of deleted ones
- * after the purge grace. All state is in the database, so a sweep interrupted by a crash simply
- * runs again; deleting a missing blob is harmless.
+ * after the purge grace; removes what unfinished uploads and old jobs leave behind. It runs as a
+ * periodic job (one per interval across every instance). All state is in the database, so a
+ * sweep interrupted by a crash simply runs again; deleting a missing blob is harmless.
  */
 export class Sweeper {
-  private timer: NodeJS.Timeout | null = null;
   private running: Promise<SweepResult> | null = null;
 
   constructor(
@@ -33,6 +39,9 @@ export class Sweeper {
       users: UsersRepository;
       counters: CountersRepository;
       loginThrottles: LoginThrottlesRepository;
+      jobs: JobsRepository;
+      db: Db;
+      events: DomainEvents;
       stores: BlobStoreRegistry;
       clock: Clock;
       purgeGraceSeconds: number;
@@ -41,16 +50,15 @@ export class Sweeper {
     },
   ) {}
 
-  start(intervalSeconds: number): void {
-    this.timer = setInterval(() => void this.sweep().catch((err) => this.deps.log.error({ err }, 'sweep failed')), intervalSeconds * 1000);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => undefined);
-  }
+  readonly jobKind: JobKind<null> = {
+    kind: 'sweep',
+    concurrency: 1,
+    maxAttempts: 3,
+    retryDelayMs: exponentialDelay(5000, 60_000),
+    run: async () => {
+      await this.sweep();
+    },
+  };
 
   /** One pass; concurrent calls share the pass under way. */
   sweep(): Promise<SweepResult> {
@@ -63,7 +71,12 @@ export class Sweeper {
   private async pass(): Promise<SweepResult> {
     const { transfers, files, stores, clock, purgeGraceSeconds } = this.deps;
     const now = clock.now();
-    const expired = await transfers.expireDue(now.toISOString());
+    // Each transfer turns expired once, and its event is written with the change.
+    const expired = await this.deps.db.transaction().execute(async (tx) => {
+      const turned = await transfers.expireDue(now.toISOString(), tx);
+      for (const t of turned) await this.deps.events.emit('transfer.expired', t.user_id, { transfer: { id: t.id, title: t.title } }, tx);
+      return turned.length;
+    });
     const graceEdge = new Date(now.getTime() - purgeGraceSeconds * 1000).toISOString();
     let purged = 0;
     for (;;) {
@@ -88,6 +101,7 @@ export class Sweeper {
     await this.deps.users.deleteExpiredSessions(now.toISOString());
     await this.deps.counters.deleteExpired(now);
     await this.deps.loginThrottles.deleteExpired(now.toISOString());
+    await this.deps.jobs.deleteFinished(new Date(now.getTime() - DONE_JOBS_KEPT_MS).toISOString(), new Date(now.getTime() - FAILED_JOBS_KEPT_MS).toISOString());
     if (expired || purged) this.deps.log.info({ expired, purged }, 'sweep');
     return { expired, purged };
   }

@@ -4,6 +4,7 @@ import { CountersRepository } from './counters-repository.ts';
 import { DatabaseProbe } from './database-probe.ts';
 import { DirectMultipartUploadsRepository } from './direct-multipart-uploads-repository.ts';
 import { FilesRepository } from './files-repository.ts';
+import { JobsRepository } from './jobs-repository.ts';
 import { LocksRepository } from './locks-repository.ts';
 import { LoginThrottlesRepository } from './login-throttles-repository.ts';
 import { TransfersRepository } from './transfers-repository.ts';
@@ -26,6 +27,7 @@ export function createRepositories(db: Db) {
     counters: new CountersRepository(db),
     loginThrottles: new LoginThrottlesRepository(db),
     writeLocks: new WriteLocksRepository(db),
+    jobs: new JobsRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

@@ -211,15 +211,15 @@ export class TransfersRepository {
       .execute();
   }
 
-  /** Flips every live transfer whose time is up to `expired`; answers how many. */
-  async expireDue(nowIso: string): Promise<number> {
-    const r = await this.db
+  /** Turns due transfers expired and answers which ones this call turned (each exactly once). */
+  expireDue(nowIso: string, tx: DbOrTx = this.db): Promise<{ id: string; user_id: string; title: string }[]> {
+    return tx
       .updateTable('transfers')
       .set({ state: 'expired', updated_at: nowIso })
       .where('state', 'in', ['uploading', 'ready'])
       .where(expiredAt('expires_at', nowIso))
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+      .returning(['id', 'user_id', 'title'])
+      .execute();
   }
 
   /** Expired or deleted transfers past their grace period whose blobs are still stored. */

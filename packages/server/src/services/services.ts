@@ -26,6 +26,9 @@ import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import { HealthService } from './health-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
+import { JobQueue } from '../jobs/job-queue.ts';
+import { JobWorker } from '../jobs/job-worker.ts';
+import { DomainEvents } from '../events/domain-events.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -46,11 +49,15 @@ export interface ServiceDeps {
   log?: SweepLog;
 }
 
-const quiet: SweepLog = { info: () => undefined, error: () => undefined };
+const quiet: SweepLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks } = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo } = createRepositories(db);
+  const jobQueue = new JobQueue(jobsRepo, clock);
+  const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
+  const events = new DomainEvents(db, jobQueue, clock);
+  worker.register(events.dispatcher);
   const signer = new UrlSigner(secret);
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
@@ -88,6 +95,9 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     // An hour is far longer than a creation takes; younger uploads may still be getting their record.
     sweepTusOrphans: () => tus.sweepOrphans(3600_000),
   });
+  const sweeper = new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, jobs: jobsRepo, db, events, stores, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup });
+  worker.register(sweeper.jobKind);
+  worker.every({ kind: sweeper.jobKind.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: 3 });
   return {
     stores,
     clock,
@@ -106,8 +116,11 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     shutdown,
     uploadSlots,
     uploadCleanup,
-    // Started by the composition root; tests run its passes by hand.
-    sweeper: new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, stores, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup }),
+    // Started by the composition root; tests run its passes by hand (drain, sweep).
+    jobQueue,
+    worker,
+    events,
+    sweeper,
     health: new HealthService(probe, stores),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),

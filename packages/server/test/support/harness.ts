@@ -9,6 +9,7 @@ import { openRuntime } from '../../src/runtime.ts';
 import { createTestStack, type TestStack } from './test-stack.ts';
 import type { BlobStoreRegistry } from '../../src/storage/blob-store-registry.ts';
 import type { Sweeper } from '../../src/jobs/sweeper.ts';
+import type { JobWorker } from '../../src/jobs/job-worker.ts';
 import { createRepositories, type Repositories } from '../../src/repositories/repositories.ts';
 import type { Clock } from '../../src/domain/clock.ts';
 import { createAccount, type Account } from './accounts.ts';
@@ -39,6 +40,8 @@ export interface Harness {
   database: OpenedDatabase;
   stores: BlobStoreRegistry;
   sweeper: Sweeper;
+  /** The job worker, not started: `drain()` runs every due job (and those they cause) now. */
+  jobs: JobWorker;
   /** Direct reads of the database, for what no API answer shows (part rows, storage keys). */
   repositories: Repositories;
   /** Base URL once `listen()` was called. */
@@ -80,6 +83,7 @@ export async function startHarness(env: Record<string, string> = {}, shared?: { 
     database,
     stores,
     sweeper: app.services.sweeper,
+    jobs: app.services.worker,
     repositories: createRepositories(database.db),
     baseUrl: '',
     async listen() {
