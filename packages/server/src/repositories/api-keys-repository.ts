@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import type { DbOrTx } from './transfers-repository.ts';
 import type { ApiKeysTable } from '../db/schema.ts';
 
 export type ApiKeyRow = ApiKeysTable;
@@ -44,8 +45,18 @@ export class ApiKeysRepository {
     return this.findForUser(userId, id);
   }
 
-  touch(id: string, nowIso: string): Promise<unknown> {
-    return this.db.updateTable('api_keys').set({ last_used_at: nowIso }).where('id', '=', id).execute();
+  /**
+   * Records a use unless one was recorded after `staleBeforeIso`; answers whether this call did,
+   * so of racing requests exactly one speaks for the minute.
+   */
+  async touch(id: string, nowIso: string, staleBeforeIso: string, tx: DbOrTx = this.db): Promise<boolean> {
+    const r = await tx
+      .updateTable('api_keys')
+      .set({ last_used_at: nowIso })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBeforeIso)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   async delete(userId: string, id: string): Promise<boolean> {

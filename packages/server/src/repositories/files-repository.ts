@@ -16,6 +16,12 @@ const normalize = (row: FileRow): FileRow => ({
 });
 
 export class FilesRepository {
+  /**
+   * Called inside the transaction of each file's completion, by the one call that completed it
+   * (the composition root writes the `file.uploaded` event here, whichever protocol finished it).
+   */
+  onCompleted: ((fileId: string, tx: DbOrTx) => Promise<void>) | null = null;
+
   constructor(private readonly db: Db) {}
 
   insert(row: FileRow, tx: DbOrTx = this.db): Promise<unknown> {
@@ -73,13 +79,17 @@ export class FilesRepository {
     result: { sha256: string; crc32: number; storage_key: string },
     nowIso: string,
   ): Promise<boolean> {
-    const r = await this.db
-      .updateTable('files')
-      .set({ ...result, state: 'complete', completed_at: nowIso, updated_at: nowIso })
-      .where('id', '=', id)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('files')
+        .set({ ...result, state: 'complete', completed_at: nowIso, updated_at: nowIso })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      const won = Number(r.numUpdatedRows) === 1;
+      if (won) await this.onCompleted?.(id, tx);
+      return won;
+    });
   }
 
   /**

@@ -2,6 +2,8 @@ import { newId, randomBase36, randomBase62 } from '../ids.ts';
 import { fail } from '../errors.ts';
 import { safeEqual, sha256Hex } from '../domain/secrets.ts';
 import { isScope, type Scope } from '../domain/scopes.ts';
+import type { Db } from '../db/database.ts';
+import type { DomainEvents } from '../events/domain-events.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { isExpired } from '../domain/expiry.ts';
 import type { ApiKeysRepository, ApiKeyRow } from '../repositories/api-keys-repository.ts';
@@ -25,6 +27,8 @@ export class KeyService {
     private readonly keys: ApiKeysRepository,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
+    private readonly db: Db,
+    private readonly events: DomainEvents,
   ) {}
 
   async create(owner: Principal, input: Required<Pick<KeyInput, 'name' | 'scopes'>> & KeyInput) {
@@ -120,7 +124,12 @@ export class KeyService {
     const user = await this.users.findById(row.user_id);
     if (!user) throw fail.invalid_token('The API key is not valid.');
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
-      await this.keys.touch(row.id, iso(now));
+      // `api_key.used` speaks at most once a minute per key, with the use it reports.
+      await this.db.transaction().execute(async (tx) => {
+        if (await this.keys.touch(row.id, iso(now), iso(new Date(now.getTime() - TOUCH_EVERY_MS)), tx)) {
+          await this.events.emit('api_key.used', row.user_id, { api_key: { id: row.id, name: row.name, prefix: row.prefix }, used_at: iso(now) }, tx);
+        }
+      });
     }
     // A key never outlives its owner's rights: an admin key of a demoted user loses `admin`.
     const allowed = scopesForUser(user.is_admin === 1);

@@ -29,6 +29,7 @@ import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { JobWorker } from '../jobs/job-worker.ts';
 import { DomainEvents } from '../events/domain-events.ts';
+import { fileData, transferData } from '../events/event-data.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -58,6 +59,11 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
   const events = new DomainEvents(db, jobQueue, clock);
   worker.register(events.dispatcher);
+  filesRepo.onCompleted = async (fileId, tx) => {
+    const file = (await filesRepo.findById(fileId, tx))!;
+    const transfer = (await transfersRepo.findById(file.transfer_id, tx))!;
+    await events.emit('file.uploaded', transfer.user_id, { transfer: transferData(transfer), file: fileData(file) }, tx);
+  };
   const signer = new UrlSigner(secret);
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
@@ -75,7 +81,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
   const direct = new DirectMultipart(directUploads, filesRepo, stores, leases, clock);
-  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
+  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, events, (ids) => direct.abortForFiles(ids));
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
@@ -104,7 +110,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     signer,
     rateLimiter,
     auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }, new LoginThrottle(loginThrottles, clock, signer, config.login)),
-    keys: new KeyService(apiKeys, users, clock),
+    keys: new KeyService(apiKeys, users, clock, db, events),
     account: new AccountService(users, counters, clock, config.plan),
     transfers,
     files,
@@ -126,7 +132,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     chunks: new ChunkUploadService(uploadDeps),
     singleRequest: new SingleRequestUploadService(uploadDeps),
     downloads,
-    unlock: new UnlockService(downloads, rateLimiter, signer, clock, config.accessTokenTtlSeconds),
+    unlock: new UnlockService(downloads, rateLimiter, signer, clock, config.accessTokenTtlSeconds, events),
   };
 }
 

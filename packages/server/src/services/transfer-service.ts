@@ -22,6 +22,8 @@ import type { Principal } from './principal.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
 import { newUploadToken } from './upload-tokens.ts';
+import type { DomainEvents } from '../events/domain-events.ts';
+import { fileData, transferData } from '../events/event-data.ts';
 
 export interface TransferInput {
   title?: string;
@@ -64,6 +66,7 @@ export class TransferService {
     private readonly plan: PlanLimits,
     private readonly reservation: StorageReservation,
     private readonly partSize: number,
+    private readonly events: DomainEvents,
     /** Aborts parts sent straight to object storage, so their presigned URLs die with the transfer. */
     private readonly abortDirectUploads: (fileIds: string[]) => Promise<void> = async () => undefined,
   ) {}
@@ -77,6 +80,7 @@ export class TransferService {
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       for (const file of fileRows) await this.files.insert(file, tx);
+      await this.events.emit('transfer.created', owner.userId, { transfer: transferData(row) }, tx);
     }, reserveRoom);
     return { ...(await this.get(owner.userId, row.id)), uploadToken: uploadToken.token };
   }
@@ -95,6 +99,10 @@ export class TransferService {
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       await this.files.insert(complete, tx);
+      const data = { transfer: { ...transferData(row), file_count: 1, size: complete.size } };
+      await this.events.emit('transfer.created', owner.userId, data, tx);
+      await this.events.emit('file.uploaded', owner.userId, { ...data, file: fileData(complete) }, tx);
+      await this.events.emit('transfer.ready', owner.userId, data, tx);
     });
     return this.get(owner.userId, row.id);
   }
@@ -134,7 +142,11 @@ export class TransferService {
     const newSlug = input.slug !== undefined && input.slug !== null && input.slug !== transfer.slug ? checkSlug(input.slug) : null;
     if (newSlug !== null) changes.slug = newSlug;
     if (input.max_downloads !== undefined) changes.max_downloads = checkMaxDownloads(input.max_downloads);
-    await this.claimingSlug(owner.userId, newSlug, (tx) => this.transfers.update(id, changes, tx));
+    await this.claimingSlug(owner.userId, newSlug, async (tx) => {
+      await this.transfers.update(id, changes, tx);
+      const changed = Object.keys(changes).filter((k) => k !== 'updated_at' && k !== 'slug_key').map((k) => (k === 'password_hash' ? 'password' : k));
+      await this.events.emit('transfer.updated', owner.userId, { transfer: transferData({ ...transfer, ...changes }), changed }, tx);
+    });
     return this.get(owner.userId, id);
   }
 
@@ -151,7 +163,7 @@ export class TransferService {
     if (incomplete.length > 0) {
       throw fail.files_incomplete(`${incomplete.length} file(s) are not completely uploaded.`, { details: { incomplete_file_ids: incomplete.map((f) => f.id) } });
     }
-    await this.transfers.markReady(id, iso(now));
+    await this.markReady(transfer, now);
     return this.get(userId, id);
   }
 
@@ -172,14 +184,27 @@ export class TransferService {
   async readyIfComplete(id: string): Promise<boolean> {
     const files = await this.files.listForTransfer(id);
     if (files.length === 0 || files.some((f) => f.state !== 'complete')) return false;
-    return this.transfers.markReady(id, iso(this.clock.now()));
+    const transfer = await this.transfers.findById(id);
+    return transfer ? this.markReady(transfer, this.clock.now()) : false;
+  }
+
+  /** Exactly one caller turns the transfer ready, and that one writes `transfer.ready` with it. */
+  private markReady(transfer: TransferWithTotals, now: Date): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const won = await this.transfers.markReady(transfer.id, iso(now), tx);
+      if (won) await this.events.emit('transfer.ready', transfer.user_id, { transfer: transferData({ ...transfer, state: 'ready', finalized_at: iso(now) }) }, tx);
+      return won;
+    });
   }
 
   /** Soft delete: the transfer leaves lists, its links answer 410, the sweeper purges its blobs later. */
   async delete(userId: string, id: string): Promise<void> {
-    await this.requireOwned(userId, id);
+    const transfer = await this.requireOwned(userId, id);
     const now = iso(this.clock.now());
-    await this.transfers.update(id, { state: 'deleted', deleted_at: now, updated_at: now });
+    await this.db.transaction().execute(async (tx) => {
+      await this.transfers.update(id, { state: 'deleted', deleted_at: now, updated_at: now }, tx);
+      await this.events.emit('transfer.deleted', userId, { transfer: transferData({ ...transfer, state: 'deleted' }) }, tx);
+    });
     const pending = (await this.files.listForTransfer(id)).filter((f) => f.state !== 'complete');
     // The deletion stands even if the bucket is unreachable now: the upload sweep aborts them later.
     await this.abortDirectUploads(pending.map((f) => f.id)).catch(() => undefined);

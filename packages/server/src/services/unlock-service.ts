@@ -4,6 +4,7 @@ import { MAX_PASSWORD_BYTES, verifyPassword } from '../domain/passwords.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
 import type { DownloadService } from './download-service.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+import type { DomainEvents } from '../events/domain-events.ts';
 
 /** Guesses allowed per window, per client address and per link (many addresses together). */
 export const UNLOCK_LIMITS = { perIp: 10, perLink: 50, windowSeconds: 600 } as const;
@@ -16,6 +17,7 @@ export class UnlockService {
     private readonly signer: UrlSigner,
     private readonly clock: Clock,
     private readonly tokenTtlSeconds: number,
+    private readonly events: DomainEvents,
   ) {}
 
   async unlock(slug: string, password: string, ip: string): Promise<{ transferId: string; token: string; expiresAt: Date }> {
@@ -31,6 +33,8 @@ export class UnlockService {
       throw tooManyRequests(Math.max(byIp.allowed ? 0 : byIp.resetSeconds, byLink.allowed ? 0 : byLink.resetSeconds), 'Too many password attempts; retry later.');
     }
     if (password.length === 0 || !(await verifyPassword(transfer.password_hash, password))) {
+      // Bounded by the guess limits above, so a guesser cannot flood the owner's webhooks.
+      await this.events.emit('transfer.password_failed', transfer.user_id, { transfer: { id: transfer.id, title: transfer.title } });
       throw fail.invalid_password('The password is incorrect.');
     }
     const expiresAt = new Date(this.clock.now().getTime() + this.tokenTtlSeconds * 1000);

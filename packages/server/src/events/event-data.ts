@@ -1,0 +1,24 @@
+import type { TransferRow } from '../repositories/transfers-repository.ts';
+import type { FileRow } from '../repositories/files-repository.ts';
+
+/**
+ * What events say about objects: ids and facts the owner already knows, never a password hash,
+ * an upload token, a link slug or a signed URL (a webhook receiver is not a link holder).
+ */
+export function transferData(transfer: TransferRow & { size?: number; file_count?: number }): Record<string, unknown> {
+  return {
+    id: transfer.id,
+    title: transfer.title,
+    state: transfer.state,
+    file_count: transfer.file_count ?? null,
+    size: transfer.size ?? null,
+    password_protected: transfer.password_hash !== null,
+    max_downloads: transfer.max_downloads,
+    expires_at: transfer.expires_at,
+    created_at: transfer.created_at,
+  };
+}
+
+export function fileData(file: FileRow): Record<string, unknown> {
+  return { id: file.id, name: file.name, size: file.size, content_type: file.content_type, sha256: file.sha256 };
+}
