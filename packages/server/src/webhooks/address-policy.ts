@@ -34,16 +34,23 @@ export interface AddressPolicy {
 /** Ranges a test setting may open up (see `AddressPolicy.allowPrivate`). */
 const PRIVATE_RANGES = new Set(['loopback', 'private', 'uniqueLocal']);
 
-/** Refused whatever the policy: cloud metadata services and blocks ipaddr.js treats as unicast. */
-const ALWAYS_FORBIDDEN: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [
-  ipaddr.parseCIDR('169.254.169.254/32'), // AWS, GCP, Azure, DigitalOcean, OpenStack metadata
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Cloud metadata services: refused whatever the policy (most also sit in a refused range). */
+const METADATA: Cidr[] = [
+  ipaddr.parseCIDR('169.254.169.254/32'), // AWS, GCP, Azure, DigitalOcean, OpenStack
   ipaddr.parseCIDR('169.254.170.2/32'), // AWS ECS task metadata
-  ipaddr.parseCIDR('100.100.100.200/32'), // Alibaba Cloud metadata
-  ipaddr.parseCIDR('192.0.0.192/32'), // Oracle Cloud metadata
+  ipaddr.parseCIDR('100.100.100.200/32'), // Alibaba Cloud
+  ipaddr.parseCIDR('192.0.0.192/32'), // Oracle Cloud
   ipaddr.parseCIDR('168.63.129.16/32'), // Azure wire server (a public address)
-  ipaddr.parseCIDR('fd00:ec2::254/128'), // AWS metadata over IPv6
-  ipaddr.parseCIDR('::/96'), // deprecated IPv4-compatible IPv6 (::127.0.0.1)
+  ipaddr.parseCIDR('fd00:ec2::254/128'), // AWS over IPv6
 ];
+
+/** Blocks ipaddr.js calls unicast that are not: IPv4-compatible IPv6 (::127.0.0.1), deprecated. */
+const NOT_REALLY_UNICAST: Cidr[] = [ipaddr.parseCIDR('::/96')];
+
+const inAny = (address: ipaddr.IPv4 | ipaddr.IPv6, blocks: Cidr[]) =>
+  blocks.some(([base, bits]) => address.kind() === base.kind() && address.match(base, bits));
 
 /** Parses an IP literal (brackets allowed) into its canonical form, or null if it is not one. */
 export function parseIp(raw: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
@@ -69,11 +76,9 @@ export function addressRange(ip: string): string | null {
 export function isForbiddenAddress(ip: string, policy: AddressPolicy = { allowPrivate: false }): boolean {
   const address = parseIp(ip);
   if (address === null) return true;
-  for (const [base, bits] of ALWAYS_FORBIDDEN) {
-    if (address.kind() === base.kind() && address.match(base, bits)) return true;
-  }
+  if (inAny(address, METADATA)) return true;
   const range = address.range();
-  if (range === 'unicast') return false;
+  if (range === 'unicast') return inAny(address, NOT_REALLY_UNICAST);
   return !(policy.allowPrivate && PRIVATE_RANGES.has(range));
 }
 
