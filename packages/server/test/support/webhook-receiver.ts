@@ -135,8 +135,13 @@ async function reply(res: http.ServerResponse, answer: ReceiverResponse, record:
     record.bytesSent += part.length;
     if (!res.write(part)) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
       });
     }
   }
