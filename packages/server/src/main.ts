@@ -55,6 +55,9 @@ async function main(): Promise<void> {
     throw listenError(error, port.port, config.host);
   });
   app.log.info(`Ferry is listening on ${config.publicUrl} (data in ${config.dataDir})`);
+  if (config.webhooks.allowPrivate) {
+    app.log.warn('FERRY_WEBHOOK_ALLOW_PRIVATE is on: webhooks can reach this host and its private network. For tests only.');
+  }
 }
 
 main().catch((error) => {
