@@ -70,8 +70,9 @@ export async function sendWebhook(input: SendWebhookInput): Promise<WebhookAttem
   try {
     checkWebhookUrlSyntax(url, policy);
   } catch (error) {
-    if (error instanceof AppError) return result({ error: error.code === 'webhook_url_forbidden' && (error.details as { reason?: string })?.reason === 'address' ? 'forbidden_address' : 'forbidden_url' });
-    throw error;
+    if (!(error instanceof AppError)) throw error;
+    const reason = (error.details as { reason?: string } | undefined)?.reason;
+    return result({ error: reason === 'address' ? 'forbidden_address' : 'forbidden_url' });
   }
 
   const controller = new AbortController();
@@ -80,7 +81,7 @@ export async function sendWebhook(input: SendWebhookInput): Promise<WebhookAttem
     const response = await request(url, {
       method: 'POST',
       dispatcher: agent,
-      headers: { ...input.headers, 'content-type': 'application/json', 'user-agent': USER_AGENT },
+      headers: { ...withoutOwnHeaders(input.headers), 'content-type': 'application/json', 'user-agent': USER_AGENT },
       body,
       signal: controller.signal,
       headersTimeout: timeoutMs,
@@ -133,6 +134,9 @@ async function readCapped(body: Dispatcher.ResponseData['body'], max: number): P
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+const withoutOwnHeaders = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => !['content-type', 'user-agent'].includes(name.toLowerCase())));
 
 /** Retry-After as whole seconds from now: delta-seconds or an HTTP date; null when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | null {
