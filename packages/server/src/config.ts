@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { S3Settings } from './storage/s3-client.ts';
+import type { WebhookPolicy } from './webhooks/webhook-url.ts';
 
 /** Everything Ferry reads from the environment, read once by the composition root. */
 export interface Config {
@@ -28,6 +29,17 @@ export interface Config {
   /** FERRY_REDIS_PREFIX: prefix of every Redis key, so several deployments can share a server. */
   redisPrefix: string;
   plan: PlanLimits;
+  webhooks: WebhookSettings;
+}
+
+/** Which URLs webhooks may call (SSRF guard); see src/webhooks/. */
+export interface WebhookSettings {
+  /** FERRY_WEBHOOK_ALLOW_HTTP: allow http:// receivers (https only by default). */
+  allowHttp: boolean;
+  /** FERRY_WEBHOOK_ALLOW_PRIVATE: allow loopback and private addresses. For tests only. */
+  allowPrivate: boolean;
+  /** FERRY_WEBHOOK_PORTS: ports a receiver URL may name, or 'any'. */
+  allowedPorts: number[] | 'any';
 }
 
 /** The durable job queue every server process works on (emails, webhooks, sweeps). */
@@ -204,6 +216,11 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPerMinute: int('FERRY_RATE_LIMIT_PER_MINUTE', 600, 1),
       requestsPerMonth: int('FERRY_QUOTA_PER_MONTH', 1_000_000, 1),
     },
+    webhooks: {
+      allowHttp: bool('FERRY_WEBHOOK_ALLOW_HTTP', false),
+      allowPrivate: bool('FERRY_WEBHOOK_ALLOW_PRIVATE', false),
+      allowedPorts: readWebhookPorts(env, problems),
+    },
   };
   // Two full transfers by default: one being uploaded while the next is declared.
   config.uploads.maxPendingBytesPerAccount = int('FERRY_MAX_PENDING_BYTES_PER_ACCOUNT', Math.min(2 * config.plan.maxTransferSizeBytes, Number.MAX_SAFE_INTEGER), 1);
@@ -250,6 +267,24 @@ function readStorage(env: Env, problems: string[]): StorageSettings {
     s3: { endpoint, bucket, region: env.FERRY_S3_REGION?.trim() || 'us-east-1', accessKeyId, secretAccessKey, forcePathStyle },
     redirectDownloads,
   };
+}
+
+function readWebhookPorts(env: Env, problems: string[]): number[] | 'any' {
+  const raw = env.FERRY_WEBHOOK_PORTS?.trim().toLowerCase();
+  if (!raw) return [80, 443];
+  if (raw === 'any') return 'any';
+  const ports = raw.split(',').map((part) => part.trim());
+  if (!ports.every((port) => /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    problems.push(`FERRY_WEBHOOK_PORTS must be "any" or comma-separated ports 1-65535 (got ${JSON.stringify(env.FERRY_WEBHOOK_PORTS)})`);
+    return [80, 443];
+  }
+  return [...new Set(ports.map(Number))];
+}
+
+/** The SSRF policy webhook URLs are checked against, at registration and at each delivery. */
+export function webhookPolicy(config: Pick<Config, 'webhooks'>): WebhookPolicy {
+  const { allowHttp, allowPrivate, allowedPorts } = config.webhooks;
+  return { allowHttp, allowPrivate, allowedPorts };
 }
 
 function readRedisUrl(env: Env, problems: string[]): string | null {

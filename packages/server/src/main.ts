@@ -56,6 +56,9 @@ async function main(): Promise<void> {
   // The worker starts once the app listens; the first sweep is due at once.
   if (config.jobs.worker) worker.start();
   app.log.info(`Ferry is listening on ${config.publicUrl} (data in ${config.dataDir})`);
+  if (config.webhooks.allowPrivate) {
+    app.log.warn('FERRY_WEBHOOK_ALLOW_PRIVATE is on: webhooks can reach this host and its private network. For tests only.');
+  }
 }
 
 main().catch((error) => {
