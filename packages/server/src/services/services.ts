@@ -28,6 +28,7 @@ import { HealthService } from './health-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { JobWorker } from '../jobs/job-worker.ts';
+import { JobAdminService } from './job-admin-service.ts';
 import { DomainEvents } from '../events/domain-events.ts';
 import { fileData, transferData } from '../events/event-data.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
@@ -124,6 +125,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     uploadCleanup,
     // Started by the composition root; tests run its passes by hand (drain, sweep).
     jobQueue,
+    jobAdmin: new JobAdminService(jobsRepo, clock),
     worker,
     events,
     sweeper,

@@ -21,6 +21,8 @@ const API_ROUTES: Record<string, Rule> = {
   'POST /api/v1/auth/login': PUBLIC,
   'POST /api/v1/auth/logout': PUBLIC,
   'POST /api/v1/admin/invites': scope('admin'),
+  'GET /api/v1/admin/jobs': scope('admin'),
+  'POST /api/v1/admin/jobs/:id/retry': scope('admin'),
   'GET /api/v1/account': scope('account:read'),
   'POST /api/v1/keys': scope('keys:write'),
   'GET /api/v1/keys': scope('keys:read'),
