@@ -2,7 +2,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailError, type OutgoingEmail } from '../../src/mail/mailer.ts';
 import { SmtpMailer } from '../../src/mail/smtp-mailer.ts';
-import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { transferReadyForRecipient } from '../../src/mail/templates/index.ts';
+import { linksIn, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
 const from = { name: 'Ferry', address: 'ferry@files.example.com' };
 const email = (overrides: Partial<OutgoingEmail> = {}): OutgoingEmail => ({
@@ -52,6 +53,28 @@ describe('SmtpMailer against a real SMTP server', () => {
     expect(got.parsed.replyTo?.value[0]?.address).toBe('bob@example.com');
     expect(got.parsed.headers.get('x-ferry-transfer')).toBe('tr_123');
     expect(got.parsed.messageId).toBe(sent.messageId);
+  });
+
+  it('a rendered email arrives intact, hostile title and all, with the link to follow', async () => {
+    const server = await start();
+    const rendered = transferReadyForRecipient({
+      sender: { name: 'Zoë <Admin>', email: 'zoe@example.com' },
+      title: 'Plans “2030” <script>alert(1)</script>\r\nBcc: victim@example.com',
+      message: 'Bonjour,\nvoilà les fichiers.',
+      files: [{ name: 'plan.pdf', size: 2048 }],
+      totalSize: 2048,
+      expiresAt: null,
+      link: 'https://files.example.com/d/tok123',
+      hasPassword: false,
+    });
+    await mailerFor(server.url).send({ to: 'bob@example.com', ...rendered });
+    const got = await server.waitFor((m) => m.to === 'bob@example.com');
+    expect(got.subject).toBe(rendered.subject);
+    expect(got.parsed.headers.has('bcc')).toBe(false);
+    expect(got.envelope.to).toEqual(['bob@example.com']);
+    expect(got.text.trim()).toBe(rendered.text.trim());
+    expect(got.html).not.toContain('<script>');
+    expect(linksIn(got)).toEqual(['https://files.example.com/d/tok123']);
   });
 
   it('signs in with the credentials of the URL', async () => {
