@@ -25,17 +25,7 @@ export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
 
   constructor(private readonly options: SmtpMailerOptions) {
-    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    const transportOptions: SMTPTransportOptions & { url: string } = {
-      url: options.url,
-      connectionTimeout: timeouts.connectionMs,
-      greetingTimeout: timeouts.greetingMs,
-      socketTimeout: timeouts.socketMs,
-      dnsTimeout: timeouts.connectionMs,
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    };
-    this.transport = createTransport(transportOptions);
+    this.transport = createTransport(smtpTransportOptions(options.url, options.timeouts));
   }
 
   async send(message: OutgoingEmail): Promise<SentEmail> {
@@ -53,14 +43,38 @@ export class SmtpMailer implements Mailer {
   }
 }
 
-// Failures on our side of the conversation: the server never judged the message.
-const CREDENTIAL_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2']);
+/**
+ * The transport options for `url`: Ferry's timeouts, no file or URL loading, and STARTTLS
+ * required when the URL carries credentials for a server that is not on this machine, so a
+ * network that strips the STARTTLS offer cannot read the password. Query options of the URL
+ * (nodemailer's, such as `?requireTLS=false` or `?tls.rejectUnauthorized=false`) win.
+ */
+export function smtpTransportOptions(url: string, timeouts?: SmtpMailerOptions['timeouts']): SMTPTransportOptions & { url: string } {
+  const wait = { ...DEFAULT_TIMEOUTS, ...timeouts };
+  const parsed = new URL(url);
+  const hasCredentials = parsed.username !== '' || parsed.password !== '';
+  const loopback = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i.test(parsed.hostname);
+  return {
+    url,
+    connectionTimeout: wait.connectionMs,
+    greetingTimeout: wait.greetingMs,
+    socketTimeout: wait.socketMs,
+    dnsTimeout: wait.connectionMs,
+    requireTLS: parsed.protocol === 'smtp:' && hasCredentials && !loopback,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+// The steps where a reply judges this message or its recipient (RCPT TO, MAIL FROM, DATA).
+const MESSAGE_CODES = new Set(['EENVELOPE', 'EMESSAGE']);
 
 /**
- * Maps a nodemailer failure to a `MailError`. A 5xx reply (but 503, a session out of step) is
- * the server refusing this message or recipient for good; refused credentials are not the
- * recipient's fault and stay temporary, as does everything without a reply (connection refused,
- * DNS, TLS, timeouts) and every 4xx. The message keeps the server's reply, never the URL.
+ * Maps a nodemailer failure to a `MailError`. A 5xx reply (but 503, a session out of step) to the
+ * envelope or the message is the server refusing it for good: permanent. A 5xx to anything else
+ * (refused credentials, STARTTLS not offered) is the operator's to fix, not the recipient's
+ * fault, and stays temporary, as does everything without a reply (connection refused, DNS, TLS,
+ * timeouts) and every 4xx. The message keeps the server's reply, never the URL.
  */
 export function classifySmtpError(error: unknown): MailError {
   if (error instanceof MailError) return error;
@@ -69,7 +83,7 @@ export function classifySmtpError(error: unknown): MailError {
   const code = typeof failure.code === 'string' ? failure.code : null;
   const permanent =
     responseCode !== null &&
-    !CREDENTIAL_CODES.has(code ?? '') &&
+    MESSAGE_CODES.has(code ?? '') &&
     responseCode >= 500 &&
     responseCode < 600 &&
     responseCode !== 503;

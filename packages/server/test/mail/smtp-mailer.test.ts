@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailError, type OutgoingEmail } from '../../src/mail/mailer.ts';
-import { SmtpMailer } from '../../src/mail/smtp-mailer.ts';
+import { SmtpMailer, smtpTransportOptions } from '../../src/mail/smtp-mailer.ts';
 import { transferReadyForRecipient } from '../../src/mail/templates/index.ts';
 import { linksIn, startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
@@ -92,6 +92,19 @@ describe('SmtpMailer against a real SMTP server', () => {
     expect(error.permanent).toBe(false);
     expect(error.responseCode).toBe(535);
     expect(error.message).not.toContain('wrong-secret');
+    expect(server.messages).toHaveLength(0);
+  });
+
+  it('requires STARTTLS before sending credentials to a server off this machine', async () => {
+    expect(smtpTransportOptions('smtp://u:p@mail.example.com:587').requireTLS).toBe(true);
+    expect(smtpTransportOptions('smtp://mail.example.com:25').requireTLS).toBe(false);
+    expect(smtpTransportOptions('smtps://u:p@mail.example.com').requireTLS).toBe(false);
+    expect(smtpTransportOptions('smtp://u:p@127.0.0.1:2525').requireTLS).toBe(false);
+    // What requiring it does: a server without STARTTLS never sees the password.
+    const server = await start({ auth: { user: 'ferry', pass: 'secret' } });
+    const error = await failureOf(mailerFor(`${server.url}?requireTLS=true`).send(email()));
+    expect(error.permanent).toBe(false);
+    expect(server.logins).toEqual([]);
     expect(server.messages).toHaveLength(0);
   });
 
