@@ -37,3 +37,44 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBe('sqlite:///srv/ferry/ferry.db');
   });
 });
+
+describe('loadConfig: email', () => {
+  it('writes to the outbox from Ferry at the public host by default', () => {
+    expect(loadConfig({ FERRY_PUBLIC_URL: 'https://Files.Example.com' }).mail).toEqual({
+      smtpUrl: null,
+      from: { name: 'Ferry', address: 'ferry@files.example.com' },
+    });
+    expect(loadConfig({ FERRY_PUBLIC_URL: 'http://127.0.0.1:8080' }).mail.from.address).toBe('ferry@localhost');
+    expect(loadConfig({}).mail.from.address).toBe('ferry@localhost');
+  });
+
+  it('takes smtp:// and smtps:// URLs with credentials', () => {
+    expect(loadConfig({ FERRY_SMTP_URL: 'smtps://user:p%40ss@mail.example.com:465' }).mail.smtpUrl).toBe('smtps://user:p%40ss@mail.example.com:465');
+    expect(loadConfig({ FERRY_SMTP_URL: ' smtp://mail.example.com ' }).mail.smtpUrl).toBe('smtp://mail.example.com');
+  });
+
+  it('refuses other SMTP URLs, naming the variable but never the value', () => {
+    for (const url of ['http://user:hunter2@mail.example.com', 'direct://hunter2', 'hunter2', 'smtp://user:hunter2@', 'smtp://user:hunter2@mail.example.com/ x']) {
+      try {
+        loadConfig({ FERRY_SMTP_URL: url });
+        expect.unreachable(url);
+      } catch (error) {
+        expect(error, url).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toContain('FERRY_SMTP_URL');
+        expect((error as ConfigError).message).not.toContain('hunter2');
+      }
+    }
+  });
+
+  it('reads FERRY_MAIL_FROM as an address or "Name <address>"', () => {
+    expect(loadConfig({ FERRY_MAIL_FROM: 'Files@Example.org' }).mail.from).toEqual({ name: null, address: 'files@example.org' });
+    expect(loadConfig({ FERRY_MAIL_FROM: 'Acme Files <files@example.org>' }).mail.from).toEqual({ name: 'Acme Files', address: 'files@example.org' });
+    expect(loadConfig({ FERRY_MAIL_FROM: '"Acme, Inc." <files@example.org>' }).mail.from).toEqual({ name: 'Acme, Inc.', address: 'files@example.org' });
+  });
+
+  it('refuses a FERRY_MAIL_FROM that is not one clean sender', () => {
+    for (const from of ['files', 'files@localhost', 'a@example.org, b@example.org', 'Acme <files@example.org>\r\nBcc: x@evil.com', 'Ac"me <files@example.org>', `${'n'.repeat(101)} <files@example.org>`, 'Acme\n <files@example.org>']) {
+      expect(() => loadConfig({ FERRY_MAIL_FROM: from }), from).toThrow(/FERRY_MAIL_FROM/);
+    }
+  });
+});

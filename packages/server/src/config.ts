@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { S3Settings } from './storage/s3-client.ts';
 import type { WebhookPolicy } from './webhooks/webhook-url.ts';
+import { defaultMailFrom, parseMailFrom, type MailFrom } from './mail/mail-from.ts';
 
 /** Everything Ferry reads from the environment, read once by the composition root. */
 export interface Config {
@@ -30,6 +31,7 @@ export interface Config {
   redisPrefix: string;
   plan: PlanLimits;
   webhooks: WebhookSettings;
+  mail: MailSettings;
 }
 
 /** Which URLs webhooks may call (SSRF guard); see src/webhooks/. */
@@ -40,6 +42,14 @@ export interface WebhookSettings {
   allowPrivate: boolean;
   /** FERRY_WEBHOOK_PORTS: ports a receiver URL may name, or 'any'. */
   allowedPorts: number[] | 'any';
+}
+
+/** Outgoing email: through SMTP when configured, else written as .eml files under `<dataDir>/outbox`. */
+export interface MailSettings {
+  /** FERRY_SMTP_URL: `smtp://` or `smtps://`, credentials included; a secret, never logged. */
+  smtpUrl: string | null;
+  /** FERRY_MAIL_FROM: the From of every email. */
+  from: MailFrom;
 }
 
 /** The durable job queue every server process works on (emails, webhooks, sweeps). */
@@ -221,6 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivate: bool('FERRY_WEBHOOK_ALLOW_PRIVATE', false),
       allowedPorts: readWebhookPorts(env, problems),
     },
+    mail: readMail(env, publicUrl, problems),
   };
   // Two full transfers by default: one being uploaded while the next is declared.
   config.uploads.maxPendingBytesPerAccount = int('FERRY_MAX_PENDING_BYTES_PER_ACCOUNT', Math.min(2 * config.plan.maxTransferSizeBytes, Number.MAX_SAFE_INTEGER), 1);
@@ -292,4 +303,27 @@ function readRedisUrl(env: Env, problems: string[]): string | null {
   if (!raw) return null;
   if (!/^rediss?:\/\/[^\s]+$/.test(raw)) problems.push('FERRY_REDIS_URL must be a redis:// or rediss:// URL');
   return raw;
+}
+
+/** Problems name the variable only: the SMTP URL holds a password and the sender may be private. */
+function readMail(env: Env, publicUrl: string, problems: string[]): MailSettings {
+  const rawUrl = env.FERRY_SMTP_URL?.trim() || null;
+  if (rawUrl !== null) {
+    let url: URL | null = null;
+    try {
+      url = new URL(rawUrl);
+    } catch {
+      problems.push('FERRY_SMTP_URL is not a URL');
+    }
+    if (url && url.protocol !== 'smtp:' && url.protocol !== 'smtps:') problems.push('FERRY_SMTP_URL must start with smtp:// or smtps://');
+    else if (url && (url.hostname === '' || /\s/.test(rawUrl))) problems.push('FERRY_SMTP_URL must name a host, like smtps://user:password@mail.example.com');
+  }
+  const rawFrom = env.FERRY_MAIL_FROM?.trim();
+  let from = defaultMailFrom(publicUrl);
+  if (rawFrom) {
+    const parsed = parseMailFrom(rawFrom);
+    if ('problem' in parsed) problems.push(`FERRY_MAIL_FROM must be an address or "Name <address>": ${parsed.problem}`);
+    else from = parsed;
+  }
+  return { smtpUrl: rawUrl, from };
 }

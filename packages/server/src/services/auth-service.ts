@@ -1,5 +1,6 @@
 import { randomBase62, newId } from '../ids.ts';
 import { fail } from '../errors.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { sha256Hex } from '../domain/secrets.ts';
 import { scopesForUser } from '../domain/scopes.ts';
 import { addSeconds, iso, type Clock } from '../domain/clock.ts';
@@ -28,8 +29,6 @@ export interface NewSession {
   /** The browser's device cookie from now on: it keeps this account's sign-ins out of the email's delay. */
   device: DeviceToken;
 }
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 /** Sign-up, sign-in and sessions. Answers never tell whether an email has an account. */
 export class AuthService {
@@ -172,11 +171,8 @@ export class AuthService {
   }
 }
 
-export function normalizeEmail(raw: string): string {
-  const email = raw.trim().toLowerCase();
-  if (!EMAIL.test(email)) throw fail.validation_failed('email must be an email address.');
-  return email;
-}
+/** Accounts and recipients share the one address check of the mail module. */
+export { normalizeEmail };
 
 function checkAccountPassword(password: string): void {
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
