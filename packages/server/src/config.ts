@@ -50,6 +50,8 @@ export interface MailSettings {
   smtpUrl: string | null;
   /** FERRY_MAIL_FROM: the From of every email. */
   from: MailFrom;
+  /** FERRY_MAX_EMAILS_PER_DAY: emails Ferry sends on behalf of one account in 24 hours. */
+  maxPerAccountPerDay: number;
 }
 
 /** The durable job queue every server process works on (emails, webhooks, sweeps). */
@@ -231,7 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivate: bool('FERRY_WEBHOOK_ALLOW_PRIVATE', false),
       allowedPorts: readWebhookPorts(env, problems),
     },
-    mail: readMail(env, publicUrl, problems),
+    mail: readMail(env, publicUrl, problems, int),
   };
   // Two full transfers by default: one being uploaded while the next is declared.
   config.uploads.maxPendingBytesPerAccount = int('FERRY_MAX_PENDING_BYTES_PER_ACCOUNT', Math.min(2 * config.plan.maxTransferSizeBytes, Number.MAX_SAFE_INTEGER), 1);
@@ -306,7 +308,7 @@ function readRedisUrl(env: Env, problems: string[]): string | null {
 }
 
 /** Problems name the variable only: the SMTP URL holds a password and the sender may be private. */
-function readMail(env: Env, publicUrl: string, problems: string[]): MailSettings {
+function readMail(env: Env, publicUrl: string, problems: string[], int: (name: string, def: number, min: number, max?: number) => number): MailSettings {
   const rawUrl = env.FERRY_SMTP_URL?.trim() || null;
   if (rawUrl !== null) {
     let url: URL | null = null;
@@ -325,5 +327,5 @@ function readMail(env: Env, publicUrl: string, problems: string[]): MailSettings
     if ('problem' in parsed) problems.push(`FERRY_MAIL_FROM must be an address or "Name <address>": ${parsed.problem}`);
     else from = parsed;
   }
-  return { smtpUrl: rawUrl, from };
+  return { smtpUrl: rawUrl, from, maxPerAccountPerDay: int('FERRY_MAX_EMAILS_PER_DAY', 500, 1, 1_000_000) };
 }

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     force.unref();
     // Jobs in flight get the same grace; those still running then are retried by whoever comes next.
     await worker.stop(config.shutdownGraceSeconds * 1000);
+    await app.services.mailer.close();
     await app.close();
     await runtime.close();
     clearTimeout(force);

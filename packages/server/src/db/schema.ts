@@ -70,6 +70,15 @@ export interface TransfersTable {
   purged_at: string | null;
   /** SHA-256 of the transfer's upload token (grants uploads into this transfer only). */
   upload_token_hash: string | null;
+  /** 1: email the sender when the transfer is ready (migration 012). */
+  confirmation: number;
+  /** 1: email the sender at the first download and a summary after the second. */
+  notify: number;
+  /** 1 (default): remind recipients who have not downloaded one day before expiry. */
+  reminders: number;
+  /** Download notices sent so far (0, 1 or 2; never more). */
+  notices_sent: number;
+  reminded_at: string | null;
 }
 
 export type FileState = 'pending' | 'complete';

@@ -211,6 +211,23 @@ export class TransfersRepository {
       .execute();
   }
 
+  /**
+   * Counts one more download notice for a transfer whose owner asked for them, up to two; answers
+   * which notice this call claimed (1 or 2) or null when none is due. One statement, so racing
+   * downloads claim each notice once.
+   */
+  async claimDownloadNotice(id: string, tx: DbOrTx = this.db): Promise<number | null> {
+    const row = await tx
+      .updateTable('transfers')
+      .set({ notices_sent: sql`notices_sent + 1` })
+      .where('id', '=', id)
+      .where('notify', '=', 1)
+      .where('notices_sent', '<', 2)
+      .returning('notices_sent')
+      .executeTakeFirst();
+    return row ? Number(row.notices_sent) : null;
+  }
+
   /** Turns due transfers expired and answers which ones this call turned (each exactly once). */
   expireDue(nowIso: string, tx: DbOrTx = this.db): Promise<{ id: string; user_id: string; title: string }[]> {
     return tx

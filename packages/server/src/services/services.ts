@@ -31,6 +31,10 @@ import { JobWorker } from '../jobs/job-worker.ts';
 import { JobAdminService } from './job-admin-service.ts';
 import { DomainEvents } from '../events/domain-events.ts';
 import { fileData, transferData } from '../events/event-data.ts';
+import { createMailer } from '../mail/index.ts';
+import { MailDelivery } from '../notifications/mail-delivery.ts';
+import { senderNoticeJobs } from '../notifications/sender-notices.ts';
+import { NotificationSubscriber } from '../notifications/notification-subscriber.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -71,6 +75,18 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   const prefix = config.redisPrefix;
   const rateCounters: RateCounters = redis ? new RedisRateCounters(redis, { prefix }) : counters;
   const rateLimiter = new RateLimiter(rateCounters, clock);
+  const mailer = createMailer(config, log, clock);
+  const mailDelivery = new MailDelivery(mailer, rateLimiter, config.mail.maxPerAccountPerDay);
+  const senderNotices = senderNoticeJobs({
+    delivery: mailDelivery,
+    transfers: transfersRepo,
+    users,
+    publicUrl: config.publicUrl,
+    downloadedBy: async () => [],
+    recipientEmails: async () => [],
+  });
+  for (const kind of senderNotices) worker.register(kind);
+  events.subscribe(new NotificationSubscriber(jobQueue, transfersRepo, async () => undefined));
   const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads, writeLocks }, stores, clock, {
     // One setting for every account until plans exist; then the account's plan quota answers here.
     pendingLimit: async () => config.uploads.maxPendingBytesPerAccount,
@@ -125,6 +141,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     uploadCleanup,
     // Started by the composition root; tests run its passes by hand (drain, sweep).
     jobQueue,
+    mailer,
     jobAdmin: new JobAdminService(jobsRepo, clock),
     worker,
     events,

@@ -35,6 +35,12 @@ export interface TransferInput {
   slug?: string | null;
   max_downloads?: number | null;
   files?: FileDeclaration[];
+  /** Email the sender when the transfer is ready. */
+  confirmation?: boolean;
+  /** Email the sender at the first download, then a summary after the second. */
+  notify?: boolean;
+  /** Remind recipients who have not downloaded one day before expiry (default true). */
+  reminders?: boolean;
 }
 
 /** A file's bytes already stored and checked, before any row names them. */
@@ -142,6 +148,9 @@ export class TransferService {
     const newSlug = input.slug !== undefined && input.slug !== null && input.slug !== transfer.slug ? checkSlug(input.slug) : null;
     if (newSlug !== null) changes.slug = newSlug;
     if (input.max_downloads !== undefined) changes.max_downloads = checkMaxDownloads(input.max_downloads);
+    if (input.confirmation !== undefined) changes.confirmation = input.confirmation ? 1 : 0;
+    if (input.notify !== undefined) changes.notify = input.notify ? 1 : 0;
+    if (input.reminders !== undefined) changes.reminders = input.reminders ? 1 : 0;
     await this.claimingSlug(owner.userId, newSlug, async (tx) => {
       await this.transfers.update(id, changes, tx);
       const changed = Object.keys(changes).filter((k) => k !== 'updated_at' && k !== 'slug_key').map((k) => (k === 'password_hash' ? 'password' : k));
@@ -237,6 +246,11 @@ export class TransferService {
       deleted_at: null,
       purged_at: null,
       upload_token_hash: uploadTokenHash,
+      confirmation: input.confirmation ? 1 : 0,
+      notify: input.notify ? 1 : 0,
+      reminders: input.reminders === false ? 0 : 1,
+      notices_sent: 0,
+      reminded_at: null,
     };
   }
 

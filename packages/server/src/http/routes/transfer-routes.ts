@@ -28,6 +28,9 @@ const editable = {
       'reserved for its owner for 30 days.',
   })),
   max_downloads: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  confirmation: Type.Optional(Type.Boolean({ description: 'Email the sender when the transfer is ready (default false).' })),
+  notify: Type.Optional(Type.Boolean({ description: 'Email the sender at the first download (naming the recipient when known), then a summary after the second; no more after that (default false).' })),
+  reminders: Type.Optional(Type.Boolean({ description: 'Remind recipients who have not downloaded one day before expiry (default true).' })),
 };
 
 const CreateBody = Type.Object({

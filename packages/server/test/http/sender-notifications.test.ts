@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { readyTransfer } from '../support/transfers.ts';
+import { bytes, expectData } from '../support/http.ts';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+
+/** Filemail's `confirmation` and `notify` flags, through a real SMTP server. */
+let h: Harness;
+let smtp: TestSmtpServer;
+let key: string;
+
+beforeAll(async () => {
+  smtp = await startSmtpServer();
+  h = await startHarness({ FERRY_SMTP_URL: smtp.url, FERRY_MAIL_FROM: 'Ferry <ferry@example.com>', FERRY_JOBS_BACKOFF_SCALE: '0.01' });
+  ({ key } = await createAccount(h.app, 'sender@example.com'));
+});
+afterAll(async () => {
+  await h.close();
+  await smtp.close();
+});
+
+describe('sender notifications', () => {
+  it('confirm a ready transfer to its sender once, when asked, and not otherwise', async () => {
+    const asked = await readyTransfer(h.app, key, [{ name: 'report.pdf', content: bytes(2048) }], { title: 'Q3 <report>', confirmation: true });
+    await readyTransfer(h.app, key, [{ name: 'other.bin', content: bytes(10) }], { title: 'Quiet one' });
+    expect(asked.transfer.confirmation).toBe(true);
+    // Finalizing again changes nothing, so it confirms nothing.
+    expectData(await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${asked.transfer.id}/finalize`, headers: bearer(key) }));
+    await h.jobs.drain();
+    const mails = smtp.messages.filter((m) => m.to === 'sender@example.com');
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.subject).toContain('Q3 <report>');
+    expect(mails[0]!.html).toContain('Q3 &lt;report&gt;');
+    expect(mails[0]!.text).toContain(asked.transfer.url);
+    expect(mails[0]!.parsed.from?.value[0]?.address).toBe('ferry@example.com');
+  });
+
+  it('retry a confirmation the mail server deferred, and keep a bounced one as failed', async () => {
+    smtp.refuse({ stage: 'rcpt', code: 451, message: 'try later' });
+    const t = await readyTransfer(h.app, key, [{ name: 'a.bin', content: bytes(10) }], { title: 'Deferred', confirmation: true });
+    await h.jobs.drain();
+    const job = () => h.database.db.selectFrom('jobs').selectAll().where('dedupe_key', '=', `email.sender_confirmation:${t.transfer.id}`).executeTakeFirstOrThrow();
+    expect(await job()).toMatchObject({ state: 'queued', attempts: 1 });
+    expect((await job()).last_error).toContain('451');
+    smtp.acceptAll();
+    h.clock.advance(60_000);
+    await h.jobs.drain();
+    expect(await job()).toMatchObject({ state: 'done', attempts: 2 });
+    expect(smtp.messages.filter((m) => m.subject.includes('Deferred'))).toHaveLength(1);
+
+    smtp.refuse({ stage: 'rcpt', code: 550, message: 'no such user' });
+    const bounced = await readyTransfer(h.app, key, [{ name: 'b.bin', content: bytes(10) }], { title: 'Bounced', confirmation: true });
+    await h.jobs.drain();
+    smtp.acceptAll();
+    const failed = await h.database.db.selectFrom('jobs').selectAll().where('dedupe_key', '=', `email.sender_confirmation:${bounced.transfer.id}`).executeTakeFirstOrThrow();
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1 });
+  });
+
+  it('take confirmation, notify and reminders at creation and by PATCH', async () => {
+    const t = await readyTransfer(h.app, key, [{ name: 'a.bin', content: bytes(10) }], { notify: true, reminders: false }, { finalize: false });
+    expect(t.transfer).toMatchObject({ confirmation: false, notify: true, reminders: false });
+    const patched = expectData(await h.app.inject({ method: 'PATCH', url: `/api/v1/transfers/${t.transfer.id}`, headers: bearer(key), payload: { confirmation: true, notify: false, reminders: true } }));
+    expect(patched).toMatchObject({ confirmation: true, notify: false, reminders: true });
+    const bad = await h.app.inject({ method: 'PATCH', url: `/api/v1/transfers/${t.transfer.id}`, headers: bearer(key), payload: { notify: 'yes' } });
+    expect(bad.statusCode).toBe(400);
+  });
+});
