@@ -94,6 +94,11 @@ export const ERRORS = {
   database_unavailable: { status: 503, message: 'The database is unavailable; retry shortly.' },
   shared_state_unavailable: { status: 503, message: 'Shared state (Redis) is unavailable; retry shortly.' },
   storage_full: { status: 507, message: 'The server has no room for this upload.' },
+  // File requests: the request's caps across all its uploads, and its end.
+  file_request_full: { status: 409 },
+  file_request_expired: { status: 410 },
+  file_request_deleted: { status: 410 },
+  file_type_not_allowed: { status: 422 },
 } as const satisfies Record<string, { status: number; message?: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

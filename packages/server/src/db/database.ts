@@ -9,6 +9,7 @@ import * as accountAbuseGuards from './migrations/004-account-abuse-guards.ts';
 import * as receivedPartials from './migrations/005-received-partials.ts';
 import * as slugKeys from './migrations/006-slug-keys.ts';
 import * as writeLocks from './migrations/007-write-locks.ts';
+import * as fileRequests from './migrations/011-file-requests.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '005-received-partials': receivedPartials,
   '006-slug-keys': slugKeys,
   '007-write-locks': writeLocks,
+  '011-file-requests': fileRequests,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

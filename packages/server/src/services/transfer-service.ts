@@ -22,6 +22,7 @@ import type { Principal } from './principal.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
 import { newUploadToken } from './upload-tokens.ts';
+import type { FileRequestCaps } from './file-request-caps.ts';
 
 export interface TransferInput {
   title?: string;
@@ -63,6 +64,7 @@ export class TransferService {
     private readonly clock: Clock,
     private readonly plan: PlanLimits,
     private readonly reservation: StorageReservation,
+    private readonly caps: FileRequestCaps,
     private readonly partSize: number,
     /** Aborts parts sent straight to object storage, so their presigned URLs die with the transfer. */
     private readonly abortDirectUploads: (fileIds: string[]) => Promise<void> = async () => undefined,
@@ -71,7 +73,7 @@ export class TransferService {
   async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
     const now = this.clock.now();
     const uploadToken = newUploadToken();
-    const row = await this.newRow(owner, input, now, uploadToken.hash);
+    const row = await this.newRow(owner.userId, input, now, uploadToken.hash);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
     const reserveRoom = (work: (tx: DbOrTx) => Promise<void>) => this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), work);
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
@@ -89,7 +91,7 @@ export class TransferService {
    */
   async createReadyWithFile(owner: Principal, input: TransferInput & { title: string }, file: StoredFile): Promise<TransferDetail> {
     const now = this.clock.now();
-    const row: TransferRow = { ...(await this.newRow(owner, input, now, null)), state: 'ready', finalized_at: iso(now) };
+    const row: TransferRow = { ...(await this.newRow(owner.userId, input, now, null)), state: 'ready', finalized_at: iso(now) };
     const [declared] = prepareDeclaredFiles(row.id, [{ name: file.name, size: file.size, content_type: file.content_type }], [], this.plan, file.store_id, now, this.partSize);
     const complete: FileRow = { ...declared!, state: 'complete', sha256: file.sha256, crc32: file.crc32, storage_key: file.storage_key, completed_at: iso(now) };
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
@@ -138,8 +140,35 @@ export class TransferService {
     return this.get(owner.userId, id);
   }
 
-  /** Idempotent: a ready transfer finalizes again with 200; exactly one caller makes the change. */
-  async finalize(userId: string, id: string): Promise<TransferDetail> {
+  /**
+   * A transfer opened through a file request for one uploader: owned by the requester, empty,
+   * with an upload token (the uploader's only credential) that is answered once.
+   */
+  async createForRequest(
+    requesterId: string,
+    request: { id: string; title: string },
+    uploader: { name: string | null; email: string | null; message: string | null },
+  ): Promise<{ transfer: TransferWithTotals; uploadToken: string }> {
+    const now = this.clock.now();
+    const uploadToken = newUploadToken();
+    const row: TransferRow = {
+      ...(await this.newRow(requesterId, { title: request.title }, now, uploadToken.hash)),
+      file_request_id: request.id,
+      uploader_name: uploader.name,
+      uploader_email: uploader.email,
+      uploader_message: uploader.message,
+    };
+    await this.transfers.insert(row);
+    return { transfer: await this.requireOwned(requesterId, row.id), uploadToken: uploadToken.token };
+  }
+
+  /**
+   * Idempotent: a ready transfer finalizes again with 200; exactly one caller makes the change.
+   * An upload token finalizes its own transfer only (any other is 404).
+   */
+  async finalize(principal: Principal, id: string): Promise<TransferDetail> {
+    const userId = principal.userId;
+    if (principal.transferId !== undefined && principal.transferId !== id) throw fail.not_found('Transfer not found.');
     const transfer = await this.requireOwned(userId, id);
     const now = this.clock.now();
     const state = effectiveState(transfer, now);
@@ -151,7 +180,7 @@ export class TransferService {
     if (incomplete.length > 0) {
       throw fail.files_incomplete(`${incomplete.length} file(s) are not completely uploaded.`, { details: { incomplete_file_ids: incomplete.map((f) => f.id) } });
     }
-    await this.transfers.markReady(id, iso(now));
+    await this.turnReady(id, iso(now));
     return this.get(userId, id);
   }
 
@@ -165,6 +194,8 @@ export class TransferService {
     const state = effectiveState(transfer, this.clock.now());
     if (state === 'ready') throw fail.transfer_finalized('The transfer is finalized; its files can no longer change.');
     if (state !== 'uploading') throw transferClosed(`The transfer is ${state}.`);
+    // Opened through a file request: uploads stop when the request ends (what came in stays).
+    await this.caps.assertOpen(transfer.file_request_id);
     return transfer;
   }
 
@@ -172,7 +203,17 @@ export class TransferService {
   async readyIfComplete(id: string): Promise<boolean> {
     const files = await this.files.listForTransfer(id);
     if (files.length === 0 || files.some((f) => f.state !== 'complete')) return false;
-    return this.transfers.markReady(id, iso(this.clock.now()));
+    return this.turnReady(id, iso(this.clock.now()));
+  }
+
+  /**
+   * Every transfer turns ready here (finalize, or the last chunk of the chunk flow); true for the
+   * one caller that made the change. For a transfer opened through a file request
+   * (`file_request_id` set) this is the moment the request has received files: emit
+   * `file_request.received` here and, when the request's `notify` is on, email the requester.
+   */
+  private async turnReady(id: string, nowIso: string): Promise<boolean> {
+    return this.transfers.markReady(id, nowIso);
   }
 
   /** Soft delete: the transfer leaves lists, its links answer 410, the sweeper purges its blobs later. */
@@ -192,11 +233,11 @@ export class TransferService {
   }
 
   /** The row of a new, open transfer; every input checked (400, 409 slug_taken, 422 expiry_too_long). */
-  private async newRow(owner: Principal, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
+  private async newRow(ownerId: string, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
     const slug = input.slug ? checkSlug(input.slug) : randomBase62(22);
     return {
       id: newId('tr'),
-      user_id: owner.userId,
+      user_id: ownerId,
       title: checkTitle(input.title),
       message: checkMessage(input.message),
       recipients: JSON.stringify(checkRecipients(input.recipients ?? [])),
