@@ -10,7 +10,7 @@ import type { DbOrTx, TransferWithTotals } from '../repositories/transfers-repos
 import type { TransferService } from './transfer-service.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
-import type { FileRequestCaps } from './file-request-caps.ts';
+import type { DeclaredFileFacts, FileRequestCaps } from './file-request-caps.ts';
 import type { Principal } from './principal.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
 import { sizeMismatch, sizeTooLarge, storeVerified } from './verified-write.ts';
@@ -70,6 +70,14 @@ export class FileService {
       }
       throw error;
     }
+  }
+
+  /**
+   * A file about to stream in before it is declared (a tus upload whose length comes late),
+   * against its transfer's file request; the declaration decides again.
+   */
+  async checkRequestCaps(transfer: Pick<TransferWithTotals, 'file_request_id'>, file: DeclaredFileFacts): Promise<void> {
+    await this.caps.precheck(transfer.file_request_id, file);
   }
 
   async list(userId: string, transferId: string): Promise<FileRow[]> {

@@ -149,6 +149,11 @@ describe('a file request end to end', () => {
     const patched = await h.app.inject({ method: 'PATCH', url: `${UPLOADS}/${uploadId}`, headers: { ...V, ...auth, ...OCTET, 'upload-offset': '0' }, payload: tusContent });
     expect(patched.statusCode, patched.body).toBe(204);
 
+    // A length declared late is held to the caps when it is declared, not after the bytes arrive.
+    const deferred = idOf(await h.app.inject({ method: 'POST', url: UPLOADS, headers: { ...V, ...auth, 'upload-defer-length': '1', 'upload-metadata': metadata({ transfer_id: u.transferId, filename: 'later.mov' }) } }));
+    const late = await h.app.inject({ method: 'PATCH', url: `${UPLOADS}/${deferred}`, headers: { ...V, ...auth, ...OCTET, 'upload-offset': '0', 'upload-length': '200001' }, payload: bytes(10) });
+    expect(expectError(late, 413, 'payload_too_large').max_file_size).toBe(200_000);
+
     // Signed parts: declare, a URL per part, PUT the parts, complete.
     const partsContent = bytes(PART + 1000);
     const declared = expectData(await declare(u, { name: 'raw.mov', size: partsContent.length }), 201);
