@@ -61,7 +61,7 @@ const UploaderBody = Type.Object({
 const OpenedUpload = Type.Object({
   transfer_id: Type.String(),
   upload_token: Type.String({ description: 'fyu_...: the only credential the uploader needs, for this one transfer. Shown once.' }),
-  expires_at: Nullable(DateTime),
+  expires_at: Nullable({ ...DateTime, description: 'When the new transfer expires (the plan\'s default); upload and finalize before then.' }),
   upload: Type.Object(
     {
       files_url: Type.String({ description: 'POST {name, size, content_type?} here, then PUT the bytes to the answer\'s upload.url; or POST multipart/form-data with the file.' }),
