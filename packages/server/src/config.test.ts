@@ -43,7 +43,9 @@ describe('loadConfig: email', () => {
     expect(loadConfig({ FERRY_PUBLIC_URL: 'https://Files.Example.com' }).mail).toEqual({
       smtpUrl: null,
       from: { name: 'Ferry', address: 'ferry@files.example.com' },
+      maxPerAccountPerDay: 500,
     });
+    expect(loadConfig({ FERRY_MAX_EMAILS_PER_DAY: '20' }).mail.maxPerAccountPerDay).toBe(20);
     expect(loadConfig({ FERRY_PUBLIC_URL: 'http://127.0.0.1:8080' }).mail.from.address).toBe('ferry@localhost');
     expect(loadConfig({}).mail.from.address).toBe('ferry@localhost');
   });

@@ -96,6 +96,11 @@ export const ERRORS = {
   storage_full: { status: 507, message: 'The server has no room for this upload.' },
   webhook_url_forbidden: { status: 400 },
   job_not_finished: { status: 409 },
+  // File requests: the request's caps across all its uploads, and its end.
+  file_request_full: { status: 409 },
+  file_request_expired: { status: 410 },
+  file_request_deleted: { status: 410 },
+  file_type_not_allowed: { status: 422 },
 } as const satisfies Record<string, { status: number; message?: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -79,6 +79,38 @@ export interface TransfersTable {
   /** Download notices sent so far (0, 1 or 2; never more). */
   notices_sent: number;
   reminded_at: string | null;
+  /** The file request this transfer was opened through (its owner is the requester). */
+  file_request_id?: string | null;
+  /** What the uploader of a file request gave about themselves (the request may require them). */
+  uploader_name?: string | null;
+  uploader_email?: string | null;
+  uploader_message?: string | null;
+}
+
+/**
+ * A file request: whoever holds its link (`/r/{token}`, stored as SHA-256 only) may open
+ * transfers owned by `user_id` and upload into them, within caps that count every file of every
+ * transfer opened through it (null = no cap). Soft-deleted: the link dies, received transfers stay.
+ */
+export interface FileRequestsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  title: string;
+  message: string | null;
+  expires_at: string | null;
+  max_files: number | null;
+  max_bytes: number | null;
+  max_file_size: number | null;
+  /** JSON array of lower-case MIME types (`image/*` allowed) and extensions (`.pdf`); null = any. */
+  allowed_types: string | null;
+  password_hash: string | null;
+  require_name: number;
+  require_email: number;
+  notify: number;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
 }
 
 export type FileState = 'pending' | 'complete';
@@ -215,6 +247,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   invites: InvitesTable;
   transfers: TransfersTable;
+  file_requests: FileRequestsTable;
   files: FilesTable;
   upload_parts: UploadPartsTable;
   direct_multipart_uploads: DirectMultipartUploadsTable;

@@ -5,7 +5,11 @@ import { safeEqual, sha256Hex } from '../domain/secrets.ts';
 import type { Principal } from '../services/principal.ts';
 import type { Services } from '../services/services.ts';
 
-/** Every /api/v1 route says who may call it; a route without this is refused (fail closed). */
+/**
+ * Every /api/v1 route says who may call it; a route without this is refused (fail closed).
+ * `uploadToken`: the route also takes a transfer's upload token, whatever `scope` says; the
+ * service pins such a caller to the token's own transfer (any other is 404).
+ */
 export type RouteAuth =
   | { scope: Scope; signedUrl?: boolean; uploadToken?: boolean }
   | { public: true }
@@ -42,7 +46,8 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
       if (!signed) {
         try {
           request.principal = await authenticate(request, services, 'scope' in auth && auth.uploadToken === true);
-          if ('scope' in auth && !request.principal.scopes.includes(auth.scope)) {
+          const pinnedToken = request.principal.via === 'upload_token' && 'scope' in auth && auth.uploadToken === true;
+          if ('scope' in auth && !pinnedToken && !request.principal.scopes.includes(auth.scope)) {
             throw fail.insufficient_scope(`This request needs the ${auth.scope} scope.`, { context: { required_scope: auth.scope } });
           }
           if ('session' in auth && request.principal.via !== 'session') {

@@ -43,6 +43,8 @@ const HEADINGS: Partial<Record<ErrorCode, string>> = {
   file_incomplete: 'Still being uploaded',
   invalid_signature: 'This link is invalid or has expired',
   not_found: 'Not found',
+  file_request_expired: 'This file request has expired',
+  file_request_deleted: 'This file request has been deleted',
 };
 
 /** Errors after which the transfer's page is the way on, and what the link to it says. */

@@ -4,6 +4,8 @@ import type { Clock } from '../domain/clock.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
 import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
 import type { ApiKeyRow } from '../repositories/api-keys-repository.ts';
+import type { FileRequestRow, FileRequestUsage } from '../repositories/file-requests-repository.ts';
+import { isExpired } from '../domain/expiry.ts';
 import { parseScopes } from '../services/key-service.ts';
 import { effectiveState } from '../domain/transfer-rules.ts';
 import { partCount } from '../services/file-declarations.ts';
@@ -49,15 +51,20 @@ export class Presenter {
     return view;
   }
 
-  transfer(transfer: TransferWithTotals, files: FileRow[], options: { signedUrls?: boolean; now?: Date; uploadToken?: string } = {}) {
+  /**
+   * `uploader`: the view for a file request's uploader (their upload token), which names no link,
+   * recipients or download URL of the requester's transfer.
+   */
+  transfer(transfer: TransferWithTotals, files: FileRow[], options: { signedUrls?: boolean; now?: Date; uploadToken?: string; uploader?: boolean } = {}) {
+    const owner = options.uploader !== true;
     return {
       id: transfer.id,
       title: transfer.title,
       message: transfer.message,
-      recipients: JSON.parse(transfer.recipients) as string[],
+      recipients: owner ? (JSON.parse(transfer.recipients) as string[]) : [],
       state: effectiveState(transfer, options.now ?? this.clock.now()),
-      slug: transfer.slug,
-      url: transfer.slug ? this.publicLink(transfer.slug) : null,
+      slug: owner ? transfer.slug : null,
+      url: owner && transfer.slug ? this.publicLink(transfer.slug) : null,
       expires_at: transfer.expires_at,
       password_protected: transfer.password_hash !== null,
       max_downloads: transfer.max_downloads,
@@ -67,13 +74,46 @@ export class Presenter {
       download_count: transfer.download_count,
       size: transfer.size,
       file_count: transfer.file_count,
-      files: files.map((f) => this.file(f, { signedUrl: options.signedUrls, now: options.now })),
+      files: files.map((f) => this.file(f, { signedUrl: owner && options.signedUrls, now: options.now })),
       created_at: transfer.created_at,
       updated_at: transfer.updated_at,
       finalized_at: transfer.finalized_at,
       upload_url: `${this.config.publicUrl}/api/v1/uploads`,
       ...(options.uploadToken ? { upload_token: options.uploadToken } : {}),
+      file_request_id: transfer.file_request_id ?? null,
+      uploader:
+        transfer.file_request_id != null
+          ? { name: transfer.uploader_name ?? null, email: transfer.uploader_email ?? null, message: transfer.uploader_message ?? null }
+          : null,
     };
+  }
+
+  /** `token`: the link's secret, only right after it was made or replaced. */
+  fileRequest(request: FileRequestRow, usage: FileRequestUsage, options: { token?: string } = {}) {
+    const full = (request.max_files !== null && usage.files >= request.max_files) || (request.max_bytes !== null && usage.bytes >= request.max_bytes);
+    return {
+      id: request.id,
+      title: request.title,
+      message: request.message,
+      url: options.token ? this.fileRequestLink(options.token) : null,
+      state: isExpired(request.expires_at, this.clock.now()) ? 'expired' : full ? 'full' : 'open',
+      expires_at: request.expires_at,
+      max_files: request.max_files,
+      max_bytes: request.max_bytes,
+      max_file_size: request.max_file_size,
+      allowed_types: request.allowed_types === null ? [] : (JSON.parse(request.allowed_types) as string[]),
+      password_protected: request.password_hash !== null,
+      require_name: request.require_name === 1,
+      require_email: request.require_email === 1,
+      notify: request.notify === 1,
+      received: usage,
+      created_at: request.created_at,
+      updated_at: request.updated_at,
+    };
+  }
+
+  fileRequestLink(token: string): string {
+    return `${this.config.publicUrl}/r/${token}`;
   }
 
   publicLink(slug: string): string {

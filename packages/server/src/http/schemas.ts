@@ -124,12 +124,52 @@ export const TransferView = Type.Object(
     upload_token: Type.Optional(
       Type.String({
         description:
-          'Grants uploads into this transfer only (tus, chunks), for browsers and scripts that must not hold an API key. ' +
-          'Shown once, at creation and when rotated.',
+          'Grants uploads into this transfer only (file declarations and PUT content, multipart, tus, chunks, signed parts, finalize), ' +
+          'for browsers and scripts that must not hold an API key. Shown once, at creation and when rotated.',
       }),
+    ),
+    file_request_id: Nullable(Type.String({ description: 'The file request (frq_ id) this transfer was received through, else null.' })),
+    uploader: Nullable(
+      Type.Object(
+        { name: Nullable(Type.String()), email: Nullable(Type.String()), message: Nullable(Type.String()) },
+        { description: 'What the uploader of a file request gave about themselves; null for other transfers.' },
+      ),
     ),
   },
   { $id: 'Transfer' },
+);
+
+export const FileRequestView = Type.Object(
+  {
+    id: Type.String({ description: 'frq_ id' }),
+    title: Type.String(),
+    message: Nullable(Type.String()),
+    url: Nullable(
+      Type.String({
+        description:
+          'The link to hand out, /r/{token}. Only in the answers of creation and of POST .../link (which replaces it): only a hash of the token is stored, so it is null everywhere else.',
+      }),
+    ),
+    state: Type.Union([Type.Literal('open'), Type.Literal('full'), Type.Literal('expired')], {
+      description: 'full: it holds max_files files or max_bytes bytes; it takes no more until a cap is raised or a received transfer is deleted.',
+    }),
+    expires_at: Nullable(DateTime),
+    max_files: Nullable(Type.Integer({ description: 'Files across every uploader together; null = no cap.' })),
+    max_bytes: Nullable(Type.Integer({ description: 'Declared bytes across every uploader together; null = no cap.' })),
+    max_file_size: Nullable(Type.Integer({ description: 'Bytes of one file; null = the plan\'s limits only.' })),
+    allowed_types: Type.Array(Type.String(), { description: 'MIME types (image/* allowed) and extensions (.pdf); empty = any type.' }),
+    password_protected: Type.Boolean(),
+    require_name: Type.Boolean(),
+    require_email: Type.Boolean(),
+    notify: Type.Boolean({ description: 'Whether the requester is told when files arrive.' }),
+    received: Type.Object(
+      { transfers: Type.Integer(), files: Type.Integer(), bytes: Type.Integer() },
+      { description: 'What the request holds: its transfers that are not deleted and their files, pending ones included (a declared file counts from its declaration).' },
+    ),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  { $id: 'FileRequest' },
 );
 
 export const ApiKeyView = Type.Object(
@@ -151,4 +191,4 @@ export const ApiKeyWithSecret = Type.Intersect([
   Type.Object({ key: Type.String({ description: 'The whole key; shown this once only.' }) }),
 ]);
 
-export const sharedSchemas = [ErrorEnvelope, FileView, TransferView, ApiKeyView];
+export const sharedSchemas = [ErrorEnvelope, FileView, TransferView, ApiKeyView, FileRequestView];

@@ -3,6 +3,7 @@ import { ApiKeysRepository } from './api-keys-repository.ts';
 import { CountersRepository } from './counters-repository.ts';
 import { DatabaseProbe } from './database-probe.ts';
 import { DirectMultipartUploadsRepository } from './direct-multipart-uploads-repository.ts';
+import { FileRequestsRepository } from './file-requests-repository.ts';
 import { FilesRepository } from './files-repository.ts';
 import { JobsRepository } from './jobs-repository.ts';
 import { LocksRepository } from './locks-repository.ts';
@@ -20,6 +21,7 @@ export function createRepositories(db: Db) {
     apiKeys: new ApiKeysRepository(db),
     transfers: new TransfersRepository(db),
     files: new FilesRepository(db),
+    fileRequests: new FileRequestsRepository(db),
     uploadParts: new UploadPartsRepository(db),
     directUploads: new DirectMultipartUploadsRepository(db),
     tusUploads: new TusUploadsRepository(db),

@@ -22,6 +22,8 @@ export interface TransferListQuery {
   order: 'asc' | 'desc';
   state?: TransferState;
   q?: string;
+  /** Only the transfers opened through this file request. */
+  fileRequestId?: string;
   /** States are filtered as callers see them: past expires_at counts as expired before any sweep. */
   nowIso: string;
 }
@@ -120,6 +122,7 @@ export class TransfersRepository {
     } else if (query.state) {
       base = base.where('state', '=', query.state).where(liveAt('expires_at', now));
     }
+    if (query.fileRequestId !== undefined) base = base.where('file_request_id', '=', query.fileRequestId);
     if (query.q) {
       const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       base = base.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);

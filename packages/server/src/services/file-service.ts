@@ -6,10 +6,11 @@ import { effectiveState } from '../domain/transfer-rules.ts';
 import type { PlanLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
-import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
+import type { DbOrTx, TransferWithTotals } from '../repositories/transfers-repository.ts';
 import type { TransferService } from './transfer-service.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
+import type { DeclaredFileFacts, FileRequestCaps } from './file-request-caps.ts';
 import type { Principal } from './principal.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
 import { sizeMismatch, sizeTooLarge, storeVerified } from './verified-write.ts';
@@ -24,17 +25,20 @@ export class FileService {
     private readonly clock: Clock,
     private readonly plan: PlanLimits,
     private readonly reservation: StorageReservation,
+    /** A file request's caps, checked in the transaction of every declaration into its transfers. */
+    private readonly caps: FileRequestCaps,
     private readonly partSize: number,
     /** Aborts a pending file's parts sent straight to object storage (their URLs die with it). */
     private readonly abortDirectUploads: (fileIds: string[]) => Promise<void> = async () => undefined,
   ) {}
 
-  async declare(userId: string, transferId: string, declaration: FileDeclaration): Promise<FileRow> {
-    const transfer = await this.openTransfer(userId, transferId);
-    return this.reservation.reserve(userId, reservable(declaration.size), async (tx) => {
+  /** A JSON declaration by the owner, or by an upload token into its own transfer. */
+  async declare(principal: Principal, transferId: string, declaration: FileDeclaration): Promise<FileRow> {
+    const transfer = await this.transfers.openForUpload(principal, transferId);
+    return this.reservation.reserve(principal.userId, reservable(declaration.size), async (tx) => {
       const existing = await this.files.listForTransfer(transfer.id, tx);
       const [row] = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
-      await this.files.insert(row!, tx);
+      await this.insertDeclared(tx, transfer, row!);
       return row!;
     });
   }
@@ -55,7 +59,7 @@ export class FileService {
         const existing = await this.files.listForTransfer(transfer.id, tx);
         const [row] = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
         const file: FileRow = { ...row!, client_file_id: declaration.clientFileId ?? null, part_count: declaration.partCount ?? null };
-        await this.files.insert(file, tx);
+        await this.insertDeclared(tx, transfer, file);
         return file;
       });
     } catch (error) {
@@ -66,6 +70,14 @@ export class FileService {
       }
       throw error;
     }
+  }
+
+  /**
+   * A file about to stream in before it is declared (a tus upload whose length comes late),
+   * against its transfer's file request; the declaration decides again.
+   */
+  async checkRequestCaps(transfer: Pick<TransferWithTotals, 'file_request_id'>, file: DeclaredFileFacts): Promise<void> {
+    await this.caps.precheck(transfer.file_request_id, file);
   }
 
   async list(userId: string, transferId: string): Promise<FileRow[]> {
@@ -98,13 +110,13 @@ export class FileService {
    * discarded, so a stored blob always matches the digest recorded for it.
    */
   async receiveContent(
-    userId: string,
+    principal: Principal,
     transferId: string,
     fileId: string,
     body: Readable,
     contentLength: number | undefined,
   ): Promise<FileRow> {
-    const transfer = await this.openTransfer(userId, transferId);
+    const transfer = await this.transfers.openForUpload(principal, transferId);
     const file = await this.files.findById(fileId);
     if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
     if (file.state === 'complete') throw fail.file_complete('This file is already uploaded.');
@@ -128,8 +140,9 @@ export class FileService {
    * row appears only once its bytes are stored and checked, in one step, so no reader ever sees it
    * half-written.
    */
-  async receiveMultipart(userId: string, transferId: string, parts: AsyncIterableIterator<Multipart>): Promise<FileRow> {
-    const transfer = await this.openTransfer(userId, transferId);
+  async receiveMultipart(principal: Principal, transferId: string, parts: AsyncIterableIterator<Multipart>): Promise<FileRow> {
+    const userId = principal.userId;
+    const transfer = await this.transfers.openForUpload(principal, transferId);
     const fields: Record<string, string> = {};
     for await (const part of clientParts(parts)) {
       if (part.type === 'field') {
@@ -140,8 +153,11 @@ export class FileService {
       const declaration = { name: part.filename, size: declaredSize ?? 0, content_type: fields.content_type ?? part.mimetype };
       const existing = await this.files.listForTransfer(transfer.id);
       // Checks name, count and plan before a byte is stored; the real size is checked again below.
-      prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
-      const room = this.plan.maxTransferSizeBytes - existing.reduce((sum, f) => sum + f.size, 0);
+      const [facts] = prepareDeclaredFiles(transfer.id, [declaration], existing, this.plan, this.stores.defaultStoreId, this.clock.now(), this.partSize);
+      const planRoom = this.plan.maxTransferSizeBytes - existing.reduce((sum, f) => sum + f.size, 0);
+      // A file request's caps bound it too (checked again, under its lock, when the row is written).
+      const requestRoom = await this.caps.precheck(transfer.file_request_id, facts!);
+      const room = requestRoom === null ? planRoom : Math.min(planRoom, requestRoom);
       // A size field is a declaration like any other; without one, the bytes are the only measure.
       await this.reservation.assertRoom(userId, declaredSize ?? 0);
       const store = this.stores.defaultStore;
@@ -159,7 +175,7 @@ export class FileService {
             storage_key: stored.key,
             completed_at: iso(now),
           };
-          await this.files.insert(complete, tx);
+          await this.insertDeclared(tx, transfer, complete);
           return complete;
         });
       } catch (error) {
@@ -170,10 +186,10 @@ export class FileService {
     throw fail.missing_file('The multipart body has no file part.');
   }
 
-  private async openTransfer(userId: string, transferId: string): Promise<TransferWithTotals> {
-    const transfer = await this.transfers.requireOwned(userId, transferId);
-    this.assertOpen(transfer);
-    return transfer;
+  /** Every new file row of an existing transfer is written here, after its request's caps. */
+  private async insertDeclared(tx: DbOrTx, transfer: TransferWithTotals, row: FileRow): Promise<void> {
+    await this.caps.admit(tx, transfer.file_request_id, [row]);
+    await this.files.insert(row, tx);
   }
 
   private assertOpen(transfer: TransferWithTotals): void {

@@ -25,6 +25,8 @@ import { DirectMultipart } from './direct-multipart.ts';
 import { ChunkUploadService } from './chunk-upload-service.ts';
 import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import { HealthService } from './health-service.ts';
+import { FileRequestCaps } from './file-request-caps.ts';
+import { FileRequestService } from './file-request-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { JobWorker } from '../jobs/job-worker.ts';
@@ -59,7 +61,7 @@ const quiet: SweepLog = { info: () => undefined, warn: () => undefined, error: (
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo } = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, fileRequests: fileRequestsRepo } = createRepositories(db);
   const jobQueue = new JobQueue(jobsRepo, clock);
   const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
   const events = new DomainEvents(db, jobQueue, clock);
@@ -98,9 +100,10 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
   const direct = new DirectMultipart(directUploads, filesRepo, stores, leases, clock);
-  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, events, (ids) => direct.abortForFiles(ids));
+  const caps = new FileRequestCaps(fileRequestsRepo, clock);
+  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, events, (ids) => direct.abortForFiles(ids));
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
-  const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
+  const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
@@ -131,6 +134,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     account: new AccountService(users, counters, clock, config.plan),
     transfers,
     files,
+    fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock),
     uploadTokens: new UploadTokens(transfersRepo),
     reservation,
     leases,

@@ -24,6 +24,7 @@ import type { StorageReservation } from './storage-reservation.ts';
 import { newUploadToken } from './upload-tokens.ts';
 import type { DomainEvents } from '../events/domain-events.ts';
 import { fileData, transferData } from '../events/event-data.ts';
+import type { FileRequestCaps } from './file-request-caps.ts';
 
 export interface TransferInput {
   title?: string;
@@ -71,6 +72,7 @@ export class TransferService {
     private readonly clock: Clock,
     private readonly plan: PlanLimits,
     private readonly reservation: StorageReservation,
+    private readonly caps: FileRequestCaps,
     private readonly partSize: number,
     private readonly events: DomainEvents,
     /** Aborts parts sent straight to object storage, so their presigned URLs die with the transfer. */
@@ -80,7 +82,7 @@ export class TransferService {
   async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
     const now = this.clock.now();
     const uploadToken = newUploadToken();
-    const row = await this.newRow(owner, input, now, uploadToken.hash);
+    const row = await this.newRow(owner.userId, input, now, uploadToken.hash);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
     const reserveRoom = (work: (tx: DbOrTx) => Promise<void>) => this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), work);
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
@@ -99,7 +101,7 @@ export class TransferService {
    */
   async createReadyWithFile(owner: Principal, input: TransferInput & { title: string }, file: StoredFile): Promise<TransferDetail> {
     const now = this.clock.now();
-    const row: TransferRow = { ...(await this.newRow(owner, input, now, null)), state: 'ready', finalized_at: iso(now) };
+    const row: TransferRow = { ...(await this.newRow(owner.userId, input, now, null)), state: 'ready', finalized_at: iso(now) };
     const [declared] = prepareDeclaredFiles(row.id, [{ name: file.name, size: file.size, content_type: file.content_type }], [], this.plan, file.store_id, now, this.partSize);
     const complete: FileRow = { ...declared!, state: 'complete', sha256: file.sha256, crc32: file.crc32, storage_key: file.storage_key, completed_at: iso(now) };
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
@@ -159,8 +161,35 @@ export class TransferService {
     return this.get(owner.userId, id);
   }
 
-  /** Idempotent: a ready transfer finalizes again with 200; exactly one caller makes the change. */
-  async finalize(userId: string, id: string): Promise<TransferDetail> {
+  /**
+   * A transfer opened through a file request for one uploader: owned by the requester, empty,
+   * with an upload token (the uploader's only credential) that is answered once.
+   */
+  async createForRequest(
+    requesterId: string,
+    request: { id: string; title: string },
+    uploader: { name: string | null; email: string | null; message: string | null },
+  ): Promise<{ transfer: TransferWithTotals; uploadToken: string }> {
+    const now = this.clock.now();
+    const uploadToken = newUploadToken();
+    const row: TransferRow = {
+      ...(await this.newRow(requesterId, { title: request.title }, now, uploadToken.hash)),
+      file_request_id: request.id,
+      uploader_name: uploader.name,
+      uploader_email: uploader.email,
+      uploader_message: uploader.message,
+    };
+    await this.transfers.insert(row);
+    return { transfer: await this.requireOwned(requesterId, row.id), uploadToken: uploadToken.token };
+  }
+
+  /**
+   * Idempotent: a ready transfer finalizes again with 200; exactly one caller makes the change.
+   * An upload token finalizes its own transfer only (any other is 404).
+   */
+  async finalize(principal: Principal, id: string): Promise<TransferDetail> {
+    const userId = principal.userId;
+    if (principal.transferId !== undefined && principal.transferId !== id) throw fail.not_found('Transfer not found.');
     const transfer = await this.requireOwned(userId, id);
     const now = this.clock.now();
     const state = effectiveState(transfer, now);
@@ -186,6 +215,8 @@ export class TransferService {
     const state = effectiveState(transfer, this.clock.now());
     if (state === 'ready') throw fail.transfer_finalized('The transfer is finalized; its files can no longer change.');
     if (state !== 'uploading') throw transferClosed(`The transfer is ${state}.`);
+    // Opened through a file request: uploads stop when the request ends (what came in stays).
+    await this.caps.assertOpen(transfer.file_request_id);
     return transfer;
   }
 
@@ -197,12 +228,22 @@ export class TransferService {
     return transfer ? this.markReady(transfer, this.clock.now()) : false;
   }
 
-  /** Exactly one caller turns the transfer ready, and that one writes `transfer.ready` with it. */
+  /**
+   * Every transfer turns ready here (finalize, or the last chunk of the chunk flow): exactly one
+   * caller makes the change, and that one writes `transfer.ready` with it, and for a transfer
+   * opened through a file request, `file_request.received` (the requester's notice follows).
+   */
   private markReady(transfer: TransferWithTotals, now: Date): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       const won = await this.transfers.markReady(transfer.id, iso(now), tx);
-      if (won) await this.events.emit('transfer.ready', transfer.user_id, { transfer: transferData({ ...transfer, state: 'ready', finalized_at: iso(now) }) }, tx);
-      return won;
+      if (!won) return false;
+      const data = { transfer: transferData({ ...transfer, state: 'ready', finalized_at: iso(now) }) };
+      await this.events.emit('transfer.ready', transfer.user_id, data, tx);
+      if (transfer.file_request_id) {
+        const uploader = { name: transfer.uploader_name ?? null, email: transfer.uploader_email ?? null, message: transfer.uploader_message ?? null };
+        await this.events.emit('file_request.received', transfer.user_id, { file_request: { id: transfer.file_request_id }, ...data, uploader }, tx);
+      }
+      return true;
     });
   }
 
@@ -226,11 +267,11 @@ export class TransferService {
   }
 
   /** The row of a new, open transfer; every input checked (400, 409 slug_taken, 422 expiry_too_long). */
-  private async newRow(owner: Principal, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
+  private async newRow(ownerId: string, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
     const slug = input.slug ? checkSlug(input.slug) : randomBase62(22);
     return {
       id: newId('tr'),
-      user_id: owner.userId,
+      user_id: ownerId,
       title: checkTitle(input.title),
       message: checkMessage(input.message),
       recipients: JSON.stringify(checkRecipients(input.recipients ?? [])),

@@ -27,7 +27,7 @@ export class TusUploadRules {
   constructor(
     private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert' | 'setSizeOnce'>,
     private readonly files: Pick<FilesRepository, 'findById' | 'nameTaken' | 'listForTransfer'>,
-    private readonly fileService: Pick<FileService, 'declareForUpload'>,
+    private readonly fileService: Pick<FileService, 'declareForUpload' | 'checkRequestCaps'>,
     private readonly transfers: Pick<TransferService, 'openForUpload'>,
     private readonly reservation: Pick<StorageReservation, 'assertRoom' | 'reserve'>,
     private readonly clock: Clock,
@@ -144,7 +144,8 @@ export class TusUploadRules {
     if (!('name' in target)) return;
     const transfer = await this.transfers.openForUpload(principal, target.transferId);
     const existing = await this.files.listForTransfer(transfer.id);
-    prepareDeclaredFiles(transfer.id, [{ name: target.name, size: length }], existing, this.plan, 'check', this.clock.now());
+    const [file] = prepareDeclaredFiles(transfer.id, [{ name: target.name, size: length, content_type: target.contentType, folder: target.folder }], existing, this.plan, 'check', this.clock.now());
+    await this.fileService.checkRequestCaps(transfer, file!);
     await this.reservation.assertRoom(principal.userId, length);
   }
 

@@ -60,6 +60,16 @@ const API_ROUTES: Record<string, Rule> = {
   'POST /api/v1/uploads/:id': scope('files:write'),
   'GET /api/v1/public/transfers/:slug': PUBLIC,
   'POST /api/v1/public/transfers/:slug/unlock': PUBLIC,
+  // File requests: the router keeps one node for the owner's :id and the link's :token.
+  'POST /api/v1/file-requests': scope('requests:write'),
+  'GET /api/v1/file-requests': scope('requests:read'),
+  'GET /api/v1/file-requests/:id|:token': scope('requests:read'),
+  'PATCH /api/v1/file-requests/:id|:token': scope('requests:write'),
+  'DELETE /api/v1/file-requests/:id|:token': scope('requests:write'),
+  'POST /api/v1/file-requests/:id|:token/link': scope('requests:write'),
+  'GET /api/v1/file-requests/:id|:token/transfers': scope('requests:read'),
+  'POST /api/v1/file-requests/:id|:token/transfers': PUBLIC,
+  'GET /api/v1/public/file-requests/:token': PUBLIC,
 };
 
 /** Routes outside /api that need credentials (curl -T on /): the guard runs on them because they declare auth. */
@@ -81,6 +91,7 @@ const OTHER_ROUTES = [
   'POST /t/:slug/unlock',
   'GET /t/:slug/files/:fileId',
   'GET /t/:slug/download.zip',
+  'GET /r/:token',
 ];
 
 /** Every (method, path) the router holds, read from `printRoutes` (HEAD twins of GET routes folded in). */
@@ -108,7 +119,9 @@ function concrete(path: string): string {
     .replace(/\/files\/:id/, `/files/${ghostId('fl')}`)
     .replace(/:fileId/, ghostId('fl'))
     .replace(/:partNumber/, '1')
-    .replace(/:slug/, 'no-such-link');
+    .replace(/:slug/, 'no-such-link')
+    .replace(/:id\|:token/, `frq_${'A'.repeat(22)}`)
+    .replace(/:token/, 'A'.repeat(32));
 }
 
 let h: Harness;
@@ -164,6 +177,8 @@ describe('D59. the route table', () => {
       'OPTIONS /api/v1/uploads/:id',
       'GET /api/v1/public/transfers/:slug',
       'POST /api/v1/public/transfers/:slug/unlock',
+      'POST /api/v1/file-requests/:id|:token/transfers',
+      'GET /api/v1/public/file-requests/:token',
     ]);
   });
 

@@ -171,6 +171,8 @@ export class FakeFileService {
     this.declared.push({ transferId, ...declaration });
     return this.files.add(fileRow({ id: `fl_new${this.declared.length}`, transfer_id: transferId, name: declaration.name, size: declaration.size }));
   }
+  /** Transfers of these tests come through no file request. */
+  async checkRequestCaps() {}
 }
 
 /** Disk room: every request is remembered; `full` refuses them. */

@@ -58,7 +58,7 @@ export async function fileCreationRoutes(server: FastifyInstance, { services, pr
   const tags = ['files'];
 
   app.post('/api/v1/transfers/:id/files', {
-    config: { auth: { scope: 'files:write' }, streamsBody: (request) => request.isMultipart() },
+    config: { auth: { scope: 'files:write', uploadToken: true }, streamsBody: (request) => request.isMultipart() },
     schema: {
       tags,
       summary: 'Declare a file, or declare and upload it at once',
@@ -66,25 +66,27 @@ export async function fileCreationRoutes(server: FastifyInstance, { services, pr
         'application/json {name, size, content_type?} declares a file and answers how to upload it. multipart/form-data with ' +
         'optional text fields size and content_type followed by one file part declares and uploads in one request (the name ' +
         'is the part\'s filename; without size the size is whatever arrives, within the plan). A declared size is reserved: 413 ' +
-        'pending_uploads_limit past the account\'s pending-upload cap, 507 storage_full when the disk cannot hold it.',
+        'pending_uploads_limit past the account\'s pending-upload cap, 507 storage_full when the disk cannot hold it. ' +
+        'Takes the transfer\'s upload token as well as a key. In a transfer opened through a file request, the request\'s caps apply: ' +
+        '409 file_request_full, 413 payload_too_large past its max_file_size, 422 file_type_not_allowed, 410 file_request_expired or file_request_deleted.',
       params: TransferParams,
       body: { content: { 'application/json': { schema: FileDeclarationSchema } } } as never,
-      response: { 201: Data(FileRef), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
+      response: { 201: Data(FileRef), ...errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 422, 507) },
     },
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    const userId = request.principal!.userId;
+    const principal = request.principal!;
     if (request.isMultipart()) {
       // preservePath: busboy would otherwise cut "../../etc/passwd" down to "passwd" and accept it;
       // the whole name must reach the name rules so a path is refused (docs/security-checklist.md A1-A3).
-      const file = await services.files.receiveMultipart(userId, id, request.parts({ preservePath: true }));
-      return reply.code(201).send({ data: presenter.file(file, { signedUrl: true }) });
+      const file = await services.files.receiveMultipart(principal, id, request.parts({ preservePath: true }));
+      return reply.code(201).send({ data: presenter.file(file, { signedUrl: principal.via !== 'upload_token' }) });
     }
     // The JSON schema only applies to JSON bodies: anything else (text, urlencoded, no body) is refused here.
     if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
       throw fail.unsupported_media_type('Declare a file with application/json, or upload one with multipart/form-data.');
     }
-    const file = await services.files.declare(userId, id, request.body as { name: string; size: number; content_type?: string });
+    const file = await services.files.declare(principal, id, request.body as { name: string; size: number; content_type?: string });
     return reply.code(201).send({ data: presenter.file(file) });
   });
 }

@@ -20,6 +20,7 @@ import { chunkRoutes } from './chunk-routes.ts';
 import { singleRequestRoutes } from './single-request-routes.ts';
 import { tusRoutes } from './tus-routes.ts';
 import { adminJobRoutes } from './admin-job-routes.ts';
+import { fileRequestPageRoutes, fileRequestRoutes } from './file-request-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -30,7 +31,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, adminJobRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
@@ -39,6 +40,7 @@ export async function registerRoutes(app: FastifyInstance, options: { services: 
     useErrorPages(scope, recipientErrorPage);
     downloadRoutes(scope, ctx);
     publicRoutes(scope, ctx);
+    fileRequestPageRoutes(scope, ctx);
   });
   // Every route that streams an upload body lives in this one scope, which applies the rules
   // every upload must obey (upload-body-scope.ts).

@@ -82,7 +82,7 @@ export function signedPartRoutes(server: FastifyInstance, { services, config }: 
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/api/v1/transfers/:id/files/:fileId/upload-url/:partNumber', {
-    config: { auth: { scope: 'files:write' } },
+    config: { auth: { scope: 'files:write', uploadToken: true } },
     schema: {
       tags,
       summary: 'Get a signed upload URL for one part of a file',
@@ -108,7 +108,7 @@ export function signedPartRoutes(server: FastifyInstance, { services, config }: 
   void server.register(async (scope) => {
     jsonOnly(scope);
     scope.withTypeProvider<TypeBoxTypeProvider>().put('/api/v1/transfers/:id/files/:fileId/upload-complete', {
-      config: { auth: { scope: 'files:write' } },
+      config: { auth: { scope: 'files:write', uploadToken: true } },
       schema: {
         tags,
         summary: 'Complete a file uploaded in parts',

@@ -161,18 +161,21 @@ export function transferRoutes(server: FastifyInstance, { services, presenter }:
     app.route({
       method,
       url: '/api/v1/transfers/:id/finalize',
-      config: { auth: { scope: 'transfers:write' } },
+      config: { auth: { scope: 'transfers:write', uploadToken: true } },
       schema: {
         tags,
         summary: 'Finalize a transfer',
-        description: 'Requires every declared file complete (409 files_incomplete otherwise). Idempotent. Locks the transfer: its files can no longer change.',
+        description:
+          'Requires every declared file complete (409 files_incomplete otherwise). Idempotent. Locks the transfer: its files can no longer change. ' +
+          'Takes the transfer\'s upload token as well as a key; the token\'s answer leaves out the link and download URLs.',
         params: Params,
         response: { 200: Data(TransferRef), ...errorResponses(401, 403, 404, 409) },
       },
       handler: async (request) => {
         const { id } = request.params as { id: string };
-        const { transfer, files } = await services.transfers.finalize(request.principal!.userId, id);
-        return { data: presenter.transfer(transfer, files, { signedUrls: true }) };
+        const principal = request.principal!;
+        const { transfer, files } = await services.transfers.finalize(principal, id);
+        return { data: presenter.transfer(transfer, files, principal.via === 'upload_token' ? { uploader: true } : { signedUrls: true }) };
       },
     });
   }
