@@ -10,7 +10,8 @@ export type RecipientEmails = (transferId: string, eventId: string, tx: DbOrTx) 
 /**
  * Turns events into the emails people asked for, as jobs written in the dispatch transaction:
  * the recipients' links and the sender's confirmation when a transfer turns ready, and the
- * sender's two download notices (the first download, then a summary after the second).
+ * sender's two download notices (the first download, then a summary after the second), and the
+ * requester's notice when a file request received files.
  */
 export class NotificationSubscriber implements EventSubscriber {
   readonly name = 'notifications';
@@ -26,6 +27,11 @@ export class NotificationSubscriber implements EventSubscriber {
     if (!transferId) return;
     if (event.type === 'transfer.ready') await this.ready(transferId, event, tx);
     if (event.type === 'file.downloaded' || event.type === 'transfer.downloaded') await this.downloaded(transferId, event, tx);
+    if (event.type === 'file_request.received') {
+      const fileRequestId = (event.data.file_request as { id: string }).id;
+      // Whether the request wants it is read when the email is due (its owner may turn it off meanwhile).
+      await this.queue.enqueue({ kind: 'email.file_request_received', payload: { fileRequestId, transferId }, dedupeKey: `email.file_request_received:${transferId}`, ...retry }, tx);
+    }
   }
 
   private async ready(transferId: string, event: DomainEvent, tx: DbOrTx): Promise<void> {

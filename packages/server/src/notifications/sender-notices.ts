@@ -1,4 +1,5 @@
-import { transferReadyForSender, firstDownloadForSender, downloadSummaryForSender, type RenderedEmail } from '../mail/index.ts';
+import { transferReadyForSender, firstDownloadForSender, downloadSummaryForSender, fileRequestReceived, type RenderedEmail } from '../mail/index.ts';
+import type { FileRequestsRepository } from '../repositories/file-requests-repository.ts';
 import { PermanentJobError, type JobKind } from '../jobs/job-kind.ts';
 import type { TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
@@ -8,6 +9,7 @@ export interface SenderNoticeDeps {
   delivery: MailDelivery;
   transfers: TransfersRepository;
   users: UsersRepository;
+  fileRequests: FileRequestsRepository;
   publicUrl: string;
   /** Recipients of a transfer who downloaded through their own link. */
   downloadedBy(transferId: string): Promise<string[]>;
@@ -27,6 +29,13 @@ export interface FirstDownloadJob {
 export interface SummaryJob {
   transferId: string;
 }
+export interface FileRequestReceivedJob {
+  fileRequestId: string;
+  transferId: string;
+}
+
+/** The owner is told nothing: their request turned its notices off, or is gone. */
+class NoticeNotWanted extends Error {}
 
 /** Emails to a transfer's owner: the confirmation when ready, and the two download notices. */
 export function senderNoticeJobs(deps: SenderNoticeDeps): JobKind<any>[] {
@@ -35,7 +44,13 @@ export function senderNoticeJobs(deps: SenderNoticeDeps): JobKind<any>[] {
     if (!transfer) throw new PermanentJobError('The transfer no longer exists.');
     const owner = await deps.users.findById(transfer.user_id);
     if (!owner) throw new PermanentJobError('The account no longer exists.');
-    const email = await render(transfer);
+    let email: RenderedEmail;
+    try {
+      email = await render(transfer);
+    } catch (error) {
+      if (error instanceof NoticeNotWanted) return;
+      throw error;
+    }
     await deps.delivery.send(owner.id, { to: owner.email, ...email });
   };
   const link = (slug: string | null) => (slug ? `${deps.publicUrl}/t/${encodeURIComponent(slug)}` : deps.publicUrl);
@@ -51,6 +66,13 @@ export function senderNoticeJobs(deps: SenderNoticeDeps): JobKind<any>[] {
     ),
     kind<SummaryJob>('email.download_summary', ({ transferId }) =>
       toOwner(transferId, async (t) => downloadSummaryForSender({ title: t.title, downloads: t.download_count, downloadedBy: await deps.downloadedBy(t.id) })),
+    ),
+    kind<FileRequestReceivedJob>('email.file_request_received', ({ fileRequestId, transferId }) =>
+      toOwner(transferId, async (t) => {
+        const request = await deps.fileRequests.findForUser(t.user_id, fileRequestId);
+        if (!request || request.notify !== 1) throw new NoticeNotWanted();
+        return fileRequestReceived({ requestTitle: request.title, uploaderName: t.uploader_name, uploaderEmail: t.uploader_email, fileCount: t.file_count, totalBytes: t.size, link: link(t.slug) });
+      }),
     ),
   ];
 }

@@ -83,6 +83,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     delivery: mailDelivery,
     transfers: transfersRepo,
     users,
+    fileRequests: fileRequestsRepo,
     publicUrl: config.publicUrl,
     downloadedBy: async () => [],
     recipientEmails: async () => [],

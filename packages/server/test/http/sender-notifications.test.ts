@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { ALL_USER_SCOPES, bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { readyTransfer } from '../support/transfers.ts';
-import { bytes, expectData } from '../support/http.ts';
+import { bytes, expectData, putContent } from '../support/http.ts';
+import { emittedEvents } from '../support/events.ts';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
 /** Filemail's `confirmation` and `notify` flags, through a real SMTP server. */
@@ -12,7 +13,7 @@ let key: string;
 beforeAll(async () => {
   smtp = await startSmtpServer();
   h = await startHarness({ FERRY_SMTP_URL: smtp.url, FERRY_MAIL_FROM: 'Ferry <ferry@example.com>', FERRY_JOBS_BACKOFF_SCALE: '0.01' });
-  ({ key } = await createAccount(h.app, 'sender@example.com'));
+  ({ key } = await createAccount(h.app, 'sender@example.com', [...ALL_USER_SCOPES, 'requests:read', 'requests:write']));
 });
 afterAll(async () => {
   await h.close();
@@ -63,5 +64,29 @@ describe('sender notifications', () => {
     expect(patched).toMatchObject({ confirmation: true, notify: false, reminders: true });
     const bad = await h.app.inject({ method: 'PATCH', url: `/api/v1/transfers/${t.transfer.id}`, headers: bearer(key), payload: { notify: 'yes' } });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('tell a requester once when an uploader finishes, unless the request turned notices off', async () => {
+    const sendThrough = async (notify: boolean, title: string) => {
+      const request = expectData(await h.app.inject({ method: 'POST', url: '/api/v1/file-requests', headers: bearer(key), payload: { title, notify } }), 201);
+      const token = request.url.slice(request.url.lastIndexOf('/') + 1);
+      const opened = expectData(await h.app.inject({ method: 'POST', url: `/api/v1/file-requests/${token}/transfers`, payload: { name: 'Alice <b>', email: 'alice@example.org' } }), 201);
+      const auth = bearer(opened.upload_token);
+      const file = expectData(await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${opened.transfer_id}/files`, headers: auth, payload: { name: 'scan.pdf', size: 300 } }), 201);
+      expectData(await putContent(h.app, opened.upload_token, opened.transfer_id, file.id, bytes(300)));
+      expectData(await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${opened.transfer_id}/finalize`, headers: auth }));
+      expectData(await h.app.inject({ method: 'POST', url: `/api/v1/transfers/${opened.transfer_id}/finalize`, headers: auth }));
+      await h.jobs.drain();
+      return { request, transferId: opened.transfer_id as string };
+    };
+    const loud = await sendThrough(true, 'Payslips please');
+    await sendThrough(false, 'Quiet request');
+    const notices = smtp.messages.filter((m) => m.subject.includes('Payslips please') || m.subject.includes('Quiet request'));
+    expect(notices.map((m) => [m.to, m.subject])).toEqual([['sender@example.com', 'New files for “Payslips please”']]);
+    expect(notices[0]!.text).toContain('Alice <b> (alice@example.org)');
+    expect(notices[0]!.html).toContain('Alice &lt;b&gt;');
+    const received = (await emittedEvents(h, 'file_request.received')).filter((e) => e.data.transfer.id === loud.transferId);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.data).toMatchObject({ file_request: { id: loud.request.id }, uploader: { name: 'Alice <b>', email: 'alice@example.org' } });
   });
 });
