@@ -52,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const services = createServices({ ...deps, redis: deps.redis ?? null, clock: deps.clock ?? systemClock, log: app.log });
   app.decorate('services', services);
+  app.addHook('onClose', async () => services.webhookAgent.close());
   app.setValidatorCompiler(validatorCompiler);
   for (const schema of sharedSchemas) app.addSchema(schema);
 

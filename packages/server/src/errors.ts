@@ -95,6 +95,7 @@ export const ERRORS = {
   shared_state_unavailable: { status: 503, message: 'Shared state (Redis) is unavailable; retry shortly.' },
   storage_full: { status: 507, message: 'The server has no room for this upload.' },
   webhook_url_forbidden: { status: 400 },
+  webhook_limit_reached: { status: 403 },
 } as const satisfies Record<string, { status: number; message?: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
