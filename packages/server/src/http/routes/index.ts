@@ -19,6 +19,7 @@ import { signedPartRoutes, signedPartUploadRoutes } from './signed-part-routes.t
 import { chunkRoutes } from './chunk-routes.ts';
 import { singleRequestRoutes } from './single-request-routes.ts';
 import { tusRoutes } from './tus-routes.ts';
+import { webhookRoutes } from './webhook-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -29,7 +30,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, webhookRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
