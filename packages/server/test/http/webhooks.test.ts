@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_USER_SCOPES, bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { expectData, expectError, type Injected } from '../support/http.ts';
+import { WEBHOOK_SCOPES } from '../support/webhook-receiver.ts';
 
 /**
  * The webhook endpoint API: shapes, the secret shown once and stored sealed, isolation between
@@ -8,7 +9,6 @@ import { expectData, expectError, type Injected } from '../support/http.ts';
  * settings (no request is ever made to a refused address) and bad input.
  */
 
-export const WEBHOOK_SCOPES = [...ALL_USER_SCOPES, 'webhooks:read', 'webhooks:write'];
 const expectDeleted = (res: Injected) => expect(res.statusCode, res.body).toBe(204);
 const ghost = (prefix: 'wh' | 'whd') => `${prefix}_${'A'.repeat(22)}`;
 
