@@ -190,3 +190,23 @@ describe('bad input', () => {
     expectDeleted(await api('DELETE', `/api/v1/webhooks/${id}`));
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every webhook route with its tag, operationId, bodies and the views (no secret outside create and rotate)', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const operations = Object.entries(doc.paths as Record<string, Record<string, any>>)
+      .filter(([path]) => path.startsWith('/api/v1/webhooks'))
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+    expect(operations.map((o) => o.op.operationId).sort()).toEqual([
+      'createWebhook', 'deleteWebhook', 'getWebhook', 'listWebhookDeliveries', 'listWebhooks', 'redeliverWebhook', 'rotateWebhookSecret', 'testWebhook', 'updateWebhook',
+    ]);
+    for (const { path, method, op } of operations) {
+      expect(op.tags, `${method} ${path}`).toEqual(['webhooks']);
+      expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403', '500']));
+    }
+    expect(doc.paths['/api/v1/webhooks'].post.requestBody.content['application/json'].schema.required).toEqual(['url', 'events']);
+    expect(doc.paths['/api/v1/webhooks/{id}'].patch.requestBody).toBeDefined();
+    expect(Object.keys(doc.components.schemas.Webhook.properties)).not.toContain('secret');
+    expect(doc.components.schemas.WebhookDelivery.properties.state).toBeDefined();
+  });
+});
