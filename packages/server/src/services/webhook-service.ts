@@ -171,5 +171,7 @@ function checkDescription(value: string | null | undefined): string | null {
   if (value === undefined || value === null) return null;
   const trimmed = value.trim();
   if (trimmed.length > MAX_DESCRIPTION) throw fail.validation_failed(`The description may have at most ${MAX_DESCRIPTION} characters.`);
+  // Tabs and line breaks are text; other control characters (NUL above all) are not.
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(trimmed)) throw fail.validation_failed('The description may not contain control characters.');
   return trimmed === '' ? null : trimmed;
 }

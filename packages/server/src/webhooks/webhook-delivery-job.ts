@@ -88,7 +88,9 @@ export class WebhookDeliveryJob implements JobKind<DeliveryPayload> {
     // Cut by a shutdown: not the receiver's failure; the job is retried without counting it.
     if (context.signal.aborted) throw new RetryableJobError('interrupted by shutdown');
     const nowIso = iso(clock.now());
-    const seen = { response_status: attempt.status, response_excerpt: attempt.responseExcerpt, duration_ms: attempt.durationMs };
+    // PostgreSQL text cannot hold NUL, and a receiver may answer anything.
+    const excerpt = attempt.responseExcerpt.replaceAll('\u0000', '\uFFFD');
+    const seen = { response_status: attempt.status, response_excerpt: excerpt, duration_ms: attempt.durationMs };
 
     if (attempt.ok) {
       await db.transaction().execute(async (tx) => {

@@ -166,6 +166,7 @@ describe('bad input', () => {
     ['url not a string', { url: 42, events: ['*'] }],
     ['unknown field', { url: 'https://93.184.215.14/', events: ['*'], secret: 'whsec_mine' }],
     ['description too long', { url: 'https://93.184.215.14/', events: ['*'], description: 'x'.repeat(501) }],
+    ['NUL in the description', { url: 'https://93.184.215.14/', events: ['*'], description: 'a\u0000b' }],
   ])('POST with %s is 400 and creates nothing', async (_why, body) => {
     expectError(await api('POST', '/api/v1/webhooks', key, body), 400, 'validation_failed');
     expect((await api('GET', '/api/v1/webhooks')).json().pagination.total).toBe(0);
