@@ -13,6 +13,7 @@ import { validatorCompiler } from './http/validation.ts';
 import { addJsonParser, requireJsonBodies } from './http/json-body.ts';
 import { withRequestRedaction } from './http/request-log.ts';
 import { sharedSchemas } from './http/schemas.ts';
+import { webhookSchemas } from './http/webhook-schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
 import { createTusServer } from './tus/tus-server.ts';
@@ -52,8 +53,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const services = createServices({ ...deps, redis: deps.redis ?? null, clock: deps.clock ?? systemClock, log: app.log });
   app.decorate('services', services);
+  app.addHook('onClose', async () => services.webhookAgent.close());
   app.setValidatorCompiler(validatorCompiler);
-  for (const schema of sharedSchemas) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...webhookSchemas]) app.addSchema(schema);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

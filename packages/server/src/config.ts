@@ -42,6 +42,10 @@ export interface WebhookSettings {
   allowPrivate: boolean;
   /** FERRY_WEBHOOK_PORTS: ports a receiver URL may name, or 'any'. */
   allowedPorts: number[] | 'any';
+  /** FERRY_WEBHOOK_TIMEOUT_MS: how long one delivery attempt may take, answer included. */
+  timeoutMs: number;
+  /** FERRY_MAX_WEBHOOKS_PER_ACCOUNT: webhook endpoints one account may have. */
+  maxPerAccount: number;
 }
 
 /** Outgoing email: through SMTP when configured, else written as .eml files under `<dataDir>/outbox`. */
@@ -232,6 +236,8 @@ export function loadConfig(env: Env = process.env): Config {
       allowHttp: bool('FERRY_WEBHOOK_ALLOW_HTTP', false),
       allowPrivate: bool('FERRY_WEBHOOK_ALLOW_PRIVATE', false),
       allowedPorts: readWebhookPorts(env, problems),
+      timeoutMs: int('FERRY_WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
+      maxPerAccount: int('FERRY_MAX_WEBHOOKS_PER_ACCOUNT', 20, 1, 1000),
     },
     mail: readMail(env, publicUrl, problems, int),
   };

@@ -101,6 +101,7 @@ export const ERRORS = {
   file_request_expired: { status: 410 },
   file_request_deleted: { status: 410 },
   file_type_not_allowed: { status: 422 },
+  webhook_limit_reached: { status: 403 },
 } as const satisfies Record<string, { status: number; message?: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

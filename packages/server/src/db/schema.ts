@@ -241,6 +241,48 @@ export interface JobsTable {
   finished_at: string | null;
 }
 
+/** A webhook endpoint (migration 010). `secret`/`previous_secret` are encrypted (secret-box.ts). */
+export interface WebhookEndpointsTable {
+  id: string;
+  user_id: string;
+  url: string;
+  description: string | null;
+  /** JSON list of event types, or ["*"] for all. */
+  events: string;
+  secret: string;
+  /** The secret before the last rotation; it signs too until previous_secret_expires_at. */
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
+  enabled: number;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  /** When the current run of failed attempts began; null after a success. */
+  failing_since: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type WebhookDeliveryState = 'pending' | 'succeeded' | 'failed';
+
+/** One event for one endpoint (migration 010); `id` is the webhook-id, `body` the bytes sent. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  user_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  state: WebhookDeliveryState;
+  attempts: number;
+  response_status: number | null;
+  response_excerpt: string | null;
+  duration_ms: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -259,4 +301,6 @@ export interface Database {
   write_locks: WriteLocksTable;
   login_throttles: LoginThrottlesTable;
   jobs: JobsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

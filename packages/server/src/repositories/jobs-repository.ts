@@ -128,8 +128,8 @@ export class JobsRepository {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  findByDedupeKey(key: string): Promise<JobRow | undefined> {
-    return this.db.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).executeTakeFirst();
+  findByDedupeKey(key: string, tx: DbOrTx = this.db): Promise<JobRow | undefined> {
+    return tx.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).executeTakeFirst();
   }
 
   /** Puts a settled job back in the queue at once (an operator's or owner's retry). */

@@ -13,6 +13,8 @@ import { TusUploadsRepository } from './tus-uploads-repository.ts';
 import { UploadPartsRepository } from './upload-parts-repository.ts';
 import { UsersRepository } from './users-repository.ts';
 import { WriteLocksRepository } from './write-locks-repository.ts';
+import { WebhookEndpointsRepository } from './webhook-endpoints-repository.ts';
+import { WebhookDeliveriesRepository } from './webhook-deliveries-repository.ts';
 
 /** One repository per table (users also keeps sessions and invites), over one database. */
 export function createRepositories(db: Db) {
@@ -30,6 +32,8 @@ export function createRepositories(db: Db) {
     loginThrottles: new LoginThrottlesRepository(db),
     writeLocks: new WriteLocksRepository(db),
     jobs: new JobsRepository(db),
+    webhookEndpoints: new WebhookEndpointsRepository(db),
+    webhookDeliveries: new WebhookDeliveriesRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

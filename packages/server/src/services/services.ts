@@ -37,6 +37,7 @@ import { createMailer } from '../mail/index.ts';
 import { MailDelivery } from '../notifications/mail-delivery.ts';
 import { senderNoticeJobs } from '../notifications/sender-notices.ts';
 import { NotificationSubscriber } from '../notifications/notification-subscriber.ts';
+import { webhookNoticeJob } from '../notifications/webhook-notices.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -45,6 +46,12 @@ import type { UploadSlots } from './upload-concurrency.ts';
 import { RedisRateCounters } from '../shared-state/redis-rate-counters.ts';
 import { RedisLeaseStore } from '../shared-state/redis-lease-store.ts';
 import { RedisUploadSlots } from '../shared-state/redis-upload-slots.ts';
+import { webhookPolicy } from '../config.ts';
+import { SecretBox } from '../webhooks/secret-box.ts';
+import { createGuardedAgent } from '../webhooks/guarded-agent.ts';
+import { WebhookDispatch } from '../webhooks/webhook-dispatch.ts';
+import { WebhookDeliveryJob } from '../webhooks/webhook-delivery-job.ts';
+import { WebhookService } from './webhook-service.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -61,7 +68,7 @@ const quiet: SweepLog = { info: () => undefined, warn: () => undefined, error: (
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, fileRequests: fileRequestsRepo } = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, fileRequests: fileRequestsRepo, webhookEndpoints, webhookDeliveries } = createRepositories(db);
   const jobQueue = new JobQueue(jobsRepo, clock);
   const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
   const events = new DomainEvents(db, jobQueue, clock);
@@ -72,6 +79,26 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     await events.emit('file.uploaded', transfer.user_id, { transfer: transferData(transfer), file: fileData(file) }, tx);
   };
   const signer = new UrlSigner(secret);
+  // Webhooks: one guarded agent per process, checked against the same policy as registration.
+  const policy = webhookPolicy(config);
+  const webhookAgent = createGuardedAgent({ policy });
+  const secretBox = new SecretBox(secret);
+  const webhookDispatch = new WebhookDispatch(webhookEndpoints, webhookDeliveries, jobsRepo, jobQueue, clock);
+  events.subscribe(webhookDispatch.subscriber);
+  worker.register(
+    new WebhookDeliveryJob({
+      db,
+      endpoints: webhookEndpoints,
+      deliveries: webhookDeliveries,
+      queue: jobQueue,
+      clock,
+      box: secretBox,
+      policy,
+      agent: webhookAgent,
+      timeoutMs: config.webhooks.timeoutMs,
+      backoffScale: config.jobs.backoffScale,
+    }),
+  );
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
   const prefix = config.redisPrefix;
@@ -89,6 +116,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     recipientEmails: async () => [],
   });
   for (const kind of senderNotices) worker.register(kind);
+  worker.register(webhookNoticeJob({ delivery: mailDelivery, endpoints: webhookEndpoints, users }));
   events.subscribe(new NotificationSubscriber(jobQueue, transfersRepo, async () => undefined));
   const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads, writeLocks }, stores, clock, {
     // One setting for every account until plans exist; then the account's plan quota answers here.
@@ -151,6 +179,19 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     worker,
     events,
     sweeper,
+    webhooks: new WebhookService({
+      db,
+      endpoints: webhookEndpoints,
+      deliveries: webhookDeliveries,
+      writeLocks,
+      dispatch: webhookDispatch,
+      box: secretBox,
+      clock,
+      policy,
+      maxPerAccount: config.webhooks.maxPerAccount,
+    }),
+    /** Closed with the app (idle sockets to receivers). */
+    webhookAgent,
     health: new HealthService(probe, stores),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),

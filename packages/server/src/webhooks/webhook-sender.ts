@@ -26,6 +26,8 @@ export interface SendWebhookInput {
   policy: WebhookPolicy;
   /** The guarded agent (createGuardedAgent) built with the same policy. */
   agent: Dispatcher;
+  /** Cuts the attempt short (a shutdown); the result then reads as a timeout. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -77,6 +79,9 @@ export async function sendWebhook(input: SendWebhookInput): Promise<WebhookAttem
 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('webhook attempt timed out')), timeoutMs);
+  const stop = () => controller.abort(new Error('webhook attempt interrupted'));
+  if (input.signal?.aborted) stop();
+  input.signal?.addEventListener('abort', stop, { once: true });
   try {
     const response = await request(url, {
       method: 'POST',
@@ -108,6 +113,7 @@ export async function sendWebhook(input: SendWebhookInput): Promise<WebhookAttem
     return result({ error: controller.signal.aborted ? 'timeout' : classify(error) });
   } finally {
     clearTimeout(timer);
+    input.signal?.removeEventListener('abort', stop);
   }
 }
 

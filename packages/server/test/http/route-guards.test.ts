@@ -70,6 +70,15 @@ const API_ROUTES: Record<string, Rule> = {
   'GET /api/v1/file-requests/:id|:token/transfers': scope('requests:read'),
   'POST /api/v1/file-requests/:id|:token/transfers': PUBLIC,
   'GET /api/v1/public/file-requests/:token': PUBLIC,
+  'POST /api/v1/webhooks': scope('webhooks:write'),
+  'GET /api/v1/webhooks': scope('webhooks:read'),
+  'GET /api/v1/webhooks/:id': scope('webhooks:read'),
+  'PATCH /api/v1/webhooks/:id': scope('webhooks:write'),
+  'DELETE /api/v1/webhooks/:id': scope('webhooks:write'),
+  'POST /api/v1/webhooks/:id/rotate-secret': scope('webhooks:write'),
+  'POST /api/v1/webhooks/:id/test': scope('webhooks:write'),
+  'GET /api/v1/webhooks/:id/deliveries': scope('webhooks:read'),
+  'POST /api/v1/webhooks/deliveries/:id/redeliver': scope('webhooks:write'),
 };
 
 /** Routes outside /api that need credentials (curl -T on /): the guard runs on them because they declare auth. */
@@ -193,7 +202,7 @@ describe('D59. the route table', () => {
   });
 
   it('D59: a key holding the scope gets past the guard (no 401/403) on every guarded route', async () => {
-    const full = lacking.get('webhooks:read')!; // has admin and every route scope
+    const full = lacking.get('analytics:read')!; // has admin and every route scope
     for (const [route, rule] of Object.entries(API_ROUTES)) {
       if (!('scope' in rule)) continue;
       const [method, path] = route.split(' ') as [string, string];
@@ -212,7 +221,7 @@ describe('D59. the route table', () => {
   });
 
   it('J113: unknown and old API paths are 404 not_found, with or without a key', async () => {
-    const key = lacking.get('webhooks:read')!;
+    const key = lacking.get('analytics:read')!;
     for (const url of ['/api/v0/transfers', '/api/v1/debug', '/api/v1/metrics', '/api/v2/transfers', '/api/v1/admin/config', '/metrics']) {
       expectError(await h.app.inject({ method: 'GET', url }), 404, 'not_found');
       expectError(await h.app.inject({ method: 'GET', url, headers: bearer(key) }), 404, 'not_found');

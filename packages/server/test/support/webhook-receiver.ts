@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { ALL_USER_SCOPES } from './accounts.ts';
 
 /**
  * A webhook receiver on 127.0.0.1 for tests: it records each request's raw body and headers,
@@ -50,6 +51,9 @@ export interface WebhookReceiver {
   waitForRequests(count: number, timeoutMs?: number): Promise<ReceivedWebhook[]>;
   close(): Promise<void>;
 }
+
+/** Every user scope plus the webhook scopes, for accounts that manage webhooks. */
+export const WEBHOOK_SCOPES = [...ALL_USER_SCOPES, 'webhooks:read', 'webhooks:write'];
 
 export const ferryHmac = (secret: string, body: string): string =>
   `sha256=${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(body).digest('hex')}`;

@@ -21,6 +21,7 @@ import { singleRequestRoutes } from './single-request-routes.ts';
 import { tusRoutes } from './tus-routes.ts';
 import { adminJobRoutes } from './admin-job-routes.ts';
 import { fileRequestPageRoutes, fileRequestRoutes } from './file-request-routes.ts';
+import { webhookRoutes } from './webhook-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -31,7 +32,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
