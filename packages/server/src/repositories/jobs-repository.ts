@@ -112,7 +112,8 @@ export class JobsRepository {
         state: change.state,
         ...(change.runAt ? { run_at: change.runAt } : {}),
         ...(change.error !== undefined ? { last_error: change.error } : {}),
-        lease_owner: null,
+        // A settled job keeps the worker that settled it (which instance sent that email).
+        lease_owner: finished ? owner : null,
         lease_expires_at: null,
         updated_at: change.nowIso,
         finished_at: finished ? change.nowIso : null,
