@@ -10,6 +10,7 @@ import * as receivedPartials from './migrations/005-received-partials.ts';
 import * as slugKeys from './migrations/006-slug-keys.ts';
 import * as writeLocks from './migrations/007-write-locks.ts';
 import * as jobs from './migrations/008-jobs.ts';
+import * as recipients from './migrations/009-recipients.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '006-slug-keys': slugKeys,
   '007-write-locks': writeLocks,
   '008-jobs': jobs,
+  '009-recipients': recipients,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -7,6 +7,8 @@ import { FilesRepository } from './files-repository.ts';
 import { JobsRepository } from './jobs-repository.ts';
 import { LocksRepository } from './locks-repository.ts';
 import { LoginThrottlesRepository } from './login-throttles-repository.ts';
+import { ReceiptsRepository } from './receipts-repository.ts';
+import { RecipientsRepository } from './recipients-repository.ts';
 import { TransfersRepository } from './transfers-repository.ts';
 import { TusUploadsRepository } from './tus-uploads-repository.ts';
 import { UploadPartsRepository } from './upload-parts-repository.ts';
@@ -28,6 +30,8 @@ export function createRepositories(db: Db) {
     loginThrottles: new LoginThrottlesRepository(db),
     writeLocks: new WriteLocksRepository(db),
     jobs: new JobsRepository(db),
+    recipients: new RecipientsRepository(db),
+    receipts: new ReceiptsRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

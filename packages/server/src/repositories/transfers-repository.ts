@@ -6,10 +6,12 @@ import { isUniqueViolation } from '../db/unique-violation.ts';
 import { slugKey } from '../domain/transfer-rules.ts';
 
 /** A row as written: `slug_key` follows from `slug` and is the repository's to set. */
-export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served' | 'slug_key'> & {
+export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served' | 'slug_key' | 'public_link'> & {
   download_count: number;
   bytes_served?: number;
   slug_key?: string | null;
+  /** 1 (the default) while /t/{slug} works, 0 when it is off. */
+  public_link?: number;
 };
 export type TransferWithTotals = TransferRow & { size: number; file_count: number };
 export type DbOrTx = Db | Transaction<Database>;
@@ -40,6 +42,7 @@ const normalize = (row: TransferWithTotals): TransferWithTotals => ({
   size: Number(row.size),
   file_count: Number(row.file_count),
   download_count: Number(row.download_count),
+  public_link: Number(row.public_link ?? 1),
 });
 
 /** Another transfer holds this slug (in any letter case), or it is reserved for another account. */
@@ -168,6 +171,16 @@ export class TransfersRepository {
   /** The owner of the live (not deleted) transfer whose upload token has this hash. */
   findByUploadTokenHash(hash: string): Promise<{ id: string; user_id: string } | undefined> {
     return this.db.selectFrom('transfers').select(['id', 'user_id']).where('upload_token_hash', '=', hash).where('state', '!=', 'deleted').executeTakeFirst();
+  }
+
+  /**
+   * Writes to the live transfer of `userId` (its updated_at), so concurrent changes to its
+   * recipients take turns: on PostgreSQL the row stays locked until the transaction ends, and
+   * SQLite runs one writing transaction at a time. Answers false when there is no such transfer.
+   */
+  async lockForUser(userId: string, id: string, nowIso: string, tx: DbOrTx): Promise<boolean> {
+    const r = await tx.updateTable('transfers').set({ updated_at: nowIso }).where('id', '=', id).where('user_id', '=', userId).where('state', '!=', 'deleted').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   setUploadTokenHash(id: string, hash: string): Promise<unknown> {

@@ -10,6 +10,8 @@ import { AccountService } from './account-service.ts';
 import { TransferService } from './transfer-service.ts';
 import { FileService } from './file-service.ts';
 import { DownloadService } from './download-service.ts';
+import { RecipientService } from './recipient-service.ts';
+import { ReceiptService } from './receipt-service.ts';
 import { UnlockService } from './unlock-service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { StorageReservation } from './storage-reservation.ts';
@@ -53,7 +55,7 @@ const quiet: SweepLog = { info: () => undefined, warn: () => undefined, error: (
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo } = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, recipients: recipientsRepo, receipts: receiptsRepo } = createRepositories(db);
   const jobQueue = new JobQueue(jobsRepo, clock);
   const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
   const events = new DomainEvents(db, jobQueue, clock);
@@ -75,14 +77,15 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     ? new RedisUploadSlots(redis, config.uploads.maxConcurrentPerUser, { prefix })
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
   const direct = new DirectMultipart(directUploads, filesRepo, stores, leases, clock);
-  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
+  const recipients = new RecipientService(db, recipientsRepo, transfersRepo, jobQueue, clock);
+  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, recipients, (ids) => direct.abortForFiles(ids));
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
   const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
-  const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
+  const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
   const uploadCleanup = new UploadCleanup({
     parts: uploadParts,
     tusUploads,
@@ -107,6 +110,8 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     keys: new KeyService(apiKeys, users, clock),
     account: new AccountService(users, counters, clock, config.plan),
     transfers,
+    recipients,
+    receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log),
     files,
     uploadTokens: new UploadTokens(transfersRepo),
     reservation,
