@@ -1,13 +1,26 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Migrator, type Migration } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, openDatabase } from '../../src/db/database.ts';
+import * as m001 from '../../src/db/migrations/001-initial.ts';
+import * as m002 from '../../src/db/migrations/002-uploads.ts';
+import * as m003 from '../../src/db/migrations/003-direct-multipart.ts';
+import * as m004 from '../../src/db/migrations/004-account-abuse-guards.ts';
+import * as m005 from '../../src/db/migrations/005-received-partials.ts';
+import * as m006 from '../../src/db/migrations/006-slug-keys.ts';
+import * as m007 from '../../src/db/migrations/007-write-locks.ts';
+import * as m008 from '../../src/db/migrations/008-jobs.ts';
+import { createTestDatabase } from '../support/test-database.ts';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { pathOf } from '../support/client.ts';
-import { createTransfer, readyTransfer, type ReadyTransfer } from '../support/transfers.ts';
-import { bytes, expectData, expectError, postTransfer } from '../support/http.ts';
-import { sha256 } from '../support/hashing.ts';
-import { readZip } from '../support/zip.ts';
+import { createTransfer, readyTransfer } from '../support/transfers.ts';
+import { expectData, expectError, postTransfer } from '../support/http.ts';
+import { recipientReads } from '../support/recipients.ts';
 import { MAX_RECIPIENTS } from '../../src/domain/transfer-rules.ts';
 
-/** Recipients as rows with links of their own, and the receipts of every link. */
+/** Recipients as rows with links of their own: the owner's API, the links' life, isolation and bad input. */
 
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 let h: Harness;
@@ -25,28 +38,11 @@ const get = (url: string, headers: Record<string, string> = {}) => h.app.inject(
 const api = (method: 'GET' | 'POST' | 'DELETE' | 'PATCH', url: string, payload?: unknown, as = key) =>
   h.app.inject({ method, url, headers: bearer(as), ...(payload === undefined ? {} : { payload: payload as object }) });
 
-async function recipients(transferId: string): Promise<any[]> {
-  return expectData(await api('GET', `/api/v1/transfers/${transferId}/recipients?limit=100`));
-}
 
-async function receipts(transferId: string, query = ''): Promise<any[]> {
-  await h.app.services.receipts.idle();
-  return expectData(await api('GET', `/api/v1/transfers/${transferId}/receipts?limit=100${query}`));
-}
-
-/** Jobs of `kind` written so far, payloads parsed. */
-async function jobs(kind: string): Promise<any[]> {
-  const rows = await h.database.db.selectFrom('jobs').select(['payload']).where('kind', '=', kind).orderBy('created_at').execute();
-  return rows.map((r) => JSON.parse(r.payload));
-}
-
-/** Domain events of one transfer (dispatch jobs), oldest first. */
-async function eventsOf(transferId: string): Promise<{ type: string; data: any }[]> {
-  await h.app.services.receipts.idle();
-  return (await jobs('event.dispatch')).filter((e) => e.data?.transfer?.id === transferId).map((e) => ({ type: e.type, data: e.data }));
-}
-
-const recipientEmailJobs = async (recipientId: string) => (await jobs('email.recipient_ready')).filter((p) => p.recipientId === recipientId);
+const reads = () => recipientReads(h, key);
+const recipients = (transferId: string) => reads().recipients(transferId);
+const jobs = (kind: string) => reads().jobs(kind);
+const recipientEmailJobs = (recipientId: string) => reads().recipientEmailJobs(recipientId);
 
 describe('recipients as rows', () => {
   it('a transfer created with recipients gives each one a distinct link of at least 128 bits', async () => {
@@ -144,180 +140,6 @@ describe('recipients as rows', () => {
   });
 });
 
-describe('downloads through a recipient link', () => {
-  const content = bytes(300_000);
-  let t: ReadyTransfer;
-  let ann: any;
-
-  beforeAll(async () => {
-    t = await readyTransfer(h.app, key, [{ name: 'big.bin', content }, { name: 'b.txt', content: 'bee' }], { title: 'For Ann', recipients: ['ann@example.com'] });
-    [ann] = await recipients(t.transfer.id);
-  });
-
-  it('the page lists the files under /d/ and a visit marks the recipient opened, emitting recipient.opened once', async () => {
-    const link = pathOf(ann.url);
-    const pages = await Promise.all([get(link), get(link)]);
-    for (const page of pages) {
-      expect(page.statusCode).toBe(200);
-      expect(page.body).toContain(`href="${ann.url}/files/${t.transfer.files[0].id}"`);
-      expect(page.body).toContain(`href="${ann.url}/download.zip"`);
-    }
-    const [seen] = await recipients(t.transfer.id);
-    expect(seen.status).toBe('opened');
-    expect(seen.opened_at).not.toBeNull();
-    expect(seen.last_opened_at >= seen.opened_at).toBe(true);
-    const opened = (await eventsOf(t.transfer.id)).filter((e) => e.type === 'recipient.opened');
-    expect(opened).toEqual([{ type: 'recipient.opened', data: { transfer: { id: t.transfer.id, title: 'For Ann' }, recipient: { id: ann.id, email: 'ann@example.com' } } }]);
-    const views = await receipts(t.transfer.id, '&kind=page_view');
-    expect(views).toHaveLength(2);
-    expect(views[0]).toMatchObject({ kind: 'page_view', recipient: { id: ann.id, email: 'ann@example.com' }, file: null, completed: true });
-  });
-
-  it('a file and the ZIP come back byte-identical and show on the recipient, in the receipts and as events', async () => {
-    const link = pathOf(ann.url);
-    const file = await get(`${link}/files/${t.transfer.files[0].id}`);
-    expect(file.statusCode).toBe(200);
-    expect(sha256(file.rawPayload)).toBe(sha256(content));
-    const zip = await get(`${link}/download.zip`);
-    expect((await readZip(zip.rawPayload)).map((e) => sha256(e.content))).toEqual([sha256(content), sha256('bee')]);
-
-    await h.app.services.receipts.idle();
-    const [r] = await recipients(t.transfer.id);
-    expect(r).toMatchObject({ status: 'downloaded', download_count: 2 });
-    expect(r.first_download_at).not.toBeNull();
-    expect(r.last_download_at >= r.first_download_at).toBe(true);
-
-    const downloads = await receipts(t.transfer.id, `&recipient_id=${ann.id}`);
-    const fileReceipt = downloads.find((x) => x.kind === 'file');
-    expect(fileReceipt).toMatchObject({
-      recipient: { id: ann.id, email: 'ann@example.com' },
-      file: { id: t.transfer.files[0].id, name: 'big.bin' },
-      bytes_sent: content.length,
-      completed: true,
-      range: null,
-    });
-    expect(fileReceipt.finished_at).not.toBeNull();
-    expect(downloads.find((x) => x.kind === 'zip')).toMatchObject({ bytes_sent: zip.rawPayload.length, completed: true, file: null });
-
-    const events = await eventsOf(t.transfer.id);
-    const transferRef = { id: t.transfer.id, title: 'For Ann' };
-    const recipientRef = { id: ann.id, email: 'ann@example.com' };
-    const fileRef = { id: t.transfer.files[0].id, name: 'big.bin', size: content.length };
-    expect(events.filter((e) => e.type === 'file.downloaded').map((e) => e.data)).toEqual([
-      { transfer: transferRef, file: fileRef, recipient: recipientRef, bytes: content.length, receipt_id: fileReceipt.id },
-    ]);
-    expect(events.filter((e) => e.type === 'transfer.downloaded').map((e) => e.data)).toEqual([
-      expect.objectContaining({ transfer: transferRef, recipient: recipientRef, bytes: zip.rawPayload.length }),
-    ]);
-    expect(events.filter((e) => e.type === 'recipient.downloaded').map((e) => [e.data.kind, e.data.file])).toEqual([['file', fileRef], ['zip', null]]);
-    // No event carries a link, a token or a signed URL.
-    const token = ann.url.split('/d/')[1];
-    expect(JSON.stringify(events)).not.toContain(token);
-    expect(JSON.stringify(events)).not.toMatch(/signature|\/t\/|\/d\//);
-  });
-
-  it('a range that stops short of the end is a receipt but not a download; the tail that finishes it is', async () => {
-    const x = await readyTransfer(h.app, key, [{ name: 'c.bin', content }], { recipients: ['res@example.com'] });
-    const [res] = await recipients(x.transfer.id);
-    const url = `${pathOf(res.url)}/files/${x.transfer.files[0].id}`;
-    const head = await get(url, { range: 'bytes=0-999' });
-    expect(head.statusCode).toBe(206);
-    await h.app.services.receipts.idle();
-    expect((await recipients(x.transfer.id))[0]).toMatchObject({ download_count: 0, status: 'pending' });
-    const tail = await get(url, { range: 'bytes=1000-' });
-    expect(sha256(Buffer.concat([head.rawPayload, tail.rawPayload]))).toBe(sha256(content));
-    expect((await recipients(x.transfer.id))[0]).toMatchObject({ download_count: 1, status: 'downloaded' });
-    const list = await receipts(x.transfer.id);
-    expect(list.map((r) => [r.range, r.bytes_sent, r.completed])).toEqual([
-      [`1000-${content.length - 1}`, content.length - 1000, true],
-      ['0-999', 1000, true],
-    ]);
-    expect((await eventsOf(x.transfer.id)).filter((e) => e.type === 'file.downloaded')).toHaveLength(1);
-  });
-
-  it('downloads through the shared link are receipts without a recipient; the owner\'s own are not receipts', async () => {
-    const x = await readyTransfer(h.app, key, [{ name: 'p.txt', content: 'public bytes' }], { title: 'Shared' });
-    expect((await get(`${x.link}/files/${x.transfer.files[0].id}`)).body).toBe('public bytes');
-    const owner = await h.app.inject({ method: 'GET', url: `/api/v1/files/${x.transfer.files[0].id}/download`, headers: bearer(key) });
-    expect(owner.body).toBe('public bytes');
-    expect((await h.app.inject({ method: 'HEAD', url: `${x.link}/files/${x.transfer.files[0].id}` })).statusCode).toBe(200);
-    const list = await receipts(x.transfer.id);
-    expect(list).toEqual([expect.objectContaining({ kind: 'file', recipient: null, bytes_sent: 12, completed: true })]);
-    const events = await eventsOf(x.transfer.id);
-    expect(events).toEqual([
-      { type: 'file.downloaded', data: expect.objectContaining({ recipient: null, bytes: 12, file: { id: x.transfer.files[0].id, name: 'p.txt', size: 12 } }) },
-    ]);
-  });
-});
-
-describe('link rules apply to recipient links as to the shared link', () => {
-  it('the download limit is shared: one download through /d/ uses up the shared link too', async () => {
-    const t = await readyTransfer(h.app, key, [{ name: 'a.txt', content: 'once' }], { max_downloads: 1, recipients: ['lim@example.com'] });
-    const [r] = await recipients(t.transfer.id);
-    expect((await get(`${pathOf(r.url)}/files/${t.transfer.files[0].id}`)).body).toBe('once');
-    expectError(await get(`${pathOf(r.url)}/files/${t.transfer.files[0].id}`), 410, 'download_limit_reached');
-    expectError(await get(`${t.link}/files/${t.transfer.files[0].id}`), 410, 'download_limit_reached');
-  });
-
-  it('a password protects /d/ the same way, and its page form unlocks it', async () => {
-    const t = await readyTransfer(h.app, key, [{ name: 's.txt', content: 'secret' }], { password: 'open sesame', recipients: ['pw@example.com'] });
-    const [r] = await recipients(t.transfer.id);
-    const link = pathOf(r.url);
-    const locked = await get(link);
-    expect(locked.body).toContain(`action="${link}/unlock"`);
-    expect(locked.body).not.toContain('/files/');
-    expectError(await get(`${link}/files/${t.transfer.files[0].id}`), 401, 'password_required');
-    expectError(await get(`${link}/download.zip`), 401, 'password_required');
-    const wrong = await h.app.inject({ method: 'POST', url: `${link}/unlock`, remoteAddress: '192.0.2.7', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'password=nope' });
-    expectError(wrong, 401, 'invalid_password');
-    const unlocked = await h.app.inject({ method: 'POST', url: `${link}/unlock`, remoteAddress: '192.0.2.8', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'password=open%20sesame' });
-    expect(unlocked.statusCode).toBe(303);
-    expect(unlocked.headers.location).toBe(link);
-    const cookie = unlocked.cookies.find((c) => c.name === `ferry_access_${t.transfer.id}`)!;
-    const file = await get(`${link}/files/${t.transfer.files[0].id}`, { cookie: `${cookie.name}=${cookie.value}` });
-    expect(file.body).toBe('secret');
-    expect((await get(link, { cookie: `${cookie.name}=${cookie.value}` })).body).toContain('/files/');
-  });
-
-  it('expiry and deletion end /d/ links as they end the shared link', async () => {
-    const expiring = await readyTransfer(h.app, key, [{ name: 'e.txt', content: 'e' }], { expires_at: new Date(h.clock.now().getTime() + 3600_000).toISOString(), recipients: ['exp@example.com'] });
-    const deleted = await readyTransfer(h.app, key, [{ name: 'd.txt', content: 'd' }], { recipients: ['del@example.com'] });
-    const [e] = await recipients(expiring.transfer.id);
-    const [d] = await recipients(deleted.transfer.id);
-    expect((await api('DELETE', `/api/v1/transfers/${deleted.transfer.id}`)).statusCode).toBe(204);
-    for (const suffix of ['', `/files/${deleted.transfer.files[0].id}`, '/download.zip']) expectError(await get(`${pathOf(d.url)}${suffix}`), 410, 'transfer_deleted');
-    h.clock.advance(2 * 3600_000);
-    try {
-      for (const suffix of ['', `/files/${expiring.transfer.files[0].id}`, '/download.zip']) expectError(await get(`${pathOf(e.url)}${suffix}`), 410, 'transfer_expired');
-      expectError(await api('POST', `/api/v1/transfers/${expiring.transfer.id}/recipients`, { email: 'late@example.com' }), 409, 'transfer_expired');
-    } finally {
-      h.clock.advance(-2 * 3600_000);
-    }
-  });
-
-  it('a transfer still uploading is not served through /d/ either', async () => {
-    const t = await createTransfer(h.app, key, { title: 'wip', recipients: ['wip@example.com'], files: [{ name: 'a', size: 1 }] });
-    const [r] = await recipients(t.id);
-    expectError(await get(pathOf(r.url)), 409, 'transfer_not_ready');
-  });
-
-  it('public_link false turns /t/ off (404) while /d/ links keep working; PATCH turns it back on', async () => {
-    const t = await readyTransfer(h.app, key, [{ name: 'p.txt', content: 'private' }], { public_link: false, recipients: ['only@example.com'] });
-    expect(t.transfer).toMatchObject({ public_link: false, url: null });
-    const slug = t.transfer.slug;
-    const shared = `/t/${slug}`;
-    for (const url of [shared, `${shared}/files/${t.transfer.files[0].id}`, `${shared}/download.zip`, `/api/v1/public/transfers/${slug}`]) expectError(await get(url), 404, 'not_found');
-    expectError(await h.app.inject({ method: 'POST', url: `/api/v1/public/transfers/${slug}/unlock`, payload: { password: 'x' } }), 404, 'not_found');
-    const [r] = await recipients(t.transfer.id);
-    expect((await get(`${pathOf(r.url)}/files/${t.transfer.files[0].id}`)).body).toBe('private');
-    const on = expectData(await api('PATCH', `/api/v1/transfers/${t.transfer.id}`, { public_link: true }));
-    expect(on).toMatchObject({ public_link: true, url: expect.stringContaining(`/t/${slug}`) });
-    expect((await get(`${shared}/files/${t.transfer.files[0].id}`)).body).toBe('private');
-    expect(expectData(await api('PATCH', `/api/v1/transfers/${t.transfer.id}`, { public_link: false })).public_link).toBe(false);
-    expectError(await get(shared), 404, 'not_found');
-  });
-});
-
 describe('isolation and bad input', () => {
   it("another account's transfer and recipients are 404 on every route", async () => {
     const t = await readyTransfer(h.app, key, [{ name: 'a.txt', content: 'x' }], { recipients: ['mine@example.com'] });
@@ -375,5 +197,48 @@ describe('isolation and bad input', () => {
     expectError(await api('GET', `/api/v1/transfers/${t.transfer.id}/receipts?kind=other`), 400, 'validation_failed');
     expectError(await api('GET', `/api/v1/transfers/${t.transfer.id}/recipients?limit=0`), 400, 'validation_failed');
     expectError(await api('DELETE', `/api/v1/transfers/${t.transfer.id}/recipients/rcp_nope`), 404, 'not_found');
+  });
+});
+
+
+describe('upgrading a database whose transfers hold recipient lists', () => {
+  it('copies every list into rows with links of their own, and the transfer shows the same addresses', async () => {
+    const database = await createTestDatabase();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-recipients-upgrade-'));
+    const url = database.url || `sqlite://${path.join(dir, 'ferry.db')}`;
+    try {
+      const before: Record<string, Migration> = {
+        '001-initial': m001, '002-uploads': m002, '003-direct-multipart': m003, '004-account-abuse-guards': m004,
+        '005-received-partials': m005, '006-slug-keys': m006, '007-write-locks': m007, '008-jobs': m008,
+      };
+      const old = connectDatabase(url);
+      await new Migrator({ db: old.db, provider: { getMigrations: async () => before } }).migrateToLatest();
+      const now = new Date().toISOString();
+      await old.db.insertInto('users').values({ id: 'us_1', email: 'old@example.com', name: null, password_hash: 'x', is_admin: 1, created_at: now }).execute();
+      const row = (id: string, recipients: string) => ({
+        id, user_id: 'us_1', title: id, message: null, recipients, slug: id.replace('_', '-'), password_hash: null, max_downloads: null, state: 'ready' as const,
+        expires_at: null, created_at: now, updated_at: now, finalized_at: now, deleted_at: null, purged_at: null, upload_token_hash: null,
+      });
+      await old.db.insertInto('transfers').values([row('tr_two', '["ann@example.com","bob@example.com"]'), row('tr_none', '[]'), row('tr_junk', 'not json')] as never).execute();
+      await old.close();
+
+      const upgraded = await openDatabase(url);
+      try {
+        const rows = await upgraded.db.selectFrom('recipients').selectAll().orderBy('position').execute();
+        expect(rows.map((r) => [r.transfer_id, r.email, r.position, r.email_status, r.revoked_at])).toEqual([
+          ['tr_two', 'ann@example.com', 0, 'pending', null],
+          ['tr_two', 'bob@example.com', 1, 'pending', null],
+        ]);
+        for (const r of rows) expect(r.token).toMatch(/^[0-9A-Za-z]{32}$/);
+        expect(rows[0]!.token).not.toBe(rows[1]!.token);
+        const flags = await upgraded.db.selectFrom('transfers').select(['id', 'public_link']).orderBy('id').execute();
+        expect(flags.map((f) => Number(f.public_link))).toEqual([1, 1, 1]);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await database.drop();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
