@@ -201,6 +201,29 @@ describe('isolation and bad input', () => {
 });
 
 
+describe('OpenAPI', () => {
+  it('documents the recipient and receipt routes, the /d/ links and public_link', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const ops: [string, string, string][] = [
+      ['/api/v1/transfers/{id}/recipients', 'get', 'listRecipients'],
+      ['/api/v1/transfers/{id}/recipients', 'post', 'addRecipients'],
+      ['/api/v1/transfers/{id}/recipients/{rid}', 'delete', 'removeRecipient'],
+      ['/api/v1/transfers/{id}/recipients/{rid}/resend', 'post', 'resendRecipientEmail'],
+      ['/api/v1/transfers/{id}/receipts', 'get', 'listReceipts'],
+      ['/d/{token}', 'get', 'getRecipientLinkPage'],
+      ['/d/{token}/unlock', 'post', 'unlockRecipientLinkForm'],
+      ['/d/{token}/files/{fileId}', 'get', 'downloadRecipientLinkFile'],
+      ['/d/{token}/download.zip', 'get', 'downloadRecipientLinkZip'],
+    ];
+    for (const [path, method, operationId] of ops) expect(doc.paths[path]?.[method]?.operationId, `${method} ${path}`).toBe(operationId);
+    expect(doc.paths['/api/v1/transfers/{id}/recipients'].post.requestBody).toBeDefined();
+    expect(Object.keys(doc.paths['/api/v1/transfers/{id}/recipients/{rid}'].delete.responses)).toContain('204');
+    expect(doc.components.schemas.Recipient.properties.status).toBeDefined();
+    expect(doc.components.schemas.Receipt.properties.completed).toBeDefined();
+    expect(doc.components.schemas.Transfer.properties.public_link).toBeDefined();
+  });
+});
+
 describe('upgrading a database whose transfers hold recipient lists', () => {
   it('copies every list into rows with links of their own, and the transfer shows the same addresses', async () => {
     const database = await createTestDatabase();
