@@ -80,9 +80,11 @@ export class RecipientService {
 
   /** Removes a recipient: their link is dead from this commit on; the row stays for its receipts. */
   async remove(userId: string, transferId: string, recipientId: string): Promise<void> {
-    await this.requireOwned(userId, transferId);
-    const revoked = await this.recipients.revoke(transferId, [recipientId], iso(this.clock.now()));
-    if (revoked === 0) throw fail.not_found('Recipient not found.');
+    const now = iso(this.clock.now());
+    await this.db.transaction().execute(async (tx) => {
+      if (!(await this.transfers.lockForUser(userId, transferId, now, tx))) throw notFound();
+      if ((await this.recipients.revoke(transferId, [recipientId], now, tx)) === 0) throw fail.not_found('Recipient not found.');
+    });
   }
 
   /** Emails the recipient their link again; only a ready transfer has one worth sending. */

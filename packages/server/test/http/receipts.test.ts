@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { Writable } from 'node:stream';
+import { buildApp } from '../../src/app.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { pathOf } from '../support/client.ts';
@@ -156,6 +158,9 @@ describe('link rules apply to recipient links as to the shared link', () => {
     expect(locked.body).not.toContain('/files/');
     expectError(await get(`${link}/files/${t.transfer.files[0].id}`), 401, 'password_required');
     expectError(await get(`${link}/download.zip`), 401, 'password_required');
+    const asPage = await get(`${link}/files/${t.transfer.files[0].id}`, { accept: 'text/html,*/*;q=0.8' });
+    expect(asPage.statusCode).toBe(401);
+    expect(asPage.body).toContain(`<a href="${link}">Enter the password</a>`);
     const wrong = await h.app.inject({ method: 'POST', url: `${link}/unlock`, remoteAddress: '192.0.2.7', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'password=nope' });
     expectError(wrong, 401, 'invalid_password');
     const unlocked = await h.app.inject({ method: 'POST', url: `${link}/unlock`, remoteAddress: '192.0.2.8', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'password=open%20sesame' });
@@ -203,6 +208,32 @@ describe('link rules apply to recipient links as to the shared link', () => {
     expect((await get(`${shared}/files/${t.transfer.files[0].id}`)).body).toBe('private');
     expect(expectData(await api('PATCH', `/api/v1/transfers/${t.transfer.id}`, { public_link: false })).public_link).toBe(false);
     expectError(await get(shared), 404, 'not_found');
+  });
+});
+
+describe('logs', () => {
+  it("never hold a recipient link's token", async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const app = await buildApp({ config: h.config, db: h.database.db, stores: h.stores, secret: 'test-secret-'.padEnd(48, 'x'), logger: { level: 'info', stream } });
+    try {
+      const t = await readyTransfer(h.app, key, [{ name: 'l.txt', content: 'logged' }], { recipients: ['log@example.com'] });
+      const [r] = await recipients(t.transfer.id);
+      const token = r.url.split('/d/')[1];
+      expect((await app.inject({ method: 'GET', url: `/d/${token}/files/${t.transfer.files[0].id}` })).body).toBe('logged');
+      expect((await app.inject({ method: 'GET', url: `/d/${token}` })).statusCode).toBe(200);
+      await app.services.receipts.idle();
+      const logged = lines.join('');
+      expect(logged).toContain('/d/[redacted]/files/');
+      expect(logged).not.toContain(token);
+    } finally {
+      await app.close();
+    }
   });
 });
 
