@@ -84,7 +84,7 @@ export class TransferService {
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       for (const file of fileRows) await this.files.insert(file, tx);
-      await this.recipients.replaceIn(row.id, recipients, false, tx);
+      if (recipients.length > 0) await this.recipients.replaceIn(row.id, recipients, false, tx);
     }, reserveRoom);
     return { ...(await this.get(owner.userId, row.id)), uploadToken: uploadToken.token };
   }
@@ -104,7 +104,7 @@ export class TransferService {
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       await this.files.insert(complete, tx);
-      await this.recipients.replaceIn(row.id, recipients, true, tx);
+      if (recipients.length > 0) await this.recipients.replaceIn(row.id, recipients, true, tx);
     });
     return this.get(owner.userId, row.id);
   }

@@ -46,6 +46,8 @@ describe('downloads through a recipient link', () => {
 
   it('the page lists the files under /d/ and a visit marks the recipient opened, emitting recipient.opened once', async () => {
     const link = pathOf(ann.url);
+    expect((await h.app.inject({ method: 'HEAD', url: link })).statusCode).toBe(200);
+    expect((await recipients(t.transfer.id))[0].opened_at).toBeNull();
     const pages = await Promise.all([get(link), get(link)]);
     for (const page of pages) {
       expect(page.statusCode).toBe(200);

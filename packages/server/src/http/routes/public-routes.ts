@@ -159,7 +159,8 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
       },
     }, async (request, reply) => {
       const { visit, view } = await publicView(request, link.toLink(request.params), link.url(request.params));
-      await services.receipts.pageView(visit);
+      // HEAD shows nothing to anyone, so it is no visit.
+      if (request.method === 'GET') await services.receipts.pageView(visit);
       return reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(renderTransferPage(link.pagePath(request.params), view));
     });
 
