@@ -54,6 +54,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const services = createServices({ ...deps, redis: deps.redis ?? null, clock: deps.clock ?? systemClock, log: app.log });
   app.decorate('services', services);
   app.addHook('onClose', async () => services.webhookAgent.close());
+  // Receipts of downloads that ended as the server stopped are written before the database closes.
+  app.addHook('onClose', () => services.receipts.idle());
   app.setValidatorCompiler(validatorCompiler);
   for (const schema of [...sharedSchemas, ...webhookSchemas]) app.addSchema(schema);
 

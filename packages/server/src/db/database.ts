@@ -10,6 +10,7 @@ import * as receivedPartials from './migrations/005-received-partials.ts';
 import * as slugKeys from './migrations/006-slug-keys.ts';
 import * as writeLocks from './migrations/007-write-locks.ts';
 import * as jobs from './migrations/008-jobs.ts';
+import * as recipients from './migrations/009-recipients.ts';
 import * as webhooks from './migrations/010-webhooks.ts';
 import * as fileRequests from './migrations/011-file-requests.ts';
 import * as senderNotifications from './migrations/012-sender-notifications.ts';
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '006-slug-keys': slugKeys,
   '007-write-locks': writeLocks,
   '008-jobs': jobs,
+  '009-recipients': recipients,
   '010-webhooks': webhooks,
   '011-file-requests': fileRequests,
   '012-sender-notifications': senderNotifications,

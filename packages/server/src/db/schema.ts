@@ -48,6 +48,10 @@ export interface TransfersTable {
   user_id: string;
   title: string;
   message: string | null;
+  /**
+   * JSON list of addresses, superseded by the recipients table (migration 009 copied every list
+   * into rows). Kept for older readers; new transfers write `[]` and nothing reads it.
+   */
   recipients: string;
   /** The link's slug as its owner wrote it; null once purged. */
   slug: string | null;
@@ -79,6 +83,8 @@ export interface TransfersTable {
   /** Download notices sent so far (0, 1 or 2; never more). */
   notices_sent: number;
   reminded_at: string | null;
+  /** 1 while the shared /t/{slug} link works; 0 when only recipients' own links do (migration 009). */
+  public_link: Generated<number>;
   /** The file request this transfer was opened through (its owner is the requester). */
   file_request_id?: string | null;
   /** What the uploader of a file request gave about themselves (the request may require them). */
@@ -283,6 +289,57 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+export type EmailStatus = 'pending' | 'sent' | 'bounced' | 'failed';
+
+/**
+ * A recipient of a transfer (migration 009). `token` is their link `/d/{token}`, stored as it is:
+ * like the public slug it is a capability the owner must be able to show and the email job must
+ * put into the message, so it cannot be kept only as a hash. A removed recipient keeps its row
+ * (`revoked_at`) for its receipts; its link is dead.
+ */
+export interface RecipientsTable {
+  id: string;
+  transfer_id: string;
+  /** Normalised (trimmed, lower case); unique per transfer among live recipients. */
+  email: string;
+  /** Order of addition within the transfer (revoked rows keep theirs). */
+  position: number;
+  token: string;
+  email_status: Generated<EmailStatus>;
+  email_sent_at: string | null;
+  email_error: string | null;
+  /** The first and the latest visit of their download page. */
+  opened_at: string | null;
+  last_opened_at: string | null;
+  /** Completed downloads only (see receipts). */
+  first_download_at: string | null;
+  last_download_at: string | null;
+  download_count: Generated<number>;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export type ReceiptKind = 'page_view' | 'file' | 'zip';
+
+/**
+ * One visit of a download page or one download through a link (migration 009): the public link
+ * (`recipient_id` null) or a recipient's. Written when the response starts and settled when it
+ * ends: `completed` is 1 only when every byte was handed to the client.
+ */
+export interface ReceiptsTable {
+  id: string;
+  transfer_id: string;
+  recipient_id: string | null;
+  kind: ReceiptKind;
+  file_id: string | null;
+  /** "first-last" byte positions of a 206 answer; null for the whole body. */
+  range: string | null;
+  started_at: string;
+  finished_at: string | null;
+  bytes_sent: Generated<number>;
+  completed: Generated<number>;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -303,4 +360,6 @@ export interface Database {
   jobs: JobsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  recipients: RecipientsTable;
+  receipts: ReceiptsTable;
 }

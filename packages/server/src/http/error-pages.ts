@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { SLUG_PATTERN } from '../domain/transfer-rules.ts';
+import { RECIPIENT_TOKEN_PATTERN } from '../domain/recipients.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { ErrorPageRenderer } from './error-handler.ts';
 import { PAGE_HEADERS, renderErrorPage, type ErrorPageView } from './transfer-page.ts';
@@ -59,14 +60,24 @@ const BACK_TO_PAGE: Partial<Record<ErrorCode, string>> = {
 export const recipientErrorPage: ErrorPageRenderer = (request: FastifyRequest, status, body) => {
   if (!prefersHtml(request.headers.accept)) return null;
   const { code, message } = body.error;
-  const slug = (request.params as { slug?: unknown } | undefined)?.slug;
+  const params = request.params as { slug?: unknown; token?: unknown } | undefined;
   const view: ErrorPageView = {
     heading: HEADINGS[code] ?? (status >= 500 ? 'Something went wrong' : 'This request cannot be served'),
     // Messages of planned errors are written for people; a 5xx's never carries internals.
     message,
   };
   const label = BACK_TO_PAGE[code];
-  if (label && typeof slug === 'string' && SLUG_PATTERN.test(slug)) view.link = { href: `/t/${encodeURIComponent(slug)}`, label };
+  const page = linkPage(params?.slug, params?.token);
+  if (label && page) view.link = { href: page, label };
   if (typeof body.request_id === 'string') view.requestId = body.request_id;
   return { html: renderErrorPage(view), headers: PAGE_HEADERS };
 };
+
+const TOKEN = new RegExp(RECIPIENT_TOKEN_PATTERN);
+
+/** The download page of the link in the path: the shared /t/{slug} or a recipient's /d/{token}. */
+function linkPage(slug: unknown, token: unknown): string | null {
+  if (typeof slug === 'string' && SLUG_PATTERN.test(slug)) return `/t/${encodeURIComponent(slug)}`;
+  if (typeof token === 'string' && TOKEN.test(token)) return `/d/${token}`;
+  return null;
+}

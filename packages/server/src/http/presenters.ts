@@ -2,7 +2,10 @@ import type { Config } from '../config.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { FileRow } from '../repositories/files-repository.ts';
-import type { TransferWithTotals } from '../repositories/transfers-repository.ts';
+import type { TransferWithRecipients } from '../services/transfer-service.ts';
+import type { RecipientRow } from '../repositories/recipients-repository.ts';
+import type { ReceiptListRow } from '../repositories/receipts-repository.ts';
+import { recipientStatus } from '../domain/recipients.ts';
 import type { ApiKeyRow } from '../repositories/api-keys-repository.ts';
 import type { FileRequestRow, FileRequestUsage } from '../repositories/file-requests-repository.ts';
 import { isExpired } from '../domain/expiry.ts';
@@ -55,16 +58,18 @@ export class Presenter {
    * `uploader`: the view for a file request's uploader (their upload token), which names no link,
    * recipients or download URL of the requester's transfer.
    */
-  transfer(transfer: TransferWithTotals, files: FileRow[], options: { signedUrls?: boolean; now?: Date; uploadToken?: string; uploader?: boolean } = {}) {
+  transfer(transfer: TransferWithRecipients, files: FileRow[], options: { signedUrls?: boolean; now?: Date; uploadToken?: string; uploader?: boolean } = {}) {
     const owner = options.uploader !== true;
+    const publicLink = transfer.public_link !== 0;
     return {
       id: transfer.id,
       title: transfer.title,
       message: transfer.message,
-      recipients: owner ? (JSON.parse(transfer.recipients) as string[]) : [],
+      recipients: owner ? transfer.recipient_emails : [],
       state: effectiveState(transfer, options.now ?? this.clock.now()),
       slug: owner ? transfer.slug : null,
-      url: owner && transfer.slug ? this.publicLink(transfer.slug) : null,
+      url: owner && transfer.slug && publicLink ? this.publicLink(transfer.slug) : null,
+      public_link: publicLink,
       expires_at: transfer.expires_at,
       password_protected: transfer.password_hash !== null,
       max_downloads: transfer.max_downloads,
@@ -118,6 +123,45 @@ export class Presenter {
 
   publicLink(slug: string): string {
     return `${this.config.publicUrl}/t/${encodeURIComponent(slug)}`;
+  }
+
+  /** A recipient's own link. */
+  recipientLink(token: string): string {
+    return `${this.config.publicUrl}/d/${token}`;
+  }
+
+  /** For the transfer's owner only: `url` is the recipient's link, a capability like the public one. */
+  recipient(row: RecipientRow) {
+    return {
+      id: row.id,
+      transfer_id: row.transfer_id,
+      email: row.email,
+      status: recipientStatus(row),
+      email_status: row.email_status,
+      email_sent_at: row.email_sent_at,
+      email_error: row.email_error,
+      url: this.recipientLink(row.token),
+      opened_at: row.opened_at,
+      last_opened_at: row.last_opened_at,
+      first_download_at: row.first_download_at,
+      last_download_at: row.last_download_at,
+      download_count: row.download_count,
+      created_at: row.created_at,
+    };
+  }
+
+  receipt(row: ReceiptListRow) {
+    return {
+      id: row.id,
+      kind: row.kind,
+      recipient: row.recipient_id === null ? null : { id: row.recipient_id, email: row.recipient_email },
+      file: row.file_id === null ? null : { id: row.file_id, name: row.file_name },
+      range: row.range,
+      started_at: row.started_at,
+      finished_at: row.finished_at,
+      bytes_sent: row.bytes_sent,
+      completed: row.completed === 1,
+    };
   }
 
   key(row: ApiKeyRow) {

@@ -5,7 +5,8 @@ import type { FastifyRequest, FastifyServerOptions } from 'fastify';
  * serializer leaves headers out, and the redact paths catch them should a log line include
  * them) and, for signed links, in the query string: `signature`, and names such as `token`,
  * `key`, `password` or `X-Amz-Credential` that a client may send anyway. Their values are
- * replaced before the URL is written, so a log file never holds a working link.
+ * replaced before the URL is written, and so is the token of a recipient's link (/d/{token}), so a
+ * log file never holds a working link.
  */
 
 const CENSOR = '[redacted]';
@@ -24,8 +25,15 @@ const REDACTED_HEADERS = [
   'res.headers["set-cookie"]',
 ];
 
-/** `url` with the values of credential-like query parameters replaced; the rest kept as sent. */
-export function redactUrl(url: string): string {
+/** A recipient's own link names them and opens the transfer: its token is a credential in the path. */
+const RECIPIENT_LINK = /^\/d\/[^/?#]+/;
+
+/**
+ * `url` with the values of credential-like query parameters and a recipient link's token
+ * replaced; the rest kept as sent.
+ */
+export function redactUrl(raw: string): string {
+  const url = raw.replace(RECIPIENT_LINK, `/d/${CENSOR}`);
   const q = url.indexOf('?');
   if (q === -1) return url;
   const hash = url.indexOf('#', q);

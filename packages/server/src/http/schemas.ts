@@ -106,7 +106,8 @@ export const TransferView = Type.Object(
     recipients: Type.Array(Type.String()),
     state: Type.Union([Type.Literal('uploading'), Type.Literal('ready'), Type.Literal('expired'), Type.Literal('deleted')]),
     slug: Nullable(Type.String()),
-    url: Nullable(Type.String({ description: 'Public link for recipients.' })),
+    url: Nullable(Type.String({ description: 'The shared link /t/{slug}; null while public_link is false (and once purged).' })),
+    public_link: Type.Boolean({ description: 'Whether the shared link works. When false, only recipients\' own /d/ links lead to the transfer.' }),
     expires_at: Nullable(DateTime),
     password_protected: Type.Boolean(),
     max_downloads: Nullable(Type.Integer()),
@@ -191,4 +192,41 @@ export const ApiKeyWithSecret = Type.Intersect([
   Type.Object({ key: Type.String({ description: 'The whole key; shown this once only.' }) }),
 ]);
 
-export const sharedSchemas = [ErrorEnvelope, FileView, TransferView, ApiKeyView, FileRequestView];
+export const RecipientView = Type.Object(
+  {
+    id: Type.String(),
+    transfer_id: Type.String(),
+    email: Type.String(),
+    status: Type.Union(['pending', 'sent', 'bounced', 'failed', 'opened', 'downloaded'].map((s) => Type.Literal(s)), {
+      description: 'downloaded (a completed download through their link), else opened (their page was visited), else email_status.',
+    }),
+    email_status: Type.Union(['pending', 'sent', 'bounced', 'failed'].map((s) => Type.Literal(s)), { description: 'The latest email sending them their link.' }),
+    email_sent_at: Nullable(DateTime),
+    email_error: Nullable(Type.String()),
+    url: Type.String({ description: 'Their own link /d/{token}: it identifies them, so share it with them only.' }),
+    opened_at: Nullable(DateTime),
+    last_opened_at: Nullable(DateTime),
+    first_download_at: Nullable(DateTime),
+    last_download_at: Nullable(DateTime),
+    download_count: Type.Integer({ description: 'Completed downloads (a file or the ZIP) through their link.' }),
+    created_at: DateTime,
+  },
+  { $id: 'Recipient' },
+);
+
+export const ReceiptView = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('page_view'), Type.Literal('file'), Type.Literal('zip')]),
+    recipient: Nullable(Type.Object({ id: Type.String(), email: Nullable(Type.String()) }, { description: 'null: through the shared link.' })),
+    file: Nullable(Type.Object({ id: Type.String(), name: Nullable(Type.String()) })),
+    range: Nullable(Type.String({ description: '"first-last" byte positions of a range request; null for the whole body.' })),
+    started_at: DateTime,
+    finished_at: Nullable(DateTime),
+    bytes_sent: Type.Integer(),
+    completed: Type.Boolean({ description: 'Every byte of the response was handed to the client (false: aborted, or still running while finished_at is null).' }),
+  },
+  { $id: 'Receipt' },
+);
+
+export const sharedSchemas = [ErrorEnvelope, FileView, TransferView, ApiKeyView, FileRequestView, RecipientView, ReceiptView];

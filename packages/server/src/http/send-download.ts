@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fail } from '../errors.ts';
-import type { DownloadService, FileDownload, ZipDownload } from '../services/download-service.ts';
+import type { DownloadService, FileDownload, LinkVisit, ZipDownload } from '../services/download-service.ts';
+import type { DownloadStart, ReceiptHandle, ReceiptService } from '../services/receipt-service.ts';
 import { streamZip } from '../zip/zip-stream.ts';
 import { contentRangeHeader, downloadHeaders, unsatisfiedRangeHeader } from './download-headers.ts';
 import { ifNoneMatchHits, ifRangeAllows, parseRange } from './range.ts';
@@ -53,9 +54,26 @@ function notModified(request: FastifyRequest, reply: FastifyReply, headers: Reco
   return true;
 }
 
-/** Counts what actually leaves and refunds the rest when the client goes away mid-download. */
-function refundUnsent(reply: FastifyReply, body: Readable, length: number, refund: (unsent: number) => Promise<void>): Readable {
+/** What sending a download needs: the checks and bytes, and the receipts of link downloads. */
+export interface DownloadServices {
+  downloads: DownloadService;
+  receipts: ReceiptService;
+}
+
+/** A GET through a link leaves a receipt; the owner's and signed-URL downloads, and HEAD, do not. */
+function startReceipt(request: FastifyRequest, receipts: ReceiptService, visit: LinkVisit | undefined, download: DownloadStart): Promise<ReceiptHandle | null> {
+  if (!visit || request.method !== 'GET') return Promise.resolve(null);
+  return receipts.start(visit, download);
+}
+
+/**
+ * Every streamed download body goes through here: counts what actually leaves, and when the
+ * response ends (finished, or closed before that because the client went away or the source
+ * failed) refunds the bytes never sent and settles the receipt.
+ */
+function trackBody(reply: FastifyReply, body: Readable, length: number, refund: (unsent: number) => Promise<void>, receipt: ReceiptHandle | null): Readable {
   let sent = 0;
+  let finished = false;
   // Counting in transform() keeps the stream paused until the response pipes it (a 'data' listener would not).
   const counter = new Transform({
     highWaterMark: 1024 * 1024,
@@ -64,17 +82,33 @@ function refundUnsent(reply: FastifyReply, body: Readable, length: number, refun
       callback(null, chunk);
     },
   });
+  // 'finish': the last byte was handed to the connection; a 'close' without it is an abort.
+  reply.raw.once('finish', () => {
+    finished = true;
+  });
   reply.raw.once('close', () => {
     // The source (an open file, or an S3 response holding a pooled socket) goes with the client.
     if (!body.destroyed) body.destroy();
     if (sent < length) void refund(length - sent).catch((err) => reply.log.warn({ err }, 'download refund failed'));
+    receipt?.finish({ bytesSent: sent, completed: finished && sent === length });
   });
   body.once('error', (error) => counter.destroy(error));
   return body.pipe(counter);
 }
 
-export async function sendFile(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: FileDownload) {
-  const { file, transfer, audience } = target;
+/** Opens the receipt of a body about to stream; when that fails, the source is closed and the charge refunded. */
+async function receiptFor(request: FastifyRequest, receipts: ReceiptService, visit: LinkVisit | undefined, download: DownloadStart, body: Readable, refundAll: () => Promise<void>) {
+  try {
+    return await startReceipt(request, receipts, visit, download);
+  } catch (error) {
+    body.destroy();
+    await refundAll();
+    throw error;
+  }
+}
+
+export async function sendFile(request: FastifyRequest, reply: FastifyReply, { downloads, receipts }: DownloadServices, target: FileDownload) {
+  const { file, transfer, audience, visit } = target;
   const headers = downloadHeaders({
     name: file.name,
     contentType: file.content_type,
@@ -97,16 +131,22 @@ export async function sendFile(request: FastifyRequest, reply: FastifyReply, dow
   void reply.code(part.status).headers(headers);
   if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, file.size));
   void reply.header('content-length', length);
-  if (request.method === 'HEAD' || file.size === 0) return reply.send();
+  if (request.method === 'HEAD') return reply.send();
+  const download: DownloadStart = { kind: 'file', file, start: part.start, end: part.end, total: file.size, ranged: part.status === 206 };
+  if (file.size === 0) {
+    (await startReceipt(request, receipts, visit, download))?.finish({ bytesSent: 0, completed: true });
+    return reply.send();
+  }
   const body = await downloads.open(file, { start: part.start, end: part.end }).catch(async (error) => {
     await refund(charged);
     throw error;
   });
-  return reply.send(refundUnsent(reply, body, length, (unsent) => refund(unsent)));
+  const receipt = await receiptFor(request, receipts, visit, download, body, () => refund(charged));
+  return reply.send(trackBody(reply, body, length, (unsent) => refund(unsent), receipt));
 }
 
-export async function sendZip(request: FastifyRequest, reply: FastifyReply, downloads: DownloadService, target: ZipDownload) {
-  const { plan, files, transfer, audience } = target;
+export async function sendZip(request: FastifyRequest, reply: FastifyReply, { downloads, receipts }: DownloadServices, target: ZipDownload) {
+  const { plan, files, transfer, audience, visit } = target;
   // The archive's bytes follow from each file's content and its entry name (which depends on the
   // other names), so both go into the tag: a resume with If-Range never mixes two layouts.
   const etag = createHash('sha256')
@@ -124,5 +164,8 @@ export async function sendZip(request: FastifyRequest, reply: FastifyReply, down
   void reply.code(part.status).headers(headers).header('content-length', length);
   if (part.status === 206) void reply.header('content-range', contentRangeHeader(part.start, part.end, plan.size));
   if (request.method === 'HEAD') return reply.send();
-  return reply.send(refundUnsent(reply, streamZip(plan, { start: part.start, end: part.end }), length, (unsent) => refund(toFileBytes(unsent))));
+  const body = streamZip(plan, { start: part.start, end: part.end });
+  const download: DownloadStart = { kind: 'zip', file: null, start: part.start, end: part.end, total: plan.size, ranged: part.status === 206 };
+  const receipt = await receiptFor(request, receipts, visit, download, body, () => refund(part.charged ? toFileBytes(length) : 0));
+  return reply.send(trackBody(reply, body, length, (unsent) => refund(toFileBytes(unsent)), receipt));
 }

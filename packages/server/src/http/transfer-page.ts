@@ -1,4 +1,4 @@
-/** The plain pages served under /t/{slug} until the web app replaces them. No script, everything escaped. */
+/** The plain pages served under /t/{slug} and /d/{token} until the web app replaces them. No script, everything escaped. */
 
 /**
  * Headers of every page: nothing loads but inline styles, forms post only to Ferry, and no other site
@@ -52,8 +52,9 @@ ${body}
 </html>`;
 }
 
-export function renderTransferPage(slug: string, view: PageView): string {
-  const action = `/t/${encodeURIComponent(slug)}/unlock`;
+/** The page of the link at `linkPath` (`/t/{slug}` or `/d/{token}`, already encoded); its form posts to `{linkPath}/unlock`. */
+export function renderTransferPage(linkPath: string, view: PageView): string {
+  const action = `${linkPath}/unlock`;
   const until = view.expires_at ? escapeHtml(view.expires_at) : null;
   if (view.locked) {
     return layout(view.title, `<h1>${escapeHtml(view.title)}</h1>

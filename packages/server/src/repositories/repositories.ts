@@ -8,6 +8,8 @@ import { FilesRepository } from './files-repository.ts';
 import { JobsRepository } from './jobs-repository.ts';
 import { LocksRepository } from './locks-repository.ts';
 import { LoginThrottlesRepository } from './login-throttles-repository.ts';
+import { ReceiptsRepository } from './receipts-repository.ts';
+import { RecipientsRepository } from './recipients-repository.ts';
 import { TransfersRepository } from './transfers-repository.ts';
 import { TusUploadsRepository } from './tus-uploads-repository.ts';
 import { UploadPartsRepository } from './upload-parts-repository.ts';
@@ -34,6 +36,8 @@ export function createRepositories(db: Db) {
     jobs: new JobsRepository(db),
     webhookEndpoints: new WebhookEndpointsRepository(db),
     webhookDeliveries: new WebhookDeliveriesRepository(db),
+    recipients: new RecipientsRepository(db),
+    receipts: new ReceiptsRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

@@ -6,10 +6,12 @@ import { isUniqueViolation } from '../db/unique-violation.ts';
 import { slugKey } from '../domain/transfer-rules.ts';
 
 /** A row as written: `slug_key` follows from `slug` and is the repository's to set. */
-export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served' | 'slug_key'> & {
+export type TransferRow = Omit<TransfersTable, 'download_count' | 'bytes_served' | 'slug_key' | 'public_link'> & {
   download_count: number;
   bytes_served?: number;
   slug_key?: string | null;
+  /** 1 (the default) while /t/{slug} works, 0 when it is off. */
+  public_link?: number;
 };
 export type TransferWithTotals = TransferRow & { size: number; file_count: number };
 export type DbOrTx = Db | Transaction<Database>;
@@ -42,6 +44,7 @@ const normalize = (row: TransferWithTotals): TransferWithTotals => ({
   size: Number(row.size),
   file_count: Number(row.file_count),
   download_count: Number(row.download_count),
+  public_link: Number(row.public_link ?? 1),
 });
 
 /** Another transfer holds this slug (in any letter case), or it is reserved for another account. */
@@ -173,6 +176,16 @@ export class TransfersRepository {
     return this.db.selectFrom('transfers').select(['id', 'user_id']).where('upload_token_hash', '=', hash).where('state', '!=', 'deleted').executeTakeFirst();
   }
 
+  /**
+   * Writes to the live transfer of `userId` (its updated_at), so concurrent changes to its
+   * recipients take turns: on PostgreSQL the row stays locked until the transaction ends, and
+   * SQLite runs one writing transaction at a time. Answers false when there is no such transfer.
+   */
+  async lockForUser(userId: string, id: string, nowIso: string, tx: DbOrTx): Promise<boolean> {
+    const r = await tx.updateTable('transfers').set({ updated_at: nowIso }).where('id', '=', id).where('user_id', '=', userId).where('state', '!=', 'deleted').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   setUploadTokenHash(id: string, hash: string): Promise<unknown> {
     return this.db.updateTable('transfers').set({ upload_token_hash: hash }).where('id', '=', id).execute();
   }
@@ -229,6 +242,27 @@ export class TransfersRepository {
       .returning('notices_sent')
       .executeTakeFirst();
     return row ? Number(row.notices_sent) : null;
+  }
+
+  /** Ready transfers that remind their recipients, expiring in (now, edge], not yet reminded. */
+  dueForReminder(nowIso: string, edgeIso: string, limit: number): Promise<{ id: string }[]> {
+    return this.db
+      .selectFrom('transfers')
+      .select('id')
+      .where('state', '=', 'ready')
+      .where('reminders', '=', 1)
+      .where('reminded_at', 'is', null)
+      .where('expires_at', '>', nowIso)
+      .where('expires_at', '<=', edgeIso)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Marks the reminder as sent; true for the one caller that did (reminders go out once). */
+  async claimReminder(id: string, nowIso: string, tx: DbOrTx): Promise<boolean> {
+    const r = await tx.updateTable('transfers').set({ reminded_at: nowIso }).where('id', '=', id).where('reminded_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /** Turns due transfers expired and answers which ones this call turned (each exactly once). */

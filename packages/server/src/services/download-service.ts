@@ -10,6 +10,7 @@ import { planZip, type ZipPlan } from '../zip/zip-plan.ts';
 import { sanitizeZipEntryNames } from '../zip/zip-entry-names.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { TransferService } from './transfer-service.ts';
+import type { RecipientRow, RecipientsRepository } from '../repositories/recipients-repository.ts';
 
 /** Finds the caller's access token for a transfer (a header, or the cookie named after the transfer). */
 export type AccessTokenLookup = (transferId: string) => string | undefined;
@@ -28,10 +29,21 @@ const REDIRECT_TTL_SECONDS = 60;
 /** Who is downloading decides whether the download counts against the link's allowance. */
 export type Audience = 'owner' | 'recipient';
 
+/** A link recipients follow: the transfer's shared link, or one recipient's own. */
+export type LinkRef = { slug: string } | { token: string };
+
+/** A transfer reached through a link; `recipient` is the link's recipient (null for the shared link). */
+export interface LinkVisit {
+  transfer: TransferWithTotals;
+  recipient: RecipientRow | null;
+}
+
 export interface FileDownload {
   transfer: TransferWithTotals;
   file: FileRow;
   audience: Audience;
+  /** Set for downloads through a link, which leave receipts. */
+  visit?: LinkVisit;
 }
 
 export interface ZipDownload {
@@ -39,6 +51,7 @@ export interface ZipDownload {
   files: FileRow[];
   plan: ZipPlan;
   audience: Audience;
+  visit?: LinkVisit;
 }
 
 /**
@@ -49,6 +62,7 @@ export class DownloadService {
   constructor(
     private readonly transfers: TransfersRepository,
     private readonly files: FilesRepository,
+    private readonly recipients: RecipientsRepository,
     private readonly transferService: TransferService,
     private readonly stores: BlobStoreRegistry,
     private readonly signer: UrlSigner,
@@ -79,13 +93,29 @@ export class DownloadService {
     return { transfer, file: requireComplete(file), audience: 'recipient' };
   }
 
-  /** The public view of a link: only finalized, live transfers serve recipients. */
-  async publicTransfer(slug: string): Promise<TransferWithTotals> {
+  /**
+   * What a link leads to, under the same rules for the shared link and a recipient's own: only
+   * finalized, live transfers serve recipients. A shared link the owner turned off, a removed
+   * recipient's link and a purged transfer's are 404, as if they never existed.
+   */
+  async openLink(link: LinkRef): Promise<LinkVisit> {
+    const visit = 'slug' in link ? await this.bySlug(link.slug) : await this.byToken(link.token);
+    if (!visit) throw fail.not_found('Transfer not found.');
+    this.assertLive(visit.transfer);
+    this.assertFinalized(visit.transfer);
+    return visit;
+  }
+
+  private async bySlug(slug: string): Promise<LinkVisit | null> {
     const transfer = await this.transfers.findBySlug(slug);
-    if (!transfer) throw fail.not_found('Transfer not found.');
-    this.assertLive(transfer);
-    this.assertFinalized(transfer);
-    return transfer;
+    return transfer && transfer.public_link !== 0 ? { transfer, recipient: null } : null;
+  }
+
+  private async byToken(token: string): Promise<LinkVisit | null> {
+    const recipient = await this.recipients.findByToken(token);
+    if (!recipient || recipient.revoked_at !== null) return null;
+    const transfer = await this.transfers.findById(recipient.transfer_id);
+    return transfer && transfer.purged_at === null ? { transfer, recipient } : null;
   }
 
   /** Throws 401 unless the transfer has no password or the access token was issued for it. */
@@ -102,12 +132,13 @@ export class DownloadService {
     return (await this.files.listForTransfer(transfer.id)).filter((f) => f.state === 'complete');
   }
 
-  async publicFile(slug: string, fileId: string, tokenFor: AccessTokenLookup): Promise<FileDownload> {
-    const transfer = await this.publicTransfer(slug);
+  async publicFile(link: LinkRef, fileId: string, tokenFor: AccessTokenLookup): Promise<FileDownload> {
+    const visit = await this.openLink(link);
+    const { transfer } = visit;
     this.assertUnlocked(transfer, tokenFor(transfer.id));
     const file = await this.files.findById(fileId);
     if (!file || file.transfer_id !== transfer.id) throw fail.not_found('File not found.');
-    return { transfer, file: requireComplete(file), audience: 'recipient' };
+    return { transfer, file: requireComplete(file), audience: 'recipient', visit };
   }
 
   async ownerZip(userId: string, transferId: string): Promise<ZipDownload> {
@@ -116,10 +147,10 @@ export class DownloadService {
     return this.zip(transfer, 'owner');
   }
 
-  async publicZip(slug: string, tokenFor: AccessTokenLookup): Promise<ZipDownload> {
-    const transfer = await this.publicTransfer(slug);
-    this.assertUnlocked(transfer, tokenFor(transfer.id));
-    return this.zip(transfer, 'recipient');
+  async publicZip(link: LinkRef, tokenFor: AccessTokenLookup): Promise<ZipDownload> {
+    const visit = await this.openLink(link);
+    this.assertUnlocked(visit.transfer, tokenFor(visit.transfer.id));
+    return { ...(await this.zip(visit.transfer, 'recipient')), visit };
   }
 
   /**

@@ -10,6 +10,8 @@ import { AccountService } from './account-service.ts';
 import { TransferService } from './transfer-service.ts';
 import { FileService } from './file-service.ts';
 import { DownloadService } from './download-service.ts';
+import { RecipientService } from './recipient-service.ts';
+import { ReceiptService } from './receipt-service.ts';
 import { UnlockService } from './unlock-service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { StorageReservation } from './storage-reservation.ts';
@@ -38,6 +40,8 @@ import { MailDelivery } from '../notifications/mail-delivery.ts';
 import { senderNoticeJobs } from '../notifications/sender-notices.ts';
 import { NotificationSubscriber } from '../notifications/notification-subscriber.ts';
 import { webhookNoticeJob } from '../notifications/webhook-notices.ts';
+import { recipientEmailJobs } from '../notifications/recipient-emails.ts';
+import { expiryReminderScan } from '../notifications/expiry-reminders.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -68,7 +72,7 @@ const quiet: SweepLog = { info: () => undefined, warn: () => undefined, error: (
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, fileRequests: fileRequestsRepo, webhookEndpoints, webhookDeliveries } = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, fileRequests: fileRequestsRepo, webhookEndpoints, webhookDeliveries, recipients: recipientsRepo, receipts: receiptsRepo } = createRepositories(db);
   const jobQueue = new JobQueue(jobsRepo, clock);
   const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
   const events = new DomainEvents(db, jobQueue, clock);
@@ -112,12 +116,15 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     users,
     fileRequests: fileRequestsRepo,
     publicUrl: config.publicUrl,
-    downloadedBy: async () => [],
-    recipientEmails: async () => [],
+    downloadedBy: (transferId) => recipientsRepo.downloadedEmails(transferId),
+    recipientEmails: async (transferId) => (await recipientsRepo.listLive(transferId)).map((r) => r.email),
   });
   for (const kind of senderNotices) worker.register(kind);
   worker.register(webhookNoticeJob({ delivery: mailDelivery, endpoints: webhookEndpoints, users }));
-  events.subscribe(new NotificationSubscriber(jobQueue, transfersRepo, async () => undefined));
+  for (const kind of recipientEmailJobs({ delivery: mailDelivery, recipients: recipientsRepo, transfers: transfersRepo, files: filesRepo, users, clock, publicUrl: config.publicUrl })) worker.register(kind);
+  const reminders = expiryReminderScan({ db, transfers: transfersRepo, recipients: recipientsRepo, queue: jobQueue, clock });
+  worker.register(reminders);
+  worker.every({ kind: reminders.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: reminders.maxAttempts });
   const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads, writeLocks }, stores, clock, {
     // One setting for every account until plans exist; then the account's plan quota answers here.
     pendingLimit: async () => config.uploads.maxPendingBytesPerAccount,
@@ -130,14 +137,16 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
   const direct = new DirectMultipart(directUploads, filesRepo, stores, leases, clock);
   const caps = new FileRequestCaps(fileRequestsRepo, clock);
-  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, events, (ids) => direct.abortForFiles(ids));
+  const recipients = new RecipientService(db, recipientsRepo, transfersRepo, jobQueue, clock);
+  events.subscribe(new NotificationSubscriber(jobQueue, transfersRepo, (transferId, _eventId, tx) => recipients.emailAll(transferId, tx)));
+  const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, events, recipients, (ids) => direct.abortForFiles(ids));
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
   const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
-  const downloads = new DownloadService(transfersRepo, filesRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
+  const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
   const uploadCleanup = new UploadCleanup({
     parts: uploadParts,
     tusUploads,
@@ -162,6 +171,8 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     keys: new KeyService(apiKeys, users, clock, db, events),
     account: new AccountService(users, counters, clock, config.plan),
     transfers,
+    recipients,
+    receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log),
     files,
     fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock),
     uploadTokens: new UploadTokens(transfersRepo),

@@ -6,7 +6,6 @@ import {
   effectiveState,
   MAX_DOWNLOADS_LIMIT,
   MAX_MESSAGE_LENGTH,
-  MAX_RECIPIENTS,
   MAX_TITLE_LENGTH,
   SLUG_PATTERN,
   SLUG_RESERVATION_DAYS,
@@ -15,7 +14,8 @@ import type { PlanLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { SlugTakenError, type DbOrTx, type TransfersRepository, type TransferRow, type TransferWithTotals, type TransferListQuery } from '../repositories/transfers-repository.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
-import { normalizeEmail, passwordTooLong } from './auth-service.ts';
+import { passwordTooLong } from './auth-service.ts';
+import type { RecipientService } from './recipient-service.ts';
 import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
 import { resolveExpiry } from './expiry-policy.ts';
 import type { Principal } from './principal.ts';
@@ -35,6 +35,8 @@ export interface TransferInput {
   password?: string | null;
   slug?: string | null;
   max_downloads?: number | null;
+  /** Whether the shared /t/{slug} link works (default true); recipients' own links always do. */
+  public_link?: boolean;
   files?: FileDeclaration[];
   /** Email the sender when the transfer is ready. */
   confirmation?: boolean;
@@ -43,6 +45,9 @@ export interface TransferInput {
   /** Remind recipients who have not downloaded one day before expiry (default true). */
   reminders?: boolean;
 }
+
+/** A transfer with the addresses of its live recipients, oldest first. */
+export type TransferWithRecipients = TransferWithTotals & { recipient_emails: string[] };
 
 /** A file's bytes already stored and checked, before any row names them. */
 export interface StoredFile {
@@ -56,7 +61,7 @@ export interface StoredFile {
 }
 
 export interface TransferDetail {
-  transfer: TransferWithTotals;
+  transfer: TransferWithRecipients;
   files: FileRow[];
   /** Only when just issued (creation); it is stored hashed and never shown again. */
   uploadToken?: string;
@@ -75,6 +80,7 @@ export class TransferService {
     private readonly caps: FileRequestCaps,
     private readonly partSize: number,
     private readonly events: DomainEvents,
+    private readonly recipients: RecipientService,
     /** Aborts parts sent straight to object storage, so their presigned URLs die with the transfer. */
     private readonly abortDirectUploads: (fileIds: string[]) => Promise<void> = async () => undefined,
   ) {}
@@ -83,11 +89,13 @@ export class TransferService {
     const now = this.clock.now();
     const uploadToken = newUploadToken();
     const row = await this.newRow(owner.userId, input, now, uploadToken.hash);
+    const recipients = this.recipients.checkEmails(input.recipients ?? []);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
     const reserveRoom = (work: (tx: DbOrTx) => Promise<void>) => this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), work);
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       for (const file of fileRows) await this.files.insert(file, tx);
+      if (recipients.length > 0) await this.recipients.replaceIn(row.id, recipients, false, tx);
       await this.events.emit('transfer.created', owner.userId, { transfer: transferData(row) }, tx);
     }, reserveRoom);
     return { ...(await this.get(owner.userId, row.id)), uploadToken: uploadToken.token };
@@ -104,9 +112,11 @@ export class TransferService {
     const row: TransferRow = { ...(await this.newRow(owner.userId, input, now, null)), state: 'ready', finalized_at: iso(now) };
     const [declared] = prepareDeclaredFiles(row.id, [{ name: file.name, size: file.size, content_type: file.content_type }], [], this.plan, file.store_id, now, this.partSize);
     const complete: FileRow = { ...declared!, state: 'complete', sha256: file.sha256, crc32: file.crc32, storage_key: file.storage_key, completed_at: iso(now) };
+    const recipients = this.recipients.checkEmails(input.recipients ?? []);
     await this.claimingSlug(owner.userId, input.slug ? row.slug : null, async (tx) => {
       await this.transfers.insert(row, tx);
       await this.files.insert(complete, tx);
+      if (recipients.length > 0) await this.recipients.replaceIn(row.id, recipients, false, tx);
       const data = { transfer: { ...transferData(row), file_count: 1, size: complete.size } };
       await this.events.emit('transfer.created', owner.userId, data, tx);
       await this.events.emit('file.uploaded', owner.userId, { ...data, file: fileData(complete) }, tx);
@@ -124,13 +134,16 @@ export class TransferService {
     return this.files.findById(fileId);
   }
 
-  list(query: Omit<TransferListQuery, 'nowIso'>) {
-    return this.transfers.list({ ...query, nowIso: iso(this.clock.now()) });
+  async list(query: Omit<TransferListQuery, 'nowIso'>): Promise<{ rows: TransferWithRecipients[]; total: number }> {
+    const { rows, total } = await this.transfers.list({ ...query, nowIso: iso(this.clock.now()) });
+    const emails = await this.recipients.liveEmails(rows.map((r) => r.id));
+    return { rows: rows.map((r) => ({ ...r, recipient_emails: emails.get(r.id) ?? [] })), total };
   }
 
   async get(userId: string, id: string): Promise<TransferDetail> {
     const transfer = await this.requireOwned(userId, id);
-    return { transfer, files: await this.files.listForTransfer(id) };
+    const emails = await this.recipients.liveEmails([id]);
+    return { transfer: { ...transfer, recipient_emails: emails.get(id) ?? [] }, files: await this.files.listForTransfer(id) };
   }
 
   async update(owner: Principal, id: string, input: TransferInput): Promise<TransferDetail> {
@@ -143,7 +156,8 @@ export class TransferService {
     const changes: Partial<TransferRow> = { updated_at: iso(now) };
     if (input.title !== undefined) changes.title = checkTitle(input.title);
     if (input.message !== undefined) changes.message = checkMessage(input.message);
-    if (input.recipients !== undefined) changes.recipients = JSON.stringify(checkRecipients(input.recipients));
+    const recipients = input.recipients === undefined ? undefined : this.recipients.checkEmails(input.recipients);
+    if (input.public_link !== undefined) changes.public_link = input.public_link ? 1 : 0;
     const expiry = resolveExpiry(input, this.plan, now, false);
     if (expiry !== undefined) changes.expires_at = expiry;
     if (input.password !== undefined) changes.password_hash = await this.passwordHash(input.password);
@@ -156,7 +170,10 @@ export class TransferService {
     await this.claimingSlug(owner.userId, newSlug, async (tx) => {
       await this.transfers.update(id, changes, tx);
       const changed = Object.keys(changes).filter((k) => k !== 'updated_at' && k !== 'slug_key').map((k) => (k === 'password_hash' ? 'password' : k));
+      if (recipients !== undefined) changed.push('recipients');
       await this.events.emit('transfer.updated', owner.userId, { transfer: transferData({ ...transfer, ...changes }), changed }, tx);
+      // Read after the write above, which holds the row: a finalize cannot slip in between.
+      if (recipients !== undefined) await this.recipients.replaceIn(id, recipients, (await this.transfers.findById(id, tx))?.state === 'ready', tx);
     });
     return this.get(owner.userId, id);
   }
@@ -274,7 +291,8 @@ export class TransferService {
       user_id: ownerId,
       title: checkTitle(input.title),
       message: checkMessage(input.message),
-      recipients: JSON.stringify(checkRecipients(input.recipients ?? [])),
+      // Superseded by recipient rows, written in the same transaction.
+      recipients: '[]',
       slug,
       password_hash: await this.passwordHash(input.password),
       max_downloads: checkMaxDownloads(input.max_downloads),
@@ -292,6 +310,7 @@ export class TransferService {
       reminders: input.reminders === false ? 0 : 1,
       notices_sent: 0,
       reminded_at: null,
+      public_link: input.public_link === false ? 0 : 1,
     };
   }
 
@@ -347,11 +366,6 @@ function checkMessage(message: string | null | undefined): string | null {
   if (message === undefined || message === null || message.trim() === '') return null;
   if (message.length > MAX_MESSAGE_LENGTH) throw fail.validation_failed(`message must have at most ${MAX_MESSAGE_LENGTH} characters.`);
   return message;
-}
-
-function checkRecipients(recipients: string[]): string[] {
-  if (recipients.length > MAX_RECIPIENTS) throw fail.validation_failed(`At most ${MAX_RECIPIENTS} recipients.`);
-  return [...new Set(recipients.map(normalizeEmail))];
 }
 
 function checkMaxDownloads(value: number | null | undefined): number | null {

@@ -2,7 +2,7 @@ import { fail, tooManyRequests } from '../errors.ts';
 import type { Clock } from '../domain/clock.ts';
 import { MAX_PASSWORD_BYTES, verifyPassword } from '../domain/passwords.ts';
 import type { UrlSigner } from '../domain/url-signer.ts';
-import type { DownloadService } from './download-service.ts';
+import type { DownloadService, LinkRef } from './download-service.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import type { DomainEvents } from '../events/domain-events.ts';
 
@@ -20,8 +20,9 @@ export class UnlockService {
     private readonly events: DomainEvents,
   ) {}
 
-  async unlock(slug: string, password: string, ip: string): Promise<{ transferId: string; token: string; expiresAt: Date }> {
-    const transfer = await this.downloads.publicTransfer(slug);
+  /** The token opens the transfer on every link to it (the shared one and recipients'). */
+  async unlock(link: LinkRef, password: string, ip: string): Promise<{ transferId: string; token: string; expiresAt: Date }> {
+    const { transfer } = await this.downloads.openLink(link);
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
       throw fail.payload_too_large(`password must be at most ${MAX_PASSWORD_BYTES} bytes.`);
     }

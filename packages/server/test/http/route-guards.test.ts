@@ -58,6 +58,11 @@ const API_ROUTES: Record<string, Rule> = {
   'PATCH /api/v1/uploads/:id': scope('files:write'),
   'DELETE /api/v1/uploads/:id': scope('files:write'),
   'POST /api/v1/uploads/:id': scope('files:write'),
+  'GET /api/v1/transfers/:id/recipients': scope('transfers:read'),
+  'POST /api/v1/transfers/:id/recipients': scope('transfers:write'),
+  'DELETE /api/v1/transfers/:id/recipients/:rid': scope('transfers:write'),
+  'POST /api/v1/transfers/:id/recipients/:rid/resend': scope('transfers:write'),
+  'GET /api/v1/transfers/:id/receipts': scope('transfers:read'),
   'GET /api/v1/public/transfers/:slug': PUBLIC,
   'POST /api/v1/public/transfers/:slug/unlock': PUBLIC,
   // File requests: the router keeps one node for the owner's :id and the link's :token.
@@ -101,6 +106,10 @@ const OTHER_ROUTES = [
   'GET /t/:slug/files/:fileId',
   'GET /t/:slug/download.zip',
   'GET /r/:token',
+  'GET /d/:token',
+  'POST /d/:token/unlock',
+  'GET /d/:token/files/:fileId',
+  'GET /d/:token/download.zip',
 ];
 
 /** Every (method, path) the router holds, read from `printRoutes` (HEAD twins of GET routes folded in). */
@@ -128,6 +137,7 @@ function concrete(path: string): string {
     .replace(/\/files\/:id/, `/files/${ghostId('fl')}`)
     .replace(/:fileId/, ghostId('fl'))
     .replace(/:partNumber/, '1')
+    .replace(/:rid/, `rcp_${'A'.repeat(22)}`)
     .replace(/:slug/, 'no-such-link')
     .replace(/:id\|:token/, `frq_${'A'.repeat(22)}`)
     .replace(/:token/, 'A'.repeat(32));

@@ -34,7 +34,7 @@ export function downloadRoutes(server: FastifyInstance, { services }: RouteConte
       const target = request.principal
         ? await services.downloads.ownerFile(request.principal.userId, id)
         : await services.downloads.signedFile(id, expires ?? '', signature ?? '');
-      return sendFile(request, reply, services.downloads, target);
+      return sendFile(request, reply, services, target);
     },
   });
 
@@ -51,7 +51,7 @@ export function downloadRoutes(server: FastifyInstance, { services }: RouteConte
     },
     handler: async (request, reply) => {
       const { id } = request.params as { id: string };
-      return sendZip(request, reply, services.downloads, await services.downloads.ownerZip(request.principal!.userId, id));
+      return sendZip(request, reply, services, await services.downloads.ownerZip(request.principal!.userId, id));
     },
   });
 }

@@ -8,6 +8,7 @@ import { authRoutes } from './auth-routes.ts';
 import { keyRoutes } from './key-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { transferRoutes } from './transfer-routes.ts';
+import { recipientRoutes } from './recipient-routes.ts';
 import { fileCreationRoutes, fileRoutes } from './file-routes.ts';
 import { makeUploadBodyScope } from '../upload-body-scope.ts';
 import { useErrorPages } from '../error-handler.ts';
@@ -32,7 +33,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)

@@ -1,10 +1,12 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TObject } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Data, DateTime, errorResponses, NotModified, Nullable } from '../schemas.ts';
 import { sendFile, sendZip } from '../send-download.ts';
 import { PAGE_HEADERS, renderTransferPage } from '../transfer-page.ts';
 import type { RouteContext } from './index.ts';
+import { RECIPIENT_TOKEN_PATTERN } from '../../domain/recipients.ts';
+import type { LinkRef } from '../../services/download-service.ts';
 
 export const accessCookieName = (transferId: string) => `ferry_access_${transferId}`;
 
@@ -14,8 +16,9 @@ const tokenLookup = (request: FastifyRequest) => (transferId: string) => {
   return typeof header === 'string' ? header : request.cookies[accessCookieName(transferId)];
 };
 
+const FileId = Type.String({ pattern: '^fl_[0-9a-zA-Z]{22}$' });
 const Slug = Type.Object({ slug: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$' }) });
-const SlugFile = Type.Object({ slug: Slug.properties.slug, fileId: Type.String({ pattern: '^fl_[0-9a-zA-Z]{22}$' }) });
+const Token = Type.Object({ token: Type.String({ pattern: RECIPIENT_TOKEN_PATTERN, description: 'A recipient\'s own link token.' }) });
 const Binary = Type.String({ format: 'binary' });
 const Redirect = Type.Null({ description: 'With S3 storage and FERRY_S3_REDIRECT_DOWNLOADS on: Location is a presigned S3 GET valid 60 s.' });
 
@@ -40,8 +43,10 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
   const tags = ['public'];
   const { downloads } = services;
 
-  async function publicView(request: FastifyRequest, slug: string) {
-    const transfer = await downloads.publicTransfer(slug);
+  /** What a link shows; `base` is the link's own URL, under which its files and ZIP are reached. */
+  async function publicView(request: FastifyRequest, link: LinkRef, base: string) {
+    const visit = await downloads.openLink(link);
+    const { transfer } = visit;
     let locked = false;
     try {
       downloads.assertUnlocked(transfer, tokenLookup(request)(transfer.id));
@@ -50,10 +55,9 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
     }
     const head = { title: transfer.title, expires_at: transfer.expires_at, password_protected: transfer.password_hash !== null, locked };
     // A locked link shows what its password form needs, nothing the password protects.
-    if (locked) return head;
-    const base = presenter.publicLink(slug);
+    if (locked) return { visit, view: head };
     const files = await downloads.listedFiles(transfer);
-    return {
+    const view = {
       ...head,
       message: transfer.message,
       size: transfer.size,
@@ -61,94 +65,160 @@ export function publicRoutes(server: FastifyInstance, { services, presenter, con
       zip_url: `${base}/download.zip`,
       files: files.map((f) => ({ id: f.id, name: f.name, size: f.size, content_type: f.content_type, sha256: f.sha256, url: `${base}/files/${f.id}` })),
     };
+    return { visit, view };
   }
 
   /** Both unlock routes: the token also goes into the cookie every download path reads. */
-  async function unlock(request: FastifyRequest, reply: FastifyReply, slug: string, password: string) {
-    const { transferId, token, expiresAt } = await services.unlock.unlock(slug, password, request.ip);
+  async function unlock(request: FastifyRequest, reply: FastifyReply, link: LinkRef, password: string) {
+    const { transferId, token, expiresAt } = await services.unlock.unlock(link, password, request.ip);
     void reply.setCookie(accessCookieName(transferId), token, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/', expires: expiresAt });
     return { token, expiresAt };
   }
 
   app.get('/api/v1/public/transfers/:slug', {
     config: { auth: { public: true } },
-    schema: { tags, summary: 'A shared transfer as recipients see it', description: '409 transfer_not_ready until the sender finalizes it.', security: [], params: Slug, response: { 200: Data(PublicTransfer), ...errorResponses(404, 409, 410) } },
-  }, async (request) => ({ data: await publicView(request, request.params.slug) }));
+    schema: {
+      tags,
+      operationId: 'getPublicTransfer',
+      summary: 'A shared transfer as recipients see it',
+      description: '409 transfer_not_ready until the sender finalizes it; 404 while its owner has turned the shared link off (public_link false).',
+      security: [],
+      params: Slug,
+      response: { 200: Data(PublicTransfer), ...errorResponses(404, 409, 410) },
+    },
+  }, async (request) => {
+    const { slug } = request.params;
+    return { data: (await publicView(request, { slug }, presenter.publicLink(slug))).view };
+  });
 
   app.post('/api/v1/public/transfers/:slug/unlock', {
     config: { auth: { public: true } },
     bodyLimit: 16 * 1024,
     schema: {
       tags,
+      operationId: 'unlockPublicTransfer',
       summary: 'Trade a link password for a short-lived access token',
-      description: 'Also sets it as a cookie. Send it back as X-Ferry-Access-Token (or the cookie) on every download path. Guesses are throttled per link and per address.',
+      description:
+        'Also sets it as a cookie. Send it back as X-Ferry-Access-Token (or the cookie) on every download path, of the shared link and of ' +
+        'recipients\' /d/ links alike. Guesses are throttled per link and per address.',
       security: [],
       params: Slug,
       body: Type.Object(Unlock.properties, { additionalProperties: false }),
       response: { 200: Data(Type.Object({ access_token: Type.String(), expires_at: DateTime })), ...errorResponses(400, 401, 404, 409, 410, 413) },
     },
   }, async (request, reply) => {
-    const { token, expiresAt } = await unlock(request, reply, request.params.slug, request.body.password);
+    const { token, expiresAt } = await unlock(request, reply, { slug: request.params.slug }, request.body.password);
     return { data: { access_token: token, expires_at: expiresAt.toISOString() } };
   });
 
-  app.get('/t/:slug', {
-    config: { auth: { public: true } },
-    schema: {
-      tags,
-      summary: 'Download page (HTML)',
-      description: 'The file list, or a password form while locked. Errors on /t/ paths and downloads are HTML pages for clients whose Accept prefers text/html.',
-      security: [],
-      params: Slug,
-      produces: ['text/html'],
-    },
-  }, async (request, reply) => {
-    const { slug } = request.params;
-    const view = await publicView(request, slug);
-    return reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(renderTransferPage(slug, view));
+  linkRoutes({
+    prefix: '/t/:slug',
+    params: Slug,
+    name: 'Shared',
+    what: 'the shared link',
+    note: 'Answers 404 while the owner has turned the shared link off (public_link false).',
+    toLink: (p) => ({ slug: (p as { slug: string }).slug }),
+    pagePath: (p) => `/t/${encodeURIComponent((p as { slug: string }).slug)}`,
+    url: (p) => presenter.publicLink((p as { slug: string }).slug),
+  });
+  linkRoutes({
+    prefix: '/d/:token',
+    params: Token,
+    name: 'Recipient',
+    what: "a recipient's own link",
+    note: 'Answers 404 once the recipient is removed. Visits and downloads show on that recipient and in the receipts.',
+    toLink: (p) => ({ token: (p as { token: string }).token }),
+    pagePath: (p) => `/d/${(p as { token: string }).token}`,
+    url: (p) => presenter.recipientLink((p as { token: string }).token),
   });
 
-  // The page's password form posts here (no script needed); success sets the cookie and returns to the page.
-  app.post('/t/:slug/unlock', {
-    config: { auth: { public: true } },
-    bodyLimit: 16 * 1024,
-    schema: {
-      tags,
-      summary: 'Password form of the download page',
-      description:
-        'The HTML form behind GET /t/{slug} posts `password` here (application/x-www-form-urlencoded). Success sets the same ' +
-        'access cookie as the JSON unlock and answers 303 to the page; a wrong password is 401, throttled like the JSON unlock.',
-      security: [],
-      params: Slug,
-      consumes: ['application/x-www-form-urlencoded'],
-      body: Unlock,
-      response: { 303: Type.Null({ description: 'Unlocked: Location is the download page.' }), ...errorResponses(400, 401, 404, 409, 410, 413) },
-    },
-  }, async (request, reply) => {
-    const { slug } = request.params;
-    await unlock(request, reply, slug, request.body.password);
-    return reply.redirect(`/t/${encodeURIComponent(slug)}`, 303);
-  });
+  /** The page, its password form, its files and its ZIP, for one kind of link. */
+  function linkRoutes(link: {
+    prefix: string;
+    params: TObject;
+    name: string;
+    what: string;
+    note: string;
+    toLink: (params: unknown) => LinkRef;
+    pagePath: (params: unknown) => string;
+    url: (params: unknown) => string;
+  }) {
+    const withFile = Type.Object({ ...link.params.properties, fileId: FileId });
+    app.get(link.prefix, {
+      config: { auth: { public: true } },
+      schema: {
+        tags,
+        operationId: `get${link.name}LinkPage`,
+        summary: `Download page of ${link.what} (HTML)`,
+        description:
+          `The file list, or a password form while locked. Each visit is a receipt. ${link.note} Errors on link pages and ` +
+          'downloads are HTML pages for clients whose Accept prefers text/html.',
+        security: [],
+        params: link.params,
+        produces: ['text/html'],
+      },
+    }, async (request, reply) => {
+      const { visit, view } = await publicView(request, link.toLink(request.params), link.url(request.params));
+      // HEAD shows nothing to anyone, so it is no visit.
+      if (request.method === 'GET') await services.receipts.pageView(visit);
+      return reply.type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(renderTransferPage(link.pagePath(request.params), view));
+    });
 
-  app.route({
-    method: ['GET', 'HEAD'],
-    url: '/t/:slug/files/:fileId',
-    config: { auth: { public: true } },
-    schema: { tags, summary: 'Download one file of a shared transfer', security: [], params: SlugFile, response: { 200: Binary, 206: Binary, 304: NotModified, 302: Redirect, ...errorResponses(401, 404, 409, 410, 416) } },
-    handler: async (request, reply) => {
-      const { slug, fileId } = request.params as { slug: string; fileId: string };
-      return sendFile(request, reply, downloads, await downloads.publicFile(slug, fileId, tokenLookup(request)));
-    },
-  });
+    // The page's password form posts here (no script needed); success sets the cookie and returns to the page.
+    app.post(`${link.prefix}/unlock`, {
+      config: { auth: { public: true } },
+      bodyLimit: 16 * 1024,
+      schema: {
+        tags,
+        operationId: `unlock${link.name}LinkForm`,
+        summary: `Password form of the download page of ${link.what}`,
+        description:
+          'The HTML form of the page posts `password` here (application/x-www-form-urlencoded). Success sets the same ' +
+          'access cookie as the JSON unlock and answers 303 to the page; a wrong password is 401, throttled like the JSON unlock.',
+        security: [],
+        params: link.params,
+        consumes: ['application/x-www-form-urlencoded'],
+        body: Unlock,
+        response: { 303: Type.Null({ description: 'Unlocked: Location is the download page.' }), ...errorResponses(400, 401, 404, 409, 410, 413) },
+      },
+    }, async (request, reply) => {
+      await unlock(request, reply, link.toLink(request.params), (request.body as { password: string }).password);
+      return reply.redirect(link.pagePath(request.params), 303);
+    });
 
-  app.route({
-    method: ['GET', 'HEAD'],
-    url: '/t/:slug/download.zip',
-    config: { auth: { public: true } },
-    schema: { tags, summary: 'Download a shared transfer as one ZIP', security: [], params: Slug, response: { 200: Binary, 206: Binary, 304: NotModified, ...errorResponses(401, 404, 409, 410, 416) } },
-    handler: async (request, reply) => {
-      const { slug } = request.params as { slug: string };
-      return sendZip(request, reply, downloads, await downloads.publicZip(slug, tokenLookup(request)));
-    },
-  });
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: `${link.prefix}/files/:fileId`,
+      config: { auth: { public: true } },
+      schema: {
+        tags,
+        operationId: `download${link.name}LinkFile`,
+        summary: `Download one file through ${link.what}`,
+        description: link.note,
+        security: [],
+        params: withFile,
+        response: { 200: Binary, 206: Binary, 304: NotModified, 302: Redirect, ...errorResponses(401, 404, 409, 410, 416) },
+      },
+      handler: async (request, reply) => {
+        const { fileId } = request.params as { fileId: string };
+        return sendFile(request, reply, services, await downloads.publicFile(link.toLink(request.params), fileId, tokenLookup(request)));
+      },
+    });
+
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: `${link.prefix}/download.zip`,
+      config: { auth: { public: true } },
+      schema: {
+        tags,
+        operationId: `download${link.name}LinkZip`,
+        summary: `Download the whole transfer as one ZIP through ${link.what}`,
+        description: link.note,
+        security: [],
+        params: link.params,
+        response: { 200: Binary, 206: Binary, 304: NotModified, ...errorResponses(401, 404, 409, 410, 416) },
+      },
+      handler: async (request, reply) => sendZip(request, reply, services, await downloads.publicZip(link.toLink(request.params), tokenLookup(request))),
+    });
+  }
 }

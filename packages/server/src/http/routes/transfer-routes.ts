@@ -16,7 +16,10 @@ export const FileDeclarationSchema = Type.Object({
 
 const editable = {
   message: Type.Optional(Nullable(Type.String({ maxLength: MAX_MESSAGE_LENGTH }))),
-  recipients: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), { maxItems: MAX_RECIPIENTS })),
+  recipients: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), {
+    maxItems: MAX_RECIPIENTS,
+    description: 'Plain addresses; each gets a link of its own (see /recipients). On PATCH the list replaces the set: new addresses are added, missing ones removed (their links die).',
+  })),
   expires_days: Type.Optional(Type.Integer({ minimum: -1, description: 'Days until expiry, capped by the plan; -1 = permanent where the plan allows.' })),
   expires_at: Type.Optional(DateTime),
   password: Type.Optional(Nullable(Passwords.link)),
@@ -31,6 +34,7 @@ const editable = {
   confirmation: Type.Optional(Type.Boolean({ description: 'Email the sender when the transfer is ready (default false).' })),
   notify: Type.Optional(Type.Boolean({ description: 'Email the sender at the first download (naming the recipient when known), then a summary after the second; no more after that (default false).' })),
   reminders: Type.Optional(Type.Boolean({ description: 'Remind recipients who have not downloaded one day before expiry (default true).' })),
+  public_link: Type.Optional(Type.Boolean({ description: 'false turns the shared link /t/{slug} off (404); recipients\' own /d/ links keep working. Default true.' })),
 };
 
 const CreateBody = Type.Object({
