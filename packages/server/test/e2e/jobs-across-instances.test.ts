@@ -39,7 +39,7 @@ describe('jobs across processes', () => {
     const owner = await createAccount(server.baseUrl, 'crash-mail@example.com');
     const titles = ['alpha', 'beta', 'gamma'];
     for (const title of titles) {
-      const t = await createTransfer(server.baseUrl, owner.key, { title, confirmation: true, files: [{ name: 'a.txt', size: 3 }] });
+      const t = await createTransfer(server.baseUrl, owner.key, { title, confirmation: true, recipients: [`${title}@example.com`], files: [{ name: 'a.txt', size: 3 }] });
       expect((await call(server.baseUrl, 'PUT', `/api/v1/transfers/${t.id}/files/${t.files[0].id}/content`, { key: owner.key, body: 'abc', headers: { 'content-type': 'application/octet-stream' } })).status).toBe(200);
       expect((await call(server.baseUrl, 'POST', `/api/v1/transfers/${t.id}/finalize`, { key: owner.key })).status).toBe(200);
     }
@@ -49,10 +49,12 @@ describe('jobs across processes', () => {
 
     smtp.acceptAll();
     await server.start();
-    await waitFor('three confirmations', async () => smtp.messages.length >= 3, 30_000);
+    await waitFor('three confirmations and three links', async () => smtp.messages.length >= 6, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const subjects = smtp.messages.map((m) => m.subject).sort();
-    expect(subjects).toEqual(titles.map((t) => `Your transfer “${t}” is ready`).sort());
+    const sent = smtp.messages.map((m) => `${m.to} ${m.subject}`).sort();
+    expect(sent).toEqual(
+      titles.flatMap((t) => [`crash-mail@example.com Your transfer “${t}” is ready`, `${t}@example.com crash-mail@example.com sent you “${t}”`]).sort(),
+    );
   });
 
   it('two instances on one database share a burst of deliveries, each delivered once', { timeout: 90_000 }, async () => {
