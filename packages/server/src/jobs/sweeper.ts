@@ -6,15 +6,12 @@ import type { UsersRepository } from '../repositories/users-repository.ts';
 import type { CountersRepository } from '../repositories/counters-repository.ts';
 import type { LoginThrottlesRepository } from '../repositories/login-throttles-repository.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
-import type { JobsRepository } from '../repositories/jobs-repository.ts';
 import type { Db } from '../db/database.ts';
 import type { DomainEvents } from '../events/domain-events.ts';
 import type { UploadCleanup } from './upload-cleanup.ts';
 import { exponentialDelay, type JobKind } from './job-kind.ts';
 
 const STALE_TEMP_MS = 24 * 3600 * 1000;
-const DONE_JOBS_KEPT_MS = 7 * 86_400_000;
-const FAILED_JOBS_KEPT_MS = 30 * 86_400_000;
 
 export type SweepLog = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
@@ -39,8 +36,9 @@ export class Sweeper {
       users: UsersRepository;
       counters: CountersRepository;
       loginThrottles: LoginThrottlesRepository;
-      jobs: JobsRepository;
       db: Db;
+      /** Forgetting what is kept only for a while (finished jobs, old webhook deliveries). */
+      retention: Array<(now: Date) => Promise<unknown>>;
       events: DomainEvents;
       stores: BlobStoreRegistry;
       clock: Clock;
@@ -101,7 +99,7 @@ export class Sweeper {
     await this.deps.users.deleteExpiredSessions(now.toISOString());
     await this.deps.counters.deleteExpired(now);
     await this.deps.loginThrottles.deleteExpired(now.toISOString());
-    await this.deps.jobs.deleteFinished(new Date(now.getTime() - DONE_JOBS_KEPT_MS).toISOString(), new Date(now.getTime() - FAILED_JOBS_KEPT_MS).toISOString());
+    for (const forget of this.deps.retention) await forget(now);
     if (expired || purged) this.deps.log.info({ expired, purged }, 'sweep');
     return { expired, purged };
   }

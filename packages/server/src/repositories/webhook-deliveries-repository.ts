@@ -36,6 +36,12 @@ export class WebhookDeliveriesRepository {
     return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
+  /** Forgets settled deliveries made before `beforeIso` (the deliveries log keeps 30 days). */
+  async deleteSettledBefore(beforeIso: string): Promise<number> {
+    const r = await this.db.deleteFrom('webhook_deliveries').where('state', 'in', ['succeeded', 'failed']).where('created_at', '<', beforeIso).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   findById(id: string, tx: DbOrTx = this.db): Promise<WebhookDeliveryRow | undefined> {
     return tx.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -10,7 +10,6 @@ import { AccountService } from './account-service.ts';
 import { TransferService } from './transfer-service.ts';
 import { FileService } from './file-service.ts';
 import { DownloadService } from './download-service.ts';
-import { RecipientService } from './recipient-service.ts';
 import { ReceiptService } from './receipt-service.ts';
 import { UnlockService } from './unlock-service.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -30,18 +29,7 @@ import { HealthService } from './health-service.ts';
 import { FileRequestCaps } from './file-request-caps.ts';
 import { FileRequestService } from './file-request-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
-import { JobQueue } from '../jobs/job-queue.ts';
-import { JobWorker } from '../jobs/job-worker.ts';
-import { JobAdminService } from './job-admin-service.ts';
-import { DomainEvents } from '../events/domain-events.ts';
-import { fileData, transferData } from '../events/event-data.ts';
-import { createMailer } from '../mail/index.ts';
-import { MailDelivery } from '../notifications/mail-delivery.ts';
-import { senderNoticeJobs } from '../notifications/sender-notices.ts';
-import { NotificationSubscriber } from '../notifications/notification-subscriber.ts';
-import { webhookNoticeJob } from '../notifications/webhook-notices.ts';
-import { recipientEmailJobs } from '../notifications/recipient-emails.ts';
-import { expiryReminderScan } from '../notifications/expiry-reminders.ts';
+import { createDeliveryServices } from './delivery-services.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -50,12 +38,6 @@ import type { UploadSlots } from './upload-concurrency.ts';
 import { RedisRateCounters } from '../shared-state/redis-rate-counters.ts';
 import { RedisLeaseStore } from '../shared-state/redis-lease-store.ts';
 import { RedisUploadSlots } from '../shared-state/redis-upload-slots.ts';
-import { webhookPolicy } from '../config.ts';
-import { SecretBox } from '../webhooks/secret-box.ts';
-import { createGuardedAgent } from '../webhooks/guarded-agent.ts';
-import { WebhookDispatch } from '../webhooks/webhook-dispatch.ts';
-import { WebhookDeliveryJob } from '../webhooks/webhook-delivery-job.ts';
-import { WebhookService } from './webhook-service.ts';
 
 export interface ServiceDeps {
   config: Config;
@@ -72,59 +54,16 @@ const quiet: SweepLog = { info: () => undefined, warn: () => undefined, error: (
 
 /** Wires repositories into services; the only place that knows how they fit together. */
 export function createServices({ config, db, stores, clock, secret, redis, log = quiet }: ServiceDeps) {
-  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, jobs: jobsRepo, fileRequests: fileRequestsRepo, webhookEndpoints, webhookDeliveries, recipients: recipientsRepo, receipts: receiptsRepo } = createRepositories(db);
-  const jobQueue = new JobQueue(jobsRepo, clock);
-  const worker = new JobWorker(jobsRepo, jobQueue, clock, config.jobs, log);
-  const events = new DomainEvents(db, jobQueue, clock);
-  worker.register(events.dispatcher);
-  filesRepo.onCompleted = async (fileId, tx) => {
-    const file = (await filesRepo.findById(fileId, tx))!;
-    const transfer = (await transfersRepo.findById(file.transfer_id, tx))!;
-    await events.emit('file.uploaded', transfer.user_id, { transfer: transferData(transfer), file: fileData(file) }, tx);
-  };
+  const repos = createRepositories(db);
+  const { users, apiKeys, transfers: transfersRepo, files: filesRepo, counters, locks, uploadParts, directUploads, tusUploads, probe, loginThrottles, writeLocks, fileRequests: fileRequestsRepo, recipients: recipientsRepo, receipts: receiptsRepo } = repos;
   const signer = new UrlSigner(secret);
-  // Webhooks: one guarded agent per process, checked against the same policy as registration.
-  const policy = webhookPolicy(config);
-  const webhookAgent = createGuardedAgent({ policy });
-  const secretBox = new SecretBox(secret);
-  const webhookDispatch = new WebhookDispatch(webhookEndpoints, webhookDeliveries, jobsRepo, jobQueue, clock);
-  events.subscribe(webhookDispatch.subscriber);
-  worker.register(
-    new WebhookDeliveryJob({
-      db,
-      endpoints: webhookEndpoints,
-      deliveries: webhookDeliveries,
-      queue: jobQueue,
-      clock,
-      box: secretBox,
-      policy,
-      agent: webhookAgent,
-      timeoutMs: config.webhooks.timeoutMs,
-      backoffScale: config.jobs.backoffScale,
-    }),
-  );
   // With Redis, the state every instance must agree on lives there; else in the database
   // (shared too) and, for upload slots, in this process.
   const prefix = config.redisPrefix;
   const rateCounters: RateCounters = redis ? new RedisRateCounters(redis, { prefix }) : counters;
   const rateLimiter = new RateLimiter(rateCounters, clock);
-  const mailer = createMailer(config, log, clock);
-  const mailDelivery = new MailDelivery(mailer, rateLimiter, config.mail.maxPerAccountPerDay);
-  const senderNotices = senderNoticeJobs({
-    delivery: mailDelivery,
-    transfers: transfersRepo,
-    users,
-    fileRequests: fileRequestsRepo,
-    publicUrl: config.publicUrl,
-    downloadedBy: (transferId) => recipientsRepo.downloadedEmails(transferId),
-    recipientEmails: async (transferId) => (await recipientsRepo.listLive(transferId)).map((r) => r.email),
-  });
-  for (const kind of senderNotices) worker.register(kind);
-  worker.register(webhookNoticeJob({ delivery: mailDelivery, endpoints: webhookEndpoints, users }));
-  for (const kind of recipientEmailJobs({ delivery: mailDelivery, recipients: recipientsRepo, transfers: transfersRepo, files: filesRepo, users, clock, publicUrl: config.publicUrl })) worker.register(kind);
-  const reminders = expiryReminderScan({ db, transfers: transfersRepo, recipients: recipientsRepo, queue: jobQueue, clock });
-  worker.register(reminders);
-  worker.every({ kind: reminders.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: reminders.maxAttempts });
+  const delivery = createDeliveryServices({ config, db, clock, secret, repos, rateLimiter, log });
+  const { events, worker, recipients } = delivery;
   const reservation = new StorageReservation(db, { users, files: filesRepo, tusUploads, writeLocks }, stores, clock, {
     // One setting for every account until plans exist; then the account's plan quota answers here.
     pendingLimit: async () => config.uploads.maxPendingBytesPerAccount,
@@ -137,8 +76,6 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     : new UploadConcurrency(config.uploads.maxConcurrentPerUser);
   const direct = new DirectMultipart(directUploads, filesRepo, stores, leases, clock);
   const caps = new FileRequestCaps(fileRequestsRepo, clock);
-  const recipients = new RecipientService(db, recipientsRepo, transfersRepo, jobQueue, clock);
-  events.subscribe(new NotificationSubscriber(jobQueue, transfersRepo, (transferId, _eventId, tx) => recipients.emailAll(transferId, tx)));
   const transfers = new TransferService(db, transfersRepo, filesRepo, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, events, recipients, (ids) => direct.abortForFiles(ids));
   const parts = new PartAssembly(uploadParts, filesRepo, stores, leases, clock);
   const files = new FileService(db, filesRepo, transfers, stores, clock, config.plan, reservation, caps, config.uploads.partSizeBytes, (ids) => direct.abortForFiles(ids));
@@ -159,7 +96,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     // An hour is far longer than a creation takes; younger uploads may still be getting their record.
     sweepTusOrphans: () => tus.sweepOrphans(3600_000),
   });
-  const sweeper = new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, jobs: jobsRepo, db, events, stores, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup });
+  const sweeper = new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, db, events, stores, retention: delivery.retention, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup });
   worker.register(sweeper.jobKind);
   worker.every({ kind: sweeper.jobKind.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: 3 });
   return {
@@ -170,8 +107,8 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     auth: new AuthService(users, clock, { signup: config.signup, sessionTtlSeconds: config.sessionTtlSeconds }, new LoginThrottle(loginThrottles, clock, signer, config.login)),
     keys: new KeyService(apiKeys, users, clock, db, events),
     account: new AccountService(users, counters, clock, config.plan),
+    ...delivery,
     transfers,
-    recipients,
     receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log),
     files,
     fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock),
@@ -183,26 +120,8 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     shutdown,
     uploadSlots,
     uploadCleanup,
-    // Started by the composition root; tests run its passes by hand (drain, sweep).
-    jobQueue,
-    mailer,
-    jobAdmin: new JobAdminService(jobsRepo, clock),
-    worker,
-    events,
+    // Started by the composition root; tests run its passes by hand (sweep, and the worker's drain).
     sweeper,
-    webhooks: new WebhookService({
-      db,
-      endpoints: webhookEndpoints,
-      deliveries: webhookDeliveries,
-      writeLocks,
-      dispatch: webhookDispatch,
-      box: secretBox,
-      clock,
-      policy,
-      maxPerAccount: config.webhooks.maxPerAccount,
-    }),
-    /** Closed with the app (idle sockets to receivers). */
-    webhookAgent,
     health: new HealthService(probe, stores),
     signedParts: new SignedPartService(uploadDeps),
     chunks: new ChunkUploadService(uploadDeps),

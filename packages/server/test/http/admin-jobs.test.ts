@@ -48,4 +48,19 @@ describe('admin view of jobs', () => {
     expectError(await h.app.inject({ method: 'POST', url: `/api/v1/admin/jobs/job_${'A'.repeat(22)}/retry`, headers: bearer(admin) }), 404, 'not_found');
     expectError(await h.app.inject({ method: 'GET', url: '/api/v1/admin/jobs?state=exploded', headers: bearer(admin) }), 400, 'validation_failed');
   });
+
+  it('forgets done jobs after 7 days and failed ones after 30, at the sweep', async () => {
+    h.app.services.worker.register({ kind: 'test.outcome', concurrency: 1, maxAttempts: 1, retryDelayMs: () => 0, run: async (ok: boolean) => { if (!ok) throw new PermanentJobError('no'); } });
+    const done = (await h.app.services.jobQueue.enqueue({ kind: 'test.outcome', payload: true, maxAttempts: 1 }))!;
+    const failed = (await h.app.services.jobQueue.enqueue({ kind: 'test.outcome', payload: false, maxAttempts: 1 }))!;
+    await h.jobs.drain();
+    const ids = async () => (await h.app.inject({ method: 'GET', url: '/api/v1/admin/jobs?kind=test.outcome', headers: bearer(admin) })).json().data.map((j: any) => j.id).sort();
+    expect(await ids()).toEqual([done, failed].sort());
+    h.clock.advance(8 * 86_400_000);
+    await h.sweeper.sweep();
+    expect(await ids()).toEqual([failed]);
+    h.clock.advance(23 * 86_400_000);
+    await h.sweeper.sweep();
+    expect(await ids()).toEqual([]);
+  });
 });
