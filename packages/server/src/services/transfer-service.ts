@@ -1,23 +1,12 @@
-import { newId, randomBase62 } from '../ids.ts';
 import { fail, transferClosed } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
-import { hashPassword, MAX_PASSWORD_BYTES } from '../domain/passwords.ts';
-import {
-  effectiveState,
-  MAX_DOWNLOADS_LIMIT,
-  MAX_MESSAGE_LENGTH,
-  MAX_TITLE_LENGTH,
-  SLUG_PATTERN,
-  SLUG_RESERVATION_DAYS,
-} from '../domain/transfer-rules.ts';
+import { effectiveState, SLUG_RESERVATION_DAYS } from '../domain/transfer-rules.ts';
 import type { PlanLimits } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { SlugTakenError, type DbOrTx, type TransfersRepository, type TransferRow, type TransferWithTotals, type TransferListQuery } from '../repositories/transfers-repository.ts';
 import type { FilesRepository, FileRow } from '../repositories/files-repository.ts';
-import { passwordTooLong } from './auth-service.ts';
 import type { RecipientService } from './recipient-service.ts';
-import { prepareDeclaredFiles, type FileDeclaration } from './file-declarations.ts';
-import { resolveExpiry } from './expiry-policy.ts';
+import { prepareDeclaredFiles } from './file-declarations.ts';
 import type { Principal } from './principal.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { StorageReservation } from './storage-reservation.ts';
@@ -25,26 +14,9 @@ import { newUploadToken } from './upload-tokens.ts';
 import type { DomainEvents } from '../events/domain-events.ts';
 import { fileData, transferData } from '../events/event-data.ts';
 import type { FileRequestCaps } from './file-request-caps.ts';
+import { newTransferRow, transferChanges, type TransferInput } from './transfer-input.ts';
 
-export interface TransferInput {
-  title?: string;
-  message?: string | null;
-  recipients?: string[];
-  expires_days?: number | null;
-  expires_at?: string | null;
-  password?: string | null;
-  slug?: string | null;
-  max_downloads?: number | null;
-  /** Whether the shared /t/{slug} link works (default true); recipients' own links always do. */
-  public_link?: boolean;
-  files?: FileDeclaration[];
-  /** Email the sender when the transfer is ready. */
-  confirmation?: boolean;
-  /** Email the sender at the first download, then a summary after the second. */
-  notify?: boolean;
-  /** Remind recipients who have not downloaded one day before expiry (default true). */
-  reminders?: boolean;
-}
+export type { TransferInput } from './transfer-input.ts';
 
 /** A transfer with the addresses of its live recipients, oldest first. */
 export type TransferWithRecipients = TransferWithTotals & { recipient_emails: string[] };
@@ -88,7 +60,7 @@ export class TransferService {
   async create(owner: Principal, input: TransferInput & { title: string }): Promise<TransferDetail> {
     const now = this.clock.now();
     const uploadToken = newUploadToken();
-    const row = await this.newRow(owner.userId, input, now, uploadToken.hash);
+    const row = await newTransferRow(owner.userId, input, this.plan, now, uploadToken.hash);
     const recipients = this.recipients.checkEmails(input.recipients ?? []);
     const fileRows = prepareDeclaredFiles(row.id, input.files ?? [], [], this.plan, this.stores.defaultStoreId, now, this.partSize);
     const reserveRoom = (work: (tx: DbOrTx) => Promise<void>) => this.reservation.reserve(owner.userId, fileRows.reduce((sum, f) => sum + f.size, 0), work);
@@ -109,7 +81,7 @@ export class TransferService {
    */
   async createReadyWithFile(owner: Principal, input: TransferInput & { title: string }, file: StoredFile): Promise<TransferDetail> {
     const now = this.clock.now();
-    const row: TransferRow = { ...(await this.newRow(owner.userId, input, now, null)), state: 'ready', finalized_at: iso(now) };
+    const row: TransferRow = { ...(await newTransferRow(owner.userId, input, this.plan, now, null)), state: 'ready', finalized_at: iso(now) };
     const [declared] = prepareDeclaredFiles(row.id, [{ name: file.name, size: file.size, content_type: file.content_type }], [], this.plan, file.store_id, now, this.partSize);
     const complete: FileRow = { ...declared!, state: 'complete', sha256: file.sha256, crc32: file.crc32, storage_key: file.storage_key, completed_at: iso(now) };
     const recipients = this.recipients.checkEmails(input.recipients ?? []);
@@ -153,20 +125,8 @@ export class TransferService {
       throw transferClosed('An expired transfer can no longer be changed.');
     }
     if (input.files !== undefined) throw fail.validation_failed('Add files with POST /api/v1/transfers/{id}/files.');
-    const changes: Partial<TransferRow> = { updated_at: iso(now) };
-    if (input.title !== undefined) changes.title = checkTitle(input.title);
-    if (input.message !== undefined) changes.message = checkMessage(input.message);
+    const { changes, newSlug } = await transferChanges(transfer, input, this.plan, now);
     const recipients = input.recipients === undefined ? undefined : this.recipients.checkEmails(input.recipients);
-    if (input.public_link !== undefined) changes.public_link = input.public_link ? 1 : 0;
-    const expiry = resolveExpiry(input, this.plan, now, false);
-    if (expiry !== undefined) changes.expires_at = expiry;
-    if (input.password !== undefined) changes.password_hash = await this.passwordHash(input.password);
-    const newSlug = input.slug !== undefined && input.slug !== null && input.slug !== transfer.slug ? checkSlug(input.slug) : null;
-    if (newSlug !== null) changes.slug = newSlug;
-    if (input.max_downloads !== undefined) changes.max_downloads = checkMaxDownloads(input.max_downloads);
-    if (input.confirmation !== undefined) changes.confirmation = input.confirmation ? 1 : 0;
-    if (input.notify !== undefined) changes.notify = input.notify ? 1 : 0;
-    if (input.reminders !== undefined) changes.reminders = input.reminders ? 1 : 0;
     await this.claimingSlug(owner.userId, newSlug, async (tx) => {
       await this.transfers.update(id, changes, tx);
       const changed = Object.keys(changes).filter((k) => k !== 'updated_at' && k !== 'slug_key').map((k) => (k === 'password_hash' ? 'password' : k));
@@ -190,7 +150,7 @@ export class TransferService {
     const now = this.clock.now();
     const uploadToken = newUploadToken();
     const row: TransferRow = {
-      ...(await this.newRow(requesterId, { title: request.title }, now, uploadToken.hash)),
+      ...(await newTransferRow(requesterId, { title: request.title }, this.plan, now, uploadToken.hash)),
       file_request_id: request.id,
       uploader_name: uploader.name,
       uploader_email: uploader.email,
@@ -283,37 +243,6 @@ export class TransferService {
     return transfer;
   }
 
-  /** The row of a new, open transfer; every input checked (400, 409 slug_taken, 422 expiry_too_long). */
-  private async newRow(ownerId: string, input: TransferInput & { title: string }, now: Date, uploadTokenHash: string | null): Promise<TransferRow> {
-    const slug = input.slug ? checkSlug(input.slug) : randomBase62(22);
-    return {
-      id: newId('tr'),
-      user_id: ownerId,
-      title: checkTitle(input.title),
-      message: checkMessage(input.message),
-      // Superseded by recipient rows, written in the same transaction.
-      recipients: '[]',
-      slug,
-      password_hash: await this.passwordHash(input.password),
-      max_downloads: checkMaxDownloads(input.max_downloads),
-      download_count: 0,
-      state: 'uploading',
-      expires_at: resolveExpiry(input, this.plan, now, true) ?? null,
-      created_at: iso(now),
-      updated_at: iso(now),
-      finalized_at: null,
-      deleted_at: null,
-      purged_at: null,
-      upload_token_hash: uploadTokenHash,
-      confirmation: input.confirmation ? 1 : 0,
-      notify: input.notify ? 1 : 0,
-      reminders: input.reminders === false ? 0 : 1,
-      notices_sent: 0,
-      reminded_at: null,
-      public_link: input.public_link === false ? 0 : 1,
-    };
-  }
-
   /**
    * Runs `write` in a transaction that may take `slug` for `userId`: a slug only reserved for that
    * account (or whose reservation ended) is freed first. Whether it is free is settled by the
@@ -338,41 +267,4 @@ export class TransferService {
       throw error;
     }
   }
-
-  private async passwordHash(password: string | null | undefined): Promise<string | null> {
-    if (password === undefined || password === null) return null;
-    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw passwordTooLong();
-    if (password.length === 0) throw fail.validation_failed('password must not be empty; send null to remove it.');
-    return hashPassword(password);
-  }
 }
-
-function checkSlug(slug: string): string {
-  if (!SLUG_PATTERN.test(slug)) {
-    throw fail.validation_failed('slug must be 3-64 characters of letters, digits, "-" and "_", starting with a letter or digit.');
-  }
-  return slug;
-}
-
-function checkTitle(title: string): string {
-  const trimmed = title.trim();
-  if (trimmed.length === 0 || trimmed.length > MAX_TITLE_LENGTH) {
-    throw fail.validation_failed(`title must have 1 to ${MAX_TITLE_LENGTH} characters.`);
-  }
-  return trimmed;
-}
-
-function checkMessage(message: string | null | undefined): string | null {
-  if (message === undefined || message === null || message.trim() === '') return null;
-  if (message.length > MAX_MESSAGE_LENGTH) throw fail.validation_failed(`message must have at most ${MAX_MESSAGE_LENGTH} characters.`);
-  return message;
-}
-
-function checkMaxDownloads(value: number | null | undefined): number | null {
-  if (value === undefined || value === null) return null;
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DOWNLOADS_LIMIT) {
-    throw fail.validation_failed(`max_downloads must be a whole number from 1 to ${MAX_DOWNLOADS_LIMIT}, or null.`);
-  }
-  return value;
-}
-
