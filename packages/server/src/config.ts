@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { WebhookPolicy } from './webhooks/webhook-url.ts';
 import type { MailFrom } from './mail/mail-from.ts';
 import type { S3Settings } from './storage/s3-client.ts';
+import { MAX_RECIPIENTS, RECIPIENTS_CEILING } from './domain/transfer-rules.ts';
 import { readMail, readRedisUrl, readStorage, readWebhookPorts } from './config-sections.ts';
 
 /** Everything Ferry reads from the environment, read once by the composition root. */
@@ -117,6 +118,8 @@ export interface PlanLimits {
   maxFilesPerTransfer: number;
   requestsPerMinute: number;
   requestsPerMonth: number;
+  /** FERRY_MAX_RECIPIENTS_PER_TRANSFER: live recipients one transfer may have. */
+  maxRecipientsPerTransfer: number;
 }
 
 export class ConfigError extends Error {
@@ -232,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxFilesPerTransfer: int('FERRY_MAX_FILES_PER_TRANSFER', 1000, 1, 100000),
       requestsPerMinute: int('FERRY_RATE_LIMIT_PER_MINUTE', 600, 1),
       requestsPerMonth: int('FERRY_QUOTA_PER_MONTH', 1_000_000, 1),
+      maxRecipientsPerTransfer: int('FERRY_MAX_RECIPIENTS_PER_TRANSFER', MAX_RECIPIENTS, 1, RECIPIENTS_CEILING),
     },
     webhooks: {
       allowHttp: bool('FERRY_WEBHOOK_ALLOW_HTTP', false),

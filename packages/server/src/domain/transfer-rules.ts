@@ -29,5 +29,7 @@ export const SLUG_RESERVATION_DAYS = 30;
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_MESSAGE_LENGTH = 10_000;
 export const MAX_RECIPIENTS = 50;
+/** The most FERRY_MAX_RECIPIENTS_PER_TRANSFER may allow (and what a request body may carry). */
+export const RECIPIENTS_CEILING = 1000;
 export const MAX_DOWNLOADS_LIMIT = 1_000_000;
 export const DEFAULT_EXPIRY_DAYS = 7;

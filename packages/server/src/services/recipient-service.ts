@@ -2,7 +2,7 @@ import { EMAIL_RETRY } from '../notifications/mail-delivery.ts';
 import { newId, randomBase62 } from '../ids.ts';
 import { fail, transferClosed } from '../errors.ts';
 import { iso, type Clock } from '../domain/clock.ts';
-import { effectiveState, MAX_RECIPIENTS } from '../domain/transfer-rules.ts';
+import { effectiveState } from '../domain/transfer-rules.ts';
 import { normalizeRecipientEmail, RECIPIENT_TOKEN_LENGTH } from '../domain/recipients.ts';
 import type { Db } from '../db/database.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
@@ -31,6 +31,8 @@ export class RecipientService {
     private readonly transfers: TransfersRepository,
     private readonly queue: JobQueue,
     private readonly clock: Clock,
+    /** Live recipients one transfer may have (FERRY_MAX_RECIPIENTS_PER_TRANSFER). */
+    private readonly maxRecipients: number,
   ) {}
 
   /**
@@ -38,7 +40,7 @@ export class RecipientService {
    * index, never its text, which may hold control characters) or a list longer than the cap.
    */
   checkEmails(raw: string[], field = 'recipients'): string[] {
-    if (raw.length > MAX_RECIPIENTS) throw tooMany();
+    if (raw.length > this.maxRecipients) throw tooMany(this.maxRecipients);
     const emails = raw.map((entry, i) => {
       const email = typeof entry === 'string' ? normalizeRecipientEmail(entry) : null;
       if (email === null) throw fail.validation_failed(`${field}[${i}] is not a plain email address (like ann@example.com).`, { details: { index: i } });
@@ -71,7 +73,7 @@ export class RecipientService {
       if (!(await this.transfers.lockForUser(userId, transferId, now, tx))) throw notFound();
       const live = new Map((await this.recipients.listLive(transferId, tx)).map((r) => [r.email, r]));
       const fresh = emails.filter((e) => !live.has(e));
-      if (live.size + fresh.length > MAX_RECIPIENTS) throw tooMany();
+      if (live.size + fresh.length > this.maxRecipients) throw tooMany(this.maxRecipients);
       const ready = (await this.transfers.findById(transferId, tx))?.state === 'ready';
       let position = await this.recipients.nextPosition(transferId, tx);
       for (const email of fresh) live.set(email, await this.insert(transferId, email, position++, ready, now, tx));
@@ -150,4 +152,4 @@ export class RecipientService {
 }
 
 const notFound = () => fail.not_found('Transfer not found.');
-const tooMany = () => fail.validation_failed(`A transfer has at most ${MAX_RECIPIENTS} recipients.`, { details: { max_recipients: MAX_RECIPIENTS } });
+const tooMany = (max: number) => fail.validation_failed(`A transfer has at most ${max} recipients.`, { details: { max_recipients: max } });

@@ -89,4 +89,28 @@ describe('sender notifications', () => {
     expect(received).toHaveLength(1);
     expect(received[0]!.data).toMatchObject({ file_request: { id: loud.request.id }, uploader: { name: 'Alice <b>', email: 'alice@example.org' } });
   });
+
+  it('hold the per-transfer recipient cap of FERRY_MAX_RECIPIENTS_PER_TRANSFER and the daily email cap of FERRY_MAX_EMAILS_PER_DAY', async () => {
+    const small = await startHarness({ FERRY_SMTP_URL: smtp.url, FERRY_MAX_RECIPIENTS_PER_TRANSFER: '2', FERRY_MAX_EMAILS_PER_DAY: '3' });
+    try {
+      const { key: k } = await createAccount(small.app, 'capped@example.com');
+      const tooMany = await small.app.inject({ method: 'POST', url: '/api/v1/transfers', headers: bearer(k), payload: { title: 'Three', recipients: ['a@example.com', 'b@example.com', 'c@example.com'] } });
+      expect(tooMany.statusCode).toBe(400);
+      expect(tooMany.json().error).toMatchObject({ code: 'validation_failed', details: { max_recipients: 2 } });
+      const a = await readyTransfer(small.app, k, [{ name: 'a.bin', content: bytes(10) }], { title: 'Capped one', recipients: ['a@example.com', 'b@example.com'] });
+      await readyTransfer(small.app, k, [{ name: 'b.bin', content: bytes(10) }], { title: 'Capped two', recipients: ['c@example.com', 'd@example.com'] });
+      await small.jobs.drain();
+      // Three emails went out today for this account; the fourth failed and shows as failed.
+      expect(smtp.messages.filter((m) => m.subject.includes('Capped'))).toHaveLength(3);
+      const rows = [
+        ...expectData(await small.app.inject({ method: 'GET', url: `/api/v1/transfers/${a.transfer.id}/recipients`, headers: bearer(k) })),
+      ];
+      expect(rows.map((r: any) => r.status)).toEqual(['sent', 'sent']);
+      const failed = await small.database.db.selectFrom('recipients').select(['email', 'email_status', 'email_error']).where('email_status', '=', 'failed').execute();
+      expect(failed).toHaveLength(1);
+      expect(failed[0]!.email_error).toContain('3 emails a day');
+    } finally {
+      await small.close();
+    }
+  });
 });

@@ -48,6 +48,7 @@ export const PLAN: PlanLimits = {
   maxFilesPerTransfer: 10,
   requestsPerMinute: 1000,
   requestsPerMonth: 100_000,
+  maxRecipientsPerTransfer: 50,
 };
 
 export const owner: Principal = { userId: 'usr_owner', scopes: ['files:write'], via: 'key' };

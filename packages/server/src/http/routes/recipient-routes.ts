@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { MAX_RECIPIENTS } from '../../domain/transfer-rules.ts';
+import { MAX_RECIPIENTS, RECIPIENTS_CEILING } from '../../domain/transfer-rules.ts';
 import { fail } from '../../errors.ts';
 import { Data, errorResponses, IdParam, Page, PageQuery } from '../schemas.ts';
 import type { RouteContext } from './index.ts';
@@ -14,7 +14,7 @@ const Email = Type.String({ minLength: 1, maxLength: 320 });
 const AddBody = Type.Object(
   {
     email: Type.Optional(Email),
-    emails: Type.Optional(Type.Array(Email, { minItems: 1, maxItems: MAX_RECIPIENTS })),
+    emails: Type.Optional(Type.Array(Email, { minItems: 1, maxItems: RECIPIENTS_CEILING })),
   },
   { additionalProperties: false, description: 'One address as `email`, or several as `emails` (not both).' },
 );
@@ -58,7 +58,7 @@ export function recipientRoutes(server: FastifyInstance, { services, presenter }
       summary: 'Add recipients to a transfer',
       description:
         `Each new address gets its own link; one already there is answered as it is (201 when any was added, else 200). ` +
-        `A transfer has at most ${MAX_RECIPIENTS} recipients (400 validation_failed past that, nothing added). New recipients of a ready ` +
+        `A transfer has at most FERRY_MAX_RECIPIENTS_PER_TRANSFER recipients (default ${MAX_RECIPIENTS}) (400 validation_failed past that, nothing added). New recipients of a ready ` +
         'transfer are emailed their link; of one still uploading, once it is finalized.',
       params: TransferParams,
       body: AddBody,

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { MAX_MESSAGE_LENGTH, MAX_RECIPIENTS, MAX_TITLE_LENGTH } from '../../domain/transfer-rules.ts';
+import { MAX_MESSAGE_LENGTH, MAX_TITLE_LENGTH, RECIPIENTS_CEILING } from '../../domain/transfer-rules.ts';
 import { Data, DateTime, errorResponses, IdParam, Nullable, Page, PageQuery, Passwords } from '../schemas.ts';
 import type { RouteContext } from './index.ts';
 
@@ -17,7 +17,7 @@ export const FileDeclarationSchema = Type.Object({
 const editable = {
   message: Type.Optional(Nullable(Type.String({ maxLength: MAX_MESSAGE_LENGTH }))),
   recipients: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), {
-    maxItems: MAX_RECIPIENTS,
+    maxItems: RECIPIENTS_CEILING,
     description: 'Plain addresses; each gets a link of its own (see /recipients). On PATCH the list replaces the set: new addresses are added, missing ones removed (their links die).',
   })),
   expires_days: Type.Optional(Type.Integer({ minimum: -1, description: 'Days until expiry, capped by the plan; -1 = permanent where the plan allows.' })),
