@@ -131,7 +131,7 @@ describe('errors a recipient can reach', () => {
     signed.searchParams.set('signature', 'A'.repeat(43));
 
     const cases = [
-      { url: limited.link.replace(/.$/, (c) => (c === 'x' ? 'y' : 'x')), status: 404, code: 'not_found', heading: 'Not found' },
+      { url: limited.link.replace(/.$/, (c) => (c.toLowerCase() === 'x' ? 'y' : 'x')), status: 404, code: 'not_found', heading: 'Not found' },
       { url: `${limited.link}/files/${ghostId('fl')}`, status: 404, code: 'not_found', heading: 'Not found' },
       { url: '/t/no', status: 404, code: 'not_found', heading: 'Not found' },
       { url: `${limited.link}/files/${limited.transfer.files[0].id}`, status: 410, code: 'download_limit_reached', heading: 'Download limit reached' },
