@@ -1,4 +1,6 @@
 import type { Db } from '../db/database.ts';
+import { AnalyticsEventsRepository } from './analytics-events-repository.ts';
+import { AnalyticsQueryRepository } from './analytics-query-repository.ts';
 import { ApiKeysRepository } from './api-keys-repository.ts';
 import { CountersRepository } from './counters-repository.ts';
 import { DatabaseProbe } from './database-probe.ts';
@@ -38,6 +40,8 @@ export function createRepositories(db: Db) {
     webhookDeliveries: new WebhookDeliveriesRepository(db),
     recipients: new RecipientsRepository(db),
     receipts: new ReceiptsRepository(db),
+    analyticsEvents: new AnalyticsEventsRepository(db),
+    analyticsQuery: new AnalyticsQueryRepository(db),
     probe: new DatabaseProbe(db),
   };
 }
