@@ -40,7 +40,9 @@ export function parseRange(input: RangeInput, now: Date, rawDays: number, defaul
   const interval = input.interval ?? defaultInterval;
   const to = input.to === undefined ? now : parseInstant('to', input.to, true);
   const from = input.from === undefined ? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS) : parseInstant('from', input.from, false);
-  if (from.getTime() > to.getTime()) throw fail.validation_failed('`from` must not be after `to`.', { details: { from: input.from, to: input.to } });
+  // A `to` day covers that day, but `from` may not begin after the day starts.
+  const toStart = input.to !== undefined && DATE_ONLY.test(input.to) ? to.getTime() - DAY_MS : to.getTime();
+  if (from.getTime() > toStart) throw fail.validation_failed('`from` must not be after `to`.', { details: { from: input.from, to: input.to } });
   const unit = interval === 'hour' ? HOUR_MS : DAY_MS;
   const start = new Date(Math.floor(from.getTime() / unit) * unit);
   const end = new Date(Math.max(Math.ceil(to.getTime() / unit) * unit, start.getTime() + unit));

@@ -93,6 +93,8 @@ export function createDeliveryServices({ config, db, clock, secret, repos, rateL
     worker,
     events,
     mailer,
+    /** Sends an account's email under its daily cap (scheduled reports use it too). */
+    mailDelivery: delivery,
     recipients,
     jobAdmin: new JobAdminService(jobs, clock),
     webhooks: new WebhookService({ db, endpoints: webhookEndpoints, deliveries: webhookDeliveries, writeLocks, dispatch, box, clock, policy, maxPerAccount: config.webhooks.maxPerAccount }),

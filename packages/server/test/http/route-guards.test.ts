@@ -87,6 +87,10 @@ const API_ROUTES: Record<string, Rule> = {
   'GET /api/v1/transfers/:id/analytics': scope('analytics:read'),
   'GET /api/v1/files/:id/analytics': scope('analytics:read'),
   'GET /api/v1/analytics/user': scope('analytics:read'),
+  'GET /api/v1/reports': scope('analytics:read'),
+  'POST /api/v1/reports/schedules': scope('analytics:read'),
+  'GET /api/v1/reports/schedules': scope('analytics:read'),
+  'DELETE /api/v1/reports/schedules/:id': scope('analytics:read'),
 };
 
 /** Routes outside /api that need credentials (curl -T on /): the guard runs on them because they declare auth. */
@@ -141,6 +145,7 @@ function concrete(path: string): string {
     .replace(/:fileId/, ghostId('fl'))
     .replace(/:partNumber/, '1')
     .replace(/:rid/, `rcp_${'A'.repeat(22)}`)
+    .replace(/\/schedules\/:id/, `/schedules/rsc_${'A'.repeat(22)}`)
     .replace(/:slug/, 'no-such-link')
     .replace(/:id\|:token/, `frq_${'A'.repeat(22)}`)
     .replace(/:token/, 'A'.repeat(32));
