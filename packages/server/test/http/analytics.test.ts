@@ -95,6 +95,20 @@ describe('download analytics', () => {
     expect(events.filter((e) => e.type === 'transfer.downloaded').map((e) => [e.data.recipient.email, e.data.country])).toEqual([['ann@example.com', 'AU']]);
   });
 
+  it('the account view adds uploads, API requests, active transfers and storage; `metrics` picks sections', async () => {
+    const data = await analyticsOf(h, key, '/api/v1/analytics/user');
+    expect(data.totals).toMatchObject({ downloads: 6, started: 7, uploads: 2, upload_bytes: a.length + b.length });
+    expect(data.totals.api_requests).toBeGreaterThan(5);
+    expect(data.series.at(-1)).toMatchObject({ downloads: 6, uploads: 2, api_requests: data.totals.api_requests });
+    expect(data).toMatchObject({ active_transfers: 1, storage_bytes: a.length + b.length });
+    expect(data.by_transfer).toEqual([expect.objectContaining({ transfer_id: t.transfer.id, title: 'Stats', downloads: 6, started: 7 })]);
+    expect(Object.fromEntries(data.by_recipient.map((r: any) => [String(r.email), r.downloads]))).toEqual({ 'ann@example.com': 2, 'bob@example.com': 1, null: 3 });
+    expect(data.by_country.map((c: any) => c.country)).toEqual(['US', 'GB', 'AU', null]);
+    const some = await analyticsOf(h, key, '/api/v1/analytics/user', 'metrics=storage,api_requests');
+    expect(Object.keys(some).sort()).toEqual(['from', 'interval', 'metrics', 'series', 'storage_bytes', 'to', 'totals']);
+    expect(Object.keys(some.totals)).toEqual(['api_requests']);
+  });
+
   it('another account\'s transfer or file is 404; so is one that does not exist', async () => {
     expectError(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${t.transfer.id}/analytics`, headers: bearer(otherKey) }), 404, 'not_found');
     expectError(await h.app.inject({ method: 'GET', url: `/api/v1/files/${fileA()}/analytics`, headers: bearer(otherKey) }), 404, 'not_found');

@@ -132,3 +132,23 @@ describe('scheduled reports', () => {
     expect(listed.last_run_at).not.toBeNull();
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes the analytics routes with their operations and the GeoIP attribution', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const ops = ['/api/v1/transfers/{id}/analytics', '/api/v1/files/{id}/analytics', '/api/v1/analytics/user', '/api/v1/reports', '/api/v1/reports/schedules', '/api/v1/reports/schedules/{id}']
+      .flatMap((p) => Object.values(doc.paths[p] ?? {}))
+      .map((op: any) => [op.operationId, op.tags]);
+    expect(ops).toEqual([
+      ['getTransferAnalytics', ['analytics']],
+      ['getFileAnalytics', ['analytics']],
+      ['getUserAnalytics', ['analytics']],
+      ['getReport', ['analytics']],
+      ['createReportSchedule', ['analytics']],
+      ['listReportSchedules', ['analytics']],
+      ['deleteReportSchedule', ['analytics']],
+    ]);
+    expect(doc.tags.find((t: any) => t.name === 'analytics').description).toContain('IP Geolocation by DB-IP');
+    expect(Object.keys(doc.paths['/api/v1/reports'].get.responses['200'].content)).toEqual(['application/json', 'text/csv']);
+  });
+});
