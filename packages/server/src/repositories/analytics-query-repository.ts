@@ -88,7 +88,7 @@ export class AnalyticsQueryRepository {
   /** API requests per hour or day, from the hourly usage counters the metering keeps (`h:YYYY-MM-DDTHH`). */
   async apiRequests(userId: string, from: string, to: string, unit: 'hour' | 'day'): Promise<Sums[]> {
     const key = sql.raw(unit === 'hour' ? 'substr(period, 3, 13)' : 'substr(period, 3, 10)');
-    return this.run(sql`select ${key} as k, sum(count) as events, sum(count) as completed, 0 as bytes from usage_counters
+    return this.run(sql`select ${key} as k, sum(usage_counters.count) as events, sum(usage_counters.count) as completed, 0 as bytes from usage_counters
       where user_id = ${userId} and period >= ${`h:${from.slice(0, 13)}`} and period < ${`h:${to.slice(0, 13)}`} group by ${key}`);
   }
 
