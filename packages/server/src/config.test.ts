@@ -79,4 +79,14 @@ describe('loadConfig: email', () => {
       expect(() => loadConfig({ FERRY_MAIL_FROM: from }), from).toThrow(/FERRY_MAIL_FROM/);
     }
   });
+
+  it('reads the GeoIP database: the bundled DB-IP Lite file, an operator\'s own, or off; a missing file is a start-up error', () => {
+    expect(loadConfig({}).analytics.geoipPath).toMatch(/dbip-country\.mmdb$/);
+    expect(loadConfig({ FERRY_GEOIP_DB: 'off' }).analytics.geoipPath).toBeNull();
+    const own = loadConfig({}).analytics.geoipPath!;
+    expect(loadConfig({ FERRY_GEOIP_DB: own }).analytics.geoipPath).toBe(own);
+    expect(() => loadConfig({ FERRY_GEOIP_DB: '/nowhere/GeoLite2-Country.mmdb' })).toThrow(/FERRY_GEOIP_DB/);
+    expect(loadConfig({}).analytics.rawRetentionDays).toBe(90);
+    expect(() => loadConfig({ FERRY_ANALYTICS_RAW_DAYS: '1' })).toThrow(/FERRY_ANALYTICS_RAW_DAYS/);
+  });
 });

@@ -3,7 +3,7 @@ import type { WebhookPolicy } from './webhooks/webhook-url.ts';
 import type { MailFrom } from './mail/mail-from.ts';
 import type { S3Settings } from './storage/s3-client.ts';
 import { MAX_RECIPIENTS, RECIPIENTS_CEILING } from './domain/transfer-rules.ts';
-import { readMail, readRedisUrl, readStorage, readWebhookPorts } from './config-sections.ts';
+import { readGeoipPath, readMail, readRedisUrl, readStorage, readWebhookPorts } from './config-sections.ts';
 
 /** Everything Ferry reads from the environment, read once by the composition root. */
 export interface Config {
@@ -34,6 +34,15 @@ export interface Config {
   plan: PlanLimits;
   webhooks: WebhookSettings;
   mail: MailSettings;
+  analytics: AnalyticsSettings;
+}
+
+/** Download and upload analytics, and reports. */
+export interface AnalyticsSettings {
+  /** FERRY_GEOIP_DB: the country mmdb file; the bundled DB-IP Lite database by default, null when `off`. */
+  geoipPath: string | null;
+  /** FERRY_ANALYTICS_RAW_DAYS: days raw events (each download, each upload) are kept; daily rollups stay. */
+  rawRetentionDays: number;
 }
 
 /** Which URLs webhooks may call (SSRF guard); see src/webhooks/. */
@@ -245,6 +254,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxPerAccount: int('FERRY_MAX_WEBHOOKS_PER_ACCOUNT', 20, 1, 1000),
     },
     mail: readMail(env, publicUrl, problems, int),
+    analytics: {
+      geoipPath: readGeoipPath(env, problems),
+      rawRetentionDays: int('FERRY_ANALYTICS_RAW_DAYS', 90, 2, 3650),
+    },
   };
   // Two full transfers by default: one being uploaded while the next is declared.
   config.uploads.maxPendingBytesPerAccount = int('FERRY_MAX_PENDING_BYTES_PER_ACCOUNT', Math.min(2 * config.plan.maxTransferSizeBytes, Number.MAX_SAFE_INTEGER), 1);

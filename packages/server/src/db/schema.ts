@@ -340,6 +340,76 @@ export interface ReceiptsTable {
   completed: Generated<number>;
 }
 
+/** One download through a link, written when it settles (migration 013); kept FERRY_ANALYTICS_RAW_DAYS. */
+export interface DownloadEventsTable {
+  /** The receipt's id. */
+  id: string;
+  user_id: string;
+  transfer_id: string;
+  /** null for the ZIP. */
+  file_id: string | null;
+  recipient_id: string | null;
+  kind: 'file' | 'zip';
+  started_at: string;
+  /** When it ended: the time analytics count it at. */
+  at: string;
+  bytes_sent: number;
+  /** 1 when the last byte of the body reached the client (what emits `*.downloaded`). */
+  completed: number;
+  /** ISO 3166 alpha-2 from the client address; null when private or not in the database. */
+  country: string | null;
+  ua_family: string | null;
+}
+
+/** One completed upload of a file (migration 013); `id` is the file's id. */
+export interface UploadEventsTable {
+  id: string;
+  user_id: string;
+  transfer_id: string;
+  at: string;
+  bytes: number;
+}
+
+export type AnalyticsMetric = 'download' | 'upload';
+
+/** Raw events summed per UTC day and dimensions (migration 013); a day is rewritten whole. */
+export interface AnalyticsDailyTable {
+  /** YYYY-MM-DD */
+  day: string;
+  metric: AnalyticsMetric;
+  user_id: string;
+  transfer_id: string;
+  file_id: string | null;
+  recipient_id: string | null;
+  country: string | null;
+  ua_family: string | null;
+  events: number;
+  completed: number;
+  bytes: number;
+}
+
+export interface AnalyticsRollupDaysTable {
+  day: string;
+  rolled_at: string;
+}
+
+export type ReportType = 'transfers' | 'downloads' | 'usage';
+export type ReportFormat = 'json' | 'csv';
+export type ReportInterval = 'daily' | 'weekly' | 'monthly';
+
+/** A report emailed to its account's owner every period (migration 013). */
+export interface ReportSchedulesTable {
+  id: string;
+  user_id: string;
+  type: ReportType;
+  interval: ReportInterval;
+  format: ReportFormat;
+  created_at: string;
+  /** The start of the next period: when the report of the period before it is due. */
+  next_run_at: string;
+  last_run_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -362,4 +432,9 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   recipients: RecipientsTable;
   receipts: ReceiptsTable;
+  download_events: DownloadEventsTable;
+  upload_events: UploadEventsTable;
+  analytics_daily: AnalyticsDailyTable;
+  analytics_rollup_days: AnalyticsRollupDaysTable;
+  report_schedules: ReportSchedulesTable;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { UPLOADS_TAG_DESCRIPTION } from './openapi-uploads-doc.ts';
+import { GEOIP_ATTRIBUTION } from './analytics-schemas.ts';
 
 /** OpenAPI 3.1 generated from the route schemas, served at /openapi.json, browsable at /docs. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
@@ -16,7 +17,15 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           '(or a session cookie plus `X-CSRF-Token` for writes). Success bodies are `{ "data": ... }`; errors are ' +
           '`{ "error": { "code", "message", "details"? } }`.',
       },
-      tags: [{ name: 'uploads', description: UPLOADS_TAG_DESCRIPTION }],
+      tags: [
+        { name: 'uploads', description: UPLOADS_TAG_DESCRIPTION },
+        {
+          name: 'analytics',
+          description:
+            'Downloads through links, uploads and API use over time, by file, country, recipient and client; reports as JSON or CSV, ' +
+            `and reports emailed on a schedule to the account's own address. Countries: ${GEOIP_ATTRIBUTION}`,
+        },
+      ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'API key fy_<prefix>_<secret>' },

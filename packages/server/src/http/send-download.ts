@@ -63,7 +63,8 @@ export interface DownloadServices {
 /** A GET through a link leaves a receipt; the owner's and signed-URL downloads, and HEAD, do not. */
 function startReceipt(request: FastifyRequest, receipts: ReceiptService, visit: LinkVisit | undefined, download: DownloadStart): Promise<ReceiptHandle | null> {
   if (!visit || request.method !== 'GET') return Promise.resolve(null);
-  return receipts.start(visit, download);
+  const userAgent = request.headers['user-agent'];
+  return receipts.start(visit, download, { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined });
 }
 
 /**

@@ -11,6 +11,15 @@ export interface OutgoingEmail {
   replyTo?: string;
   /** Extra headers such as `List-Unsubscribe` or `X-Ferry-Transfer`; names are tokens, values one line. */
   headers?: Record<string, string>;
+  /** Files built in memory (a scheduled report); never a path or URL to load. */
+  attachments?: EmailAttachment[];
+}
+
+export interface EmailAttachment {
+  /** One line, at most 200 characters. */
+  filename: string;
+  content: Buffer;
+  contentType: string;
 }
 
 export interface SentEmail {
@@ -88,10 +97,19 @@ export function toMailOptions(from: MailFrom, message: OutgoingEmail): SendMailO
     text: message.text,
     html: message.html,
     headers,
-    // Messages never carry attachments; these shut nodemailer's file and URL loading for good.
+    ...(message.attachments?.length ? { attachments: message.attachments.map(checkAttachment) } : {}),
+    // Attachments are in-memory buffers only; these shut nodemailer's file and URL loading for good.
     disableFileAccess: true,
     disableUrlAccess: true,
   };
+}
+
+function checkAttachment(attachment: EmailAttachment): { filename: string; content: Buffer; contentType: string } {
+  checkLine('attachment filename', attachment.filename);
+  checkLine('attachment content type', attachment.contentType);
+  if (attachment.filename.length === 0 || attachment.filename.length > 200) throw new MailError('attachment filename must be 1 to 200 characters', true);
+  if (!Buffer.isBuffer(attachment.content)) throw new MailError('attachment content must be bytes', true);
+  return { filename: attachment.filename, content: attachment.content, contentType: attachment.contentType };
 }
 
 function checkAddress(field: string, value: string): string {

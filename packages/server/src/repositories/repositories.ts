@@ -1,5 +1,9 @@
 import type { Db } from '../db/database.ts';
+import { AnalyticsEventsRepository } from './analytics-events-repository.ts';
+import { AnalyticsQueryRepository } from './analytics-query-repository.ts';
 import { ApiKeysRepository } from './api-keys-repository.ts';
+import { ReportsRepository } from './reports-repository.ts';
+import { ReportSchedulesRepository } from './report-schedules-repository.ts';
 import { CountersRepository } from './counters-repository.ts';
 import { DatabaseProbe } from './database-probe.ts';
 import { DirectMultipartUploadsRepository } from './direct-multipart-uploads-repository.ts';
@@ -38,6 +42,10 @@ export function createRepositories(db: Db) {
     webhookDeliveries: new WebhookDeliveriesRepository(db),
     recipients: new RecipientsRepository(db),
     receipts: new ReceiptsRepository(db),
+    analyticsEvents: new AnalyticsEventsRepository(db),
+    analyticsQuery: new AnalyticsQueryRepository(db),
+    reports: new ReportsRepository(db),
+    reportSchedules: new ReportSchedulesRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { webhookPolicy } from '../config.ts';
 import type { Db } from '../db/database.ts';
-import type { Clock } from '../domain/clock.ts';
+import { iso, type Clock } from '../domain/clock.ts';
 import type { Repositories } from '../repositories/repositories.ts';
 import { JobQueue } from '../jobs/job-queue.ts';
 import { JobWorker, type JobWorkerLog } from '../jobs/job-worker.ts';
@@ -39,7 +39,7 @@ export interface DeliveryDeps {
  * job, webhook delivery, and reminders. Part of the composition root (services.ts calls it).
  */
 export function createDeliveryServices({ config, db, clock, secret, repos, rateLimiter, log }: DeliveryDeps) {
-  const { jobs, transfers, files, users, recipients: recipientRows, fileRequests, webhookEndpoints, webhookDeliveries, writeLocks } = repos;
+  const { jobs, transfers, files, users, recipients: recipientRows, fileRequests, webhookEndpoints, webhookDeliveries, writeLocks, analyticsEvents } = repos;
   const jobQueue = new JobQueue(jobs, clock);
   const worker = new JobWorker(jobs, jobQueue, clock, config.jobs, log);
   const events = new DomainEvents(db, jobQueue, clock);
@@ -49,6 +49,7 @@ export function createDeliveryServices({ config, db, clock, secret, repos, rateL
     const file = (await files.findById(fileId, tx))!;
     const transfer = (await transfers.findById(file.transfer_id, tx))!;
     await events.emit('file.uploaded', transfer.user_id, { transfer: transferData(transfer), file: fileData(file) }, tx);
+    await analyticsEvents.insertUpload({ id: file.id, user_id: transfer.user_id, transfer_id: transfer.id, at: file.completed_at ?? iso(clock.now()), bytes: file.size }, tx);
   };
 
   // Webhooks: one guarded agent per process, checked against the same policy as registration.
@@ -92,6 +93,8 @@ export function createDeliveryServices({ config, db, clock, secret, repos, rateL
     worker,
     events,
     mailer,
+    /** Sends an account's email under its daily cap (scheduled reports use it too). */
+    mailDelivery: delivery,
     recipients,
     jobAdmin: new JobAdminService(jobs, clock),
     webhooks: new WebhookService({ db, endpoints: webhookEndpoints, deliveries: webhookDeliveries, writeLocks, dispatch, box, clock, policy, maxPerAccount: config.webhooks.maxPerAccount }),

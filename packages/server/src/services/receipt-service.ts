@@ -9,6 +9,8 @@ import type { ReceiptListRow, ReceiptsRepository } from '../repositories/receipt
 import type { RecipientsRepository } from '../repositories/recipients-repository.ts';
 import type { DbOrTx, TransfersRepository } from '../repositories/transfers-repository.ts';
 import type { LinkVisit } from './download-service.ts';
+import type { ClientClassifier, ClientInfo, ClientTraits } from '../analytics/client-traits.ts';
+import type { AnalyticsEventsRepository } from '../repositories/analytics-events-repository.ts';
 
 /** One response body about to be streamed through a link. */
 export interface DownloadStart {
@@ -60,6 +62,7 @@ export class ReceiptService {
     private readonly events: DomainEvents,
     private readonly clock: Clock,
     private readonly log: WarnLog,
+    private readonly analytics: { classifier: ClientClassifier; events: AnalyticsEventsRepository },
   ) {}
 
   /** A visit of the download page; a recipient's first visit also emits `recipient.opened`, once. */
@@ -76,9 +79,14 @@ export class ReceiptService {
     });
   }
 
-  /** Writes the receipt of a download as its body starts; the handle settles it when it ends. */
-  async start(visit: LinkVisit, download: DownloadStart): Promise<ReceiptHandle> {
+  /**
+   * Writes the receipt of a download as its body starts; the handle settles it when it ends and
+   * records it for analytics with the client's country and user-agent family (never its address).
+   */
+  async start(visit: LinkVisit, download: DownloadStart, client: ClientInfo): Promise<ReceiptHandle> {
     const id = newId('rct');
+    const traits = this.analytics.classifier.classify(client);
+    const startedAt = iso(this.clock.now());
     await this.receipts.insert({
       id,
       transfer_id: visit.transfer.id,
@@ -86,7 +94,7 @@ export class ReceiptService {
       kind: download.kind,
       file_id: download.file?.id ?? null,
       range: download.ranged ? `${download.start}-${download.end}` : null,
-      started_at: iso(this.clock.now()),
+      started_at: startedAt,
       finished_at: null,
     });
     let finished = false;
@@ -94,7 +102,7 @@ export class ReceiptService {
       finish: (end) => {
         if (finished) return;
         finished = true;
-        const work = this.settle(id, visit, download, end)
+        const work = this.settle(id, visit, download, end, { startedAt, traits })
           .catch((err: unknown) => this.log.warn({ err, receipt: id }, 'receipt not settled'))
           .finally(() => this.settling.delete(work));
         this.settling.add(work);
@@ -115,25 +123,42 @@ export class ReceiptService {
     return this.receipts.list({ transferId, ...query });
   }
 
-  private async settle(id: string, { transfer, recipient }: LinkVisit, download: DownloadStart, end: DownloadEnd): Promise<void> {
+  private async settle(id: string, { transfer, recipient }: LinkVisit, download: DownloadStart, end: DownloadEnd, client: { startedAt: string; traits: ClientTraits }): Promise<void> {
     const now = iso(this.clock.now());
     // The last byte of the body went out: a whole download, or the tail that finishes a resumed one.
     const delivered = end.completed && download.end === download.total - 1;
     await this.db.transaction().execute(async (tx) => {
       if (!(await this.receipts.finish(id, { finishedAt: now, bytesSent: end.bytesSent, completed: end.completed }, tx))) return;
-      if (delivered) await this.downloaded(id, { transfer, recipient }, download, end.bytesSent, now, tx);
+      await this.analytics.events.insertDownload(
+        {
+          id,
+          user_id: transfer.user_id,
+          transfer_id: transfer.id,
+          file_id: download.file?.id ?? null,
+          recipient_id: recipient?.id ?? null,
+          kind: download.kind,
+          started_at: client.startedAt,
+          at: now,
+          bytes_sent: end.bytesSent,
+          completed: delivered ? 1 : 0,
+          country: client.traits.country,
+          ua_family: client.traits.uaFamily,
+        },
+        tx,
+      );
+      if (delivered) await this.downloaded(id, { transfer, recipient }, download, end.bytesSent, now, client.traits.country, tx);
     });
   }
 
-  private async downloaded(receiptId: string, { transfer, recipient }: LinkVisit, download: DownloadStart, bytes: number, nowIso: string, tx: DbOrTx): Promise<void> {
+  private async downloaded(receiptId: string, { transfer, recipient }: LinkVisit, download: DownloadStart, bytes: number, nowIso: string, country: string | null, tx: DbOrTx): Promise<void> {
     const base = { transfer: transferRef(transfer), recipient: recipient ? recipientRef(recipient) : null };
     const file = download.file ? { id: download.file.id, name: download.file.name, size: download.file.size } : null;
     if (recipient) {
       await this.recipients.recordDownload(recipient.id, nowIso, tx);
       await this.events.emit('recipient.downloaded', transfer.user_id, { ...base, kind: download.kind, file, bytes, receipt_id: receiptId }, tx);
     }
-    if (file) await this.events.emit('file.downloaded', transfer.user_id, { ...base, file, bytes, receipt_id: receiptId }, tx);
-    else await this.events.emit('transfer.downloaded', transfer.user_id, { ...base, bytes, receipt_id: receiptId }, tx);
+    if (file) await this.events.emit('file.downloaded', transfer.user_id, { ...base, file, bytes, country, receipt_id: receiptId }, tx);
+    else await this.events.emit('transfer.downloaded', transfer.user_id, { ...base, bytes, country, receipt_id: receiptId }, tx);
   }
 }
 

@@ -11,6 +11,11 @@ import { TransferService } from './transfer-service.ts';
 import { FileService } from './file-service.ts';
 import { DownloadService } from './download-service.ts';
 import { ReceiptService } from './receipt-service.ts';
+import { ClientClassifier } from '../analytics/client-traits.ts';
+import { AnalyticsService } from '../analytics/analytics-service.ts';
+import { AnalyticsRollup } from '../analytics/analytics-rollup.ts';
+import { ReportService } from '../analytics/report-service.ts';
+import { ReportSchedules } from '../analytics/report-schedules.ts';
 import { UnlockService } from './unlock-service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { StorageReservation } from './storage-reservation.ts';
@@ -99,6 +104,17 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   const sweeper = new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, db, events, stores, retention: delivery.retention, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup });
   worker.register(sweeper.jobKind);
   worker.every({ kind: sweeper.jobKind.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: 3 });
+  const rawDays = config.analytics.rawRetentionDays;
+  const classifier = new ClientClassifier(config.analytics.geoipPath, log);
+  const analyticsRollup = new AnalyticsRollup({ db, events: repos.analyticsEvents, writeLocks, clock, rawDays });
+  worker.register(analyticsRollup.jobKind);
+  worker.every({ kind: analyticsRollup.jobKind.kind, everySeconds: 3600, maxAttempts: analyticsRollup.jobKind.maxAttempts });
+  const analytics = new AnalyticsService(repos.analyticsQuery, repos.analyticsEvents, transfersRepo, filesRepo, clock, rawDays);
+  const reports = new ReportService(repos.reports, analytics);
+  const reportSchedules = new ReportSchedules({ db, schedules: repos.reportSchedules, users, reports, queue: delivery.jobQueue, delivery: delivery.mailDelivery, clock, publicUrl: config.publicUrl });
+  worker.register(reportSchedules.scanJob);
+  worker.register(reportSchedules.emailJob);
+  worker.every({ kind: reportSchedules.scanJob.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: reportSchedules.scanJob.maxAttempts });
   return {
     stores,
     clock,
@@ -109,7 +125,12 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     account: new AccountService(users, counters, clock, config.plan),
     ...delivery,
     transfers,
-    receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log),
+    receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log, { classifier, events: repos.analyticsEvents }),
+    analytics,
+    reports,
+    // Periodic jobs of the worker (rollup hourly, report scan every sweep interval); tests run them by hand.
+    analyticsRollup,
+    reportSchedules,
     files,
     fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock),
     uploadTokens: new UploadTokens(transfersRepo),

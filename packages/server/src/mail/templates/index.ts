@@ -22,3 +22,4 @@ export {
   type WebhookEndpointDisabledInput,
 } from './owner-notices.ts';
 export { formatBytes, formatDate } from './text.ts';
+export { scheduledReport, type ScheduledReportInput } from './report-email.ts';
