@@ -59,7 +59,10 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
       }
     }
     const plan = services.account.plan;
-    const bucket = request.principal ? `rl:user:${request.principal.userId}` : `rl:ip:${request.ip}`;
+    // An upload token counts on a bucket of its transfer, not on its owner's: a file request's
+    // uploader cannot spend the requester's limit or monthly quota.
+    const token = request.principal?.via === 'upload_token' ? request.principal : null;
+    const bucket = token ? `rl:upload:${token.transferId}` : request.principal ? `rl:user:${request.principal.userId}` : `rl:ip:${request.ip}`;
     const decision = await services.rateLimiter.consume(bucket, plan.requestsPerMinute, 60);
     reply.header('x-ratelimit-limit', decision.limit);
     reply.header('x-ratelimit-remaining', decision.remaining);
@@ -67,7 +70,7 @@ export function registerAuthGuard(app: FastifyInstance, services: Services): voi
     reply.header('x-ferry-plan', plan.name);
     reply.header('x-quota-limit-month', plan.requestsPerMonth);
     let used = 0;
-    if (request.principal) {
+    if (request.principal && !token) {
       await services.account.recordRequest(request.principal.userId);
       used = await services.account.usedThisMonth(request.principal.userId);
     }

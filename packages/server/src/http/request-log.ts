@@ -25,15 +25,23 @@ const REDACTED_HEADERS = [
   'res.headers["set-cookie"]',
 ];
 
-/** A recipient's own link names them and opens the transfer: its token is a credential in the path. */
-const RECIPIENT_LINK = /^\/d\/[^/?#]+/;
+/**
+ * Links whose path carries a credential: a recipient's own link (it names them and opens the
+ * transfer) and a file request's link (whoever holds it may upload into the requester's account).
+ */
+const TOKEN_PATHS: [RegExp, string][] = [
+  [/^\/d\/[^/?#]+/, '/d/'],
+  [/^\/r\/[^/?#]+/, '/r/'],
+  [/^\/api\/v1\/public\/file-requests\/[^/?#]+/, '/api/v1/public/file-requests/'],
+  [/^\/api\/v1\/file-requests\/(?!frq_)[^/?#]+/, '/api/v1/file-requests/'],
+];
 
 /**
  * `url` with the values of credential-like query parameters and a recipient link's token
  * replaced; the rest kept as sent.
  */
 export function redactUrl(raw: string): string {
-  const url = raw.replace(RECIPIENT_LINK, `/d/${CENSOR}`);
+  const url = TOKEN_PATHS.reduce((u, [pattern, prefix]) => u.replace(pattern, `${prefix}${CENSOR}`), raw);
   const q = url.indexOf('?');
   if (q === -1) return url;
   const hash = url.indexOf('#', q);

@@ -57,9 +57,12 @@ export function makeUploadBodyScope(scope: FastifyInstance, rules: UploadBodyRul
   scope.addHook('preHandler', async (request, reply) => {
     if (!streamsUploadBody(request) || !hasBody(request)) return;
     request.uploadContentLength = checkUploadHeaders(request);
-    const userId = request.principal?.userId;
-    if (userId === undefined) throw fail.upload_unauthenticated('An upload needs an account.');
-    holdSlotUntilResponse(reply, await rules.slots.acquire(userId));
+    const principal = request.principal;
+    if (!principal) throw fail.upload_unauthenticated('An upload needs an account.');
+    // An upload token (a file request's stranger, a browser page) has the slots of its transfer,
+    // never the owner's: holding them cannot stall the owner's own uploads.
+    const holder = principal.via === 'upload_token' ? `transfer:${principal.transferId}` : principal.userId;
+    holdSlotUntilResponse(reply, await rules.slots.acquire(holder));
     cutWhenIdle(request, reply, rules.idleTimeoutSeconds);
   });
 }

@@ -23,9 +23,16 @@ export class MailDelivery {
     private readonly maxPerAccountPerDay: number,
   ) {}
 
-  async send(accountId: string, email: OutgoingEmail): Promise<void> {
-    const decision = await this.limiter.consume(`mail:day:${accountId}`, this.maxPerAccountPerDay, 86_400);
-    if (!decision.allowed) throw new PermanentJobError(`The account reached its limit of ${this.maxPerAccountPerDay} emails a day.`);
+  /**
+   * `toOwner`: a notice to the account's own address (confirmation, download notices, a file
+   * request's notice) relays nothing, so it does not count against the cap, and strangers who
+   * trigger such notices cannot use up the budget of the account's recipients' emails.
+   */
+  async send(accountId: string, email: OutgoingEmail, options: { toOwner?: boolean } = {}): Promise<void> {
+    if (!options.toOwner) {
+      const decision = await this.limiter.consume(`mail:day:${accountId}`, this.maxPerAccountPerDay, 86_400);
+      if (!decision.allowed) throw new PermanentJobError(`The account reached its limit of ${this.maxPerAccountPerDay} emails a day.`);
+    }
     try {
       await this.mailer.send(email);
     } catch (error) {

@@ -30,7 +30,9 @@ export class NotificationSubscriber implements EventSubscriber {
     if (event.type === 'file_request.received') {
       const fileRequestId = (event.data.file_request as { id: string }).id;
       // Whether the request wants it is read when the email is due (its owner may turn it off meanwhile).
-      await this.queue.enqueue({ kind: 'email.file_request_received', payload: { fileRequestId, transferId }, dedupeKey: `email.file_request_received:${transferId}`, ...retry }, tx);
+      // One notice per request per hour at most, however many uploaders finish in it.
+      const hour = event.occurredAt.slice(0, 13);
+      await this.queue.enqueue({ kind: 'email.file_request_received', payload: { fileRequestId, transferId }, dedupeKey: `email.file_request_received:${fileRequestId}:${hour}`, ...retry }, tx);
     }
   }
 

@@ -51,7 +51,7 @@ export function senderNoticeJobs(deps: SenderNoticeDeps): JobKind<any>[] {
       if (error instanceof NoticeNotWanted) return;
       throw error;
     }
-    await deps.delivery.send(owner.id, { to: owner.email, ...email });
+    await deps.delivery.send(owner.id, { to: owner.email, ...email }, { toOwner: true });
   };
   const link = (slug: string | null) => (slug ? `${deps.publicUrl}/t/${encodeURIComponent(slug)}` : deps.publicUrl);
   const kind = <P>(name: string, run: (payload: P) => Promise<void>): JobKind<P> => ({ kind: name, concurrency: EMAIL_CONCURRENCY, ...EMAIL_RETRY, run });

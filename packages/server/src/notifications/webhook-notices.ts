@@ -27,7 +27,7 @@ export function webhookNoticeJob(deps: { delivery: MailDelivery; endpoints: Webh
         reason: endpoint.disabled_reason ?? 'deliveries kept failing',
         failingSince: endpoint.failing_since ?? endpoint.disabled_at,
       });
-      await deps.delivery.send(owner.id, { to: owner.email, ...email });
+      await deps.delivery.send(owner.id, { to: owner.email, ...email }, { toOwner: true });
     },
   };
 }

@@ -1,6 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import { isPostgres, type Db } from '../db/database.ts';
-import type { JobsTable, JobState } from '../db/schema.ts';
+import type { Database, JobsTable, JobState } from '../db/schema.ts';
 import type { DbOrTx } from './transfers-repository.ts';
 
 export type JobRow = Selectable<JobsTable>;
@@ -42,34 +42,27 @@ export class JobsRepository {
 
   /**
    * Takes up to `limit` due jobs of `kind`: queued ones whose time has come and running ones
-   * whose lease ran out (their worker died). One statement, so a job is never claimed twice:
-   * PostgreSQL skips rows another instance is claiming, SQLite runs one writer at a time.
+   * whose lease ran out (their worker died). The claim is one UPDATE, so a job is never claimed
+   * twice: PostgreSQL skips rows another instance is claiming, SQLite runs one writer at a time.
+   * With `perGroup`, the candidates are first ranked within their group, so one claim never
+   * takes more of a group than its running jobs leave room for (racing instances may overshoot
+   * by what they claim at the same moment).
    */
   async claim(request: ClaimRequest): Promise<JobRow[]> {
     const { kind, limit, owner, nowIso, leaseUntilIso, perGroup } = request;
-    let due = this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where('kind', '=', kind)
-      .where((eb) =>
+    const isDue = (eb: ExpressionBuilder<Database, 'jobs'>) =>
+      eb.and([
+        eb('kind', '=', kind),
         eb.or([
           eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', nowIso)]),
           eb.and([eb('state', '=', 'running'), eb('lease_expires_at', '<=', nowIso)]),
         ]),
-      )
-      .orderBy('run_at')
-      .limit(limit);
+      ]);
+    let due = this.db.selectFrom('jobs').select('id').where(isDue).orderBy('run_at').limit(limit);
     if (perGroup !== null) {
-      const busy = this.db
-        .selectFrom('jobs')
-        .select('group_key')
-        .where('kind', '=', kind)
-        .where('state', '=', 'running')
-        .where('lease_expires_at', '>', nowIso)
-        .where('group_key', 'is not', null)
-        .groupBy('group_key')
-        .having((eb) => eb.fn.countAll(), '>=', perGroup);
-      due = due.where((eb) => eb.or([eb('group_key', 'is', null), eb('group_key', 'not in', busy)]));
+      const ids = await this.groupFairCandidates(kind, nowIso, limit, perGroup);
+      if (ids.length === 0) return [];
+      due = due.where('id', 'in', ids);
     }
     if (this.skipLocked) due = due.forUpdate().skipLocked();
     return this.db
@@ -84,6 +77,42 @@ export class JobsRepository {
       .where('id', 'in', due)
       .returningAll()
       .execute();
+  }
+
+  /** Due jobs, oldest first, at most `perGroup` per group counting the group's running ones. */
+  private async groupFairCandidates(kind: string, nowIso: string, limit: number, perGroup: number): Promise<string[]> {
+    const running = await this.db
+      .selectFrom('jobs')
+      .select(['group_key', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('kind', '=', kind)
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '>', nowIso)
+      .where('group_key', 'is not', null)
+      .groupBy('group_key')
+      .execute();
+    const busy = new Map(running.map((r) => [r.group_key!, Number(r.n)]));
+    const ranked = await sql<{ id: string; group_key: string | null; rank: number }>`
+      select id, group_key, row_number() over (partition by group_key order by run_at, id) as rank
+      from jobs
+      where kind = ${kind}
+        and ((state = 'queued' and run_at <= ${nowIso}) or (state = 'running' and lease_expires_at <= ${nowIso}))
+      order by run_at, id
+      limit ${limit * perGroup + 100}`.execute(this.db);
+    // The window ranks within the rows read; ranking again here keeps the cap exact for them.
+    const taken = new Map<string, number>();
+    const ids: string[] = [];
+    for (const row of ranked.rows) {
+      if (ids.length >= limit) break;
+      if (row.group_key === null) {
+        ids.push(row.id);
+        continue;
+      }
+      const used = (busy.get(row.group_key) ?? 0) + (taken.get(row.group_key) ?? 0);
+      if (used >= perGroup) continue;
+      taken.set(row.group_key, (taken.get(row.group_key) ?? 0) + 1);
+      ids.push(row.id);
+    }
+    return ids;
   }
 
   /** Keeps a running job's lease; false when it was lost (taken over or settled). */

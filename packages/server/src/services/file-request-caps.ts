@@ -62,6 +62,25 @@ export class FileRequestCaps {
     return limits.length === 0 ? null : Math.max(0, Math.min(...limits));
   }
 
+  /**
+   * Bytes that will belong to a file not declared yet (a tus partial upload): they must fit the
+   * request's per-file and total caps now; the file itself is admitted when a final upload joins
+   * the parts.
+   */
+  async precheckBytes(requestId: string | null | undefined, size: number): Promise<void> {
+    if (!requestId) return;
+    const request = await this.requests.findById(requestId);
+    this.assertLive(request);
+    const usage = await this.requests.usage(requestId);
+    if (request.max_files !== null && usage.files >= request.max_files) throw tooManyFiles(request, usage);
+    if (request.max_file_size !== null && size > request.max_file_size) {
+      throw fail.payload_too_large(`A file of this request may have at most ${request.max_file_size} bytes.`, { context: { max_file_size: request.max_file_size } });
+    }
+    if (request.max_bytes !== null && usage.bytes + size > request.max_bytes) {
+      throw full(request, usage, `This file request takes at most ${request.max_bytes} bytes in all; it has received ${usage.bytes} and this would add ${size}.`);
+    }
+  }
+
   /** Refuses uploads into a transfer of a request that has ended (its received files stay). */
   async assertOpen(requestId: string | null | undefined): Promise<void> {
     if (requestId) this.assertLive(await this.requests.findById(requestId));

@@ -31,6 +31,9 @@ export interface OpenedUpload {
  * a transfer of their own in it (owned by the requester) and uploads with that transfer's upload
  * token through the ordinary upload routes, where FileRequestCaps holds the request's caps.
  */
+/** Uploads one address may open through file request links per hour, and one request per day. */
+export const OPEN_LIMITS = { perIpPerHour: 30, perRequestPerDay: 200 } as const;
+
 export class FileRequestService {
   constructor(
     private readonly requests: FileRequestsRepository,
@@ -124,6 +127,13 @@ export class FileRequestService {
     const uploader = uploaderFields(request, input);
     await this.checkPassword(request, input.password ?? undefined, ip);
     this.caps.assertNotFull(request, usage);
+    // Each opening may end in a transfer in the requester's account and a notice to them: bounded
+    // per address and per request, so a link holder cannot flood either.
+    const byIp = await this.limiter.consume(`frq:open:ip:${ip}`, OPEN_LIMITS.perIpPerHour, 3600);
+    const byRequest = await this.limiter.consume(`frq:open:${request.id}`, OPEN_LIMITS.perRequestPerDay, 86_400);
+    if (!byIp.allowed || !byRequest.allowed) {
+      throw tooManyRequests(Math.max(byIp.allowed ? 0 : byIp.resetSeconds, byRequest.allowed ? 0 : byRequest.resetSeconds), 'Too many uploads opened through this link; retry later.');
+    }
     const { transfer, uploadToken } = await this.transfers.createForRequest(request.user_id, request, uploader);
     return { transfer, uploadToken, request };
   }

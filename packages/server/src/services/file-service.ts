@@ -80,6 +80,11 @@ export class FileService {
     await this.caps.precheck(transfer.file_request_id, file);
   }
 
+  /** The bytes of a part of a file not declared yet must fit the transfer's file request, if any. */
+  async checkRequestBytes(transfer: Pick<TransferWithTotals, 'file_request_id'>, size: number): Promise<void> {
+    await this.caps.precheckBytes(transfer.file_request_id, size);
+  }
+
   async list(userId: string, transferId: string): Promise<FileRow[]> {
     await this.transfers.requireOwned(userId, transferId);
     return this.files.listForTransfer(transferId);

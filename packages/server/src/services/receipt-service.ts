@@ -65,8 +65,11 @@ export class ReceiptService {
     private readonly analytics: { classifier: ClientClassifier; events: AnalyticsEventsRepository },
   ) {}
 
-  /** A visit of the download page; a recipient's first visit also emits `recipient.opened`, once. */
+  /** A recipient's visit of their download page; their first also emits `recipient.opened`, once. */
   async pageView({ transfer, recipient }: LinkVisit): Promise<void> {
+    // Visits of the shared link are anonymous and free for anyone to repeat: no row (only
+    // downloads through it are receipts), so nobody can grow the owner's receipts with page loads.
+    if (!recipient) return;
     const now = iso(this.clock.now());
     await this.db.transaction().execute(async (tx) => {
       await this.receipts.insert(

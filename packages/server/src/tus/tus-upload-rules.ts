@@ -27,7 +27,7 @@ export class TusUploadRules {
   constructor(
     private readonly uploads: Pick<TusUploadsRepository, 'find' | 'insert' | 'setSizeOnce'>,
     private readonly files: Pick<FilesRepository, 'findById' | 'nameTaken' | 'listForTransfer'>,
-    private readonly fileService: Pick<FileService, 'declareForUpload' | 'checkRequestCaps'>,
+    private readonly fileService: Pick<FileService, 'declareForUpload' | 'checkRequestCaps' | 'checkRequestBytes'>,
     private readonly transfers: Pick<TransferService, 'openForUpload'>,
     private readonly reservation: Pick<StorageReservation, 'assertRoom' | 'reserve'>,
     private readonly clock: Clock,
@@ -86,6 +86,15 @@ export class TusUploadRules {
   async create(principal: Principal, upload: Upload, kind: 'single' | 'partial'): Promise<{ declaredFileId: string | null }> {
     let target: { transferId: string | null; fileId: string | null } = { transferId: principal.transferId ?? null, fileId: null };
     let declaredFileId: string | null = null;
+    if (kind === 'partial' && principal.transferId !== undefined) {
+      // An upload token's parts go into its own open transfer only, and a file request's caps
+      // hold for them as for any declaration (a part with no length could promise anything).
+      const transfer = await this.transfers.openForUpload(principal, principal.transferId);
+      if (transfer.file_request_id) {
+        if (upload.size === undefined) throw fail.validation_failed('Parts of an upload into a file request need their Upload-Length at creation.');
+        await this.fileService.checkRequestBytes(transfer, upload.size);
+      }
+    }
     if (kind !== 'partial') {
       const parsed = this.parseTarget(upload.metadata);
       if (upload.size === undefined && 'name' in parsed) {

@@ -52,8 +52,11 @@ export interface DeliveryJobDeps {
 export class WebhookDeliveryJob implements JobKind<DeliveryPayload> {
   readonly kind = DELIVER_KIND;
   /** Per process; a burst of deliveries leaves the other kinds their own slots. */
-  readonly concurrency = 16;
-  /** Per endpoint across instances: a slow receiver ties up at most this many slots. */
+  readonly concurrency = 32;
+  /**
+   * Per owner across instances (the group is the endpoint's owner): one account's slow or
+   * hanging receivers tie up at most this many slots, each for at most the attempt's timeout.
+   */
   readonly perGroup = 4;
   readonly maxAttempts = DELIVERY_MAX_ATTEMPTS;
   readonly retryDelayMs = scheduledDelay(DELIVERY_SCHEDULE_MS);

@@ -74,7 +74,7 @@ export class WebhookDispatch {
       delivered_at: null,
     };
     if (!(await this.deliveries.insert(row, tx))) return null;
-    await this.queue.enqueue({ kind: DELIVER_KIND, payload: { deliveryId: row.id }, groupKey: endpoint.id, dedupeKey: dedupeKey(row), maxAttempts: DELIVERY_MAX_ATTEMPTS }, tx);
+    await this.queue.enqueue({ kind: DELIVER_KIND, payload: { deliveryId: row.id }, groupKey: ownerGroup(endpoint.user_id), dedupeKey: dedupeKey(row), maxAttempts: DELIVERY_MAX_ATTEMPTS }, tx);
     return row;
   }
 
@@ -92,7 +92,14 @@ export class WebhookDispatch {
       await this.jobs.requeue(job.id, now, tx);
       return true;
     }
-    await this.queue.enqueue({ kind: DELIVER_KIND, payload: { deliveryId: delivery.id }, groupKey: delivery.endpoint_id, dedupeKey: key, maxAttempts: DELIVERY_MAX_ATTEMPTS }, tx);
+    await this.queue.enqueue({ kind: DELIVER_KIND, payload: { deliveryId: delivery.id }, groupKey: ownerGroup(delivery.user_id), dedupeKey: key, maxAttempts: DELIVERY_MAX_ATTEMPTS }, tx);
     return true;
   }
 }
+
+/**
+ * Deliveries are capped per owner, not per endpoint: one account's slow receivers, however many
+ * endpoints it registers, hold at most `perGroup` delivery slots, and every other owner's
+ * deliveries keep theirs.
+ */
+const ownerGroup = (userId: string): string => `webhooks:${userId}`;

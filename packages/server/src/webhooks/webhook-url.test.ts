@@ -98,9 +98,9 @@ describe('checkWebhookUrl', () => {
 
   it('refuses a name that does not resolve, saying so', async () => {
     const result = await refusal('https://nowhere.invalid/', PRODUCTION, fakeDns({}));
-    expect(result).toMatchObject({ status: 400, code: 'webhook_url_forbidden', reason: 'unresolvable' });
+    expect(result).toMatchObject({ status: 400, code: 'webhook_url_forbidden', reason: 'address' });
     expect(result.message).toContain('does not resolve');
-    expect(await refusal('https://empty.example/', PRODUCTION, async () => [])).toMatchObject({ reason: 'unresolvable' });
+    expect(await refusal('https://empty.example/', PRODUCTION, async () => [])).toMatchObject({ reason: 'address' });
   });
 
   it('refuses other schemes, credentials, other ports and long URLs', async () => {

@@ -46,7 +46,7 @@ export interface ParsedWebhookUrl {
 }
 
 /** Why a URL was refused, in `details.reason` of the error (stable, for clients and tests). */
-export type ForbiddenReason = 'length' | 'scheme' | 'http' | 'credentials' | 'port' | 'address' | 'host' | 'unresolvable';
+export type ForbiddenReason = 'length' | 'scheme' | 'http' | 'credentials' | 'port' | 'address' | 'host';
 
 const forbidden = (reason: ForbiddenReason, why: string) =>
   fail.webhook_url_forbidden(`The webhook URL ${why}.`, { details: { reason } });
@@ -103,12 +103,13 @@ export async function checkWebhookUrl(raw: string, policy: WebhookPolicy, resolv
   try {
     addresses = await resolve(parsed.host);
   } catch {
-    throw forbidden('unresolvable', `points to ${parsed.host}, which does not resolve`);
+    throw notPublic(parsed.host);
   }
-  if (addresses.length === 0) throw forbidden('unresolvable', `points to ${parsed.host}, which does not resolve`);
-  const bad = addresses.find((entry) => isForbiddenAddress(entry.address, policy));
-  if (bad !== undefined) {
-    throw forbidden('address', `points to ${parsed.host}, which resolves to a forbidden address (${bad.address}: loopback, private, link-local, metadata or another non-public range)`);
-  }
+  // One answer whether the name does not resolve or resolves to a forbidden address, and never
+  // the address: the check must not tell a caller what internal names exist or where they point.
+  if (addresses.length === 0 || addresses.some((entry) => isForbiddenAddress(entry.address, policy))) throw notPublic(parsed.host);
   return parsed.url.href;
 }
+
+const notPublic = (host: string) =>
+  forbidden('address', `points to ${host}, which does not resolve to public addresses only (loopback, private, link-local, metadata and other non-public ranges are refused)`);

@@ -208,4 +208,16 @@ describe('durable jobs', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(runs).toBe(1);
   });
+
+  it('never claims more of a group at once than its cap, even in one claim', async () => {
+    const { queue, repo, clock } = instance(first);
+    for (let n = 0; n < 20; n += 1) await queue.enqueue({ kind: 'test.grouped', payload: n, groupKey: 'one-owner', maxAttempts: 1 });
+    for (let n = 0; n < 3; n += 1) await queue.enqueue({ kind: 'test.grouped', payload: n, groupKey: `other-${n}`, maxAttempts: 1 });
+    const claim = () => repo.claim({ kind: 'test.grouped', limit: 16, owner: 'w', nowIso: clock.now().toISOString(), leaseUntilIso: new Date(clock.now().getTime() + 60_000).toISOString(), perGroup: 4 });
+    const taken = await claim();
+    expect(taken.filter((j) => j.group_key === 'one-owner')).toHaveLength(4);
+    expect(taken.filter((j) => j.group_key !== 'one-owner')).toHaveLength(3);
+    // The group's four are still running: a second claim takes none of it.
+    expect(await claim()).toHaveLength(0);
+  });
 });

@@ -67,25 +67,26 @@ describe('jobs across processes', () => {
     // Without a PostgreSQL server the two processes share one SQLite file.
     const shared = { FERRY_SECRET: 'two-instances-secret-'.padEnd(48, 'x'), ...(stack.env.FERRY_DATABASE_URL ? {} : { FERRY_DATABASE_URL: `sqlite://${path.join(dir, 'shared.db')}` }) };
     const databaseUrl = stack.env.FERRY_DATABASE_URL ?? shared.FERRY_DATABASE_URL!;
-    const receiver: WebhookReceiver = await startWebhookReceiver({ fallback: { status: 200, delayMs: 250 } });
+    const receiver: WebhookReceiver = await startWebhookReceiver({ fallback: { status: 200, delayMs: 1000 } });
     cleanups.push(() => receiver.close());
     const one: ServerProcess = await serverProcess({ ...FAST_JOBS, ...HOOKS, ...shared }, { stack });
     const two: ServerProcess = await serverProcess({ ...FAST_JOBS, ...HOOKS, ...shared }, { stack });
     cleanups.push(() => one.dispose(), () => two.dispose());
     // The first instance takes the API calls without working the queue, so the burst waits for both.
     await one.start({ FERRY_JOBS_WORKER: 'false' });
-    const owner = await createAccount(one.baseUrl, 'two-instances@example.com', WEBHOOK_SCOPES);
-    // Eight endpoints: more deliveries may run at once (4 per endpoint) than one process runs (16).
+    // Ten owners: more deliveries may run at once (4 per owner) than one process runs (32).
+    const OWNERS = 10;
+    const TRANSFERS = 12;
+    const COUNT = OWNERS * TRANSFERS;
     const secrets: string[] = [];
-    for (let i = 0; i < 8; i += 1) {
-      const hook = await call(one.baseUrl, 'POST', '/api/v1/webhooks', { key: owner.key, json: { url: `${receiver.url}?endpoint=${i}`, events: ['transfer.created'] } });
+    for (let o = 0; o < OWNERS; o += 1) {
+      const owner = await createAccount(one.baseUrl, `two-instances-${o}@example.com`, WEBHOOK_SCOPES);
+      const hook = await call(one.baseUrl, 'POST', '/api/v1/webhooks', { key: owner.key, json: { url: `${receiver.url}?owner=${o}`, events: ['transfer.created'] } });
       expect(hook.status).toBe(201);
       secrets.push(hook.body.data.secret);
+      for (let i = 0; i < TRANSFERS; i += 1) await createTransfer(one.baseUrl, owner.key, { title: `burst ${o}.${i}` });
     }
     receiver.setSecrets(secrets);
-    const TRANSFERS = 40;
-    const COUNT = TRANSFERS * 8;
-    for (let i = 0; i < TRANSFERS; i += 1) await createTransfer(one.baseUrl, owner.key, { title: `burst ${i}` });
     await one.stop();
     await Promise.all([one.start(), two.start()]);
 

@@ -44,6 +44,11 @@ describe('request logs', () => {
 
   it('keep the rest of the URL as sent', () => {
     expect(redactUrl('/t/abc')).toBe('/t/abc');
+    // File request links are credentials too; the owner's frq_ ids are not.
+    expect(redactUrl('/r/AbC123')).toBe('/r/[redacted]');
+    expect(redactUrl('/api/v1/file-requests/AbC123/transfers')).toBe('/api/v1/file-requests/[redacted]/transfers');
+    expect(redactUrl('/api/v1/public/file-requests/AbC123?x=1')).toBe('/api/v1/public/file-requests/[redacted]?x=1');
+    expect(redactUrl('/api/v1/file-requests/frq_AAAAAAAAAAAAAAAAAAAAAA/transfers')).toBe('/api/v1/file-requests/frq_AAAAAAAAAAAAAAAAAAAAAA/transfers');
     expect(redactUrl('/x?limit=5&offset=10&sort=title')).toBe('/x?limit=5&offset=10&sort=title');
     expect(redactUrl('/x?Signature=a&sig=b&flag&sessionKey=c')).toBe('/x?Signature=[redacted]&sig=[redacted]&flag&sessionKey=[redacted]');
     expect(redactUrl('/x?upload%2Dtoken=a&%E0%A4=b')).toBe('/x?upload%2Dtoken=[redacted]&%E0%A4=b');

@@ -174,6 +174,7 @@ export class FakeFileService {
   }
   /** Transfers of these tests come through no file request. */
   async checkRequestCaps() {}
+  async checkRequestBytes() {}
 }
 
 /** Disk room: every request is remembered; `full` refuses them. */
