@@ -340,6 +340,23 @@ export interface ReceiptsTable {
   completed: Generated<number>;
 }
 
+/** One stored speed test result (migration 014); `public` is 0/1. */
+export interface SpeedTestsTable {
+  id: string;
+  user_id: string;
+  ping_ms: number;
+  jitter_ms: number | null;
+  download_mbps: number;
+  upload_mbps: number;
+  public: number;
+  display_name: string | null;
+  isp: string | null;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string | null;
+  location: string | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -362,4 +379,5 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   recipients: RecipientsTable;
   receipts: ReceiptsTable;
+  speed_tests: SpeedTestsTable;
 }

@@ -17,6 +17,7 @@ import { UsersRepository } from './users-repository.ts';
 import { WriteLocksRepository } from './write-locks-repository.ts';
 import { WebhookEndpointsRepository } from './webhook-endpoints-repository.ts';
 import { WebhookDeliveriesRepository } from './webhook-deliveries-repository.ts';
+import { SpeedTestsRepository } from './speed-tests-repository.ts';
 
 /** One repository per table (users also keeps sessions and invites), over one database. */
 export function createRepositories(db: Db) {
@@ -38,6 +39,7 @@ export function createRepositories(db: Db) {
     webhookDeliveries: new WebhookDeliveriesRepository(db),
     recipients: new RecipientsRepository(db),
     receipts: new ReceiptsRepository(db),
+    speedTests: new SpeedTestsRepository(db),
     probe: new DatabaseProbe(db),
   };
 }
