@@ -23,6 +23,8 @@ import { tusRoutes } from './tus-routes.ts';
 import { adminJobRoutes } from './admin-job-routes.ts';
 import { fileRequestPageRoutes, fileRequestRoutes } from './file-request-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
+import { speedTestRoutes } from './speed-test-routes.ts';
+import { speedMeasurementRoutes, speedUploadRoutes } from './speed-measurement-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -33,7 +35,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes, speedTestRoutes, speedMeasurementRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
@@ -52,6 +54,7 @@ export async function registerRoutes(app: FastifyInstance, options: { services: 
     signedPartUploadRoutes(scope, ctx);
     chunkRoutes(scope, ctx);
     singleRequestRoutes(scope, ctx);
+    speedUploadRoutes(scope, ctx);
     await scope.register(async (files) => fileCreationRoutes(files, ctx));
     await scope.register(async (tus) => tusRoutes(tus, ctx));
   });
