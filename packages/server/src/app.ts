@@ -15,6 +15,7 @@ import { withRequestRedaction } from './http/request-log.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { webhookSchemas } from './http/webhook-schemas.ts';
 import { analyticsSchemas } from './http/analytics-schemas.ts';
+import { speedTestSchemas } from './http/speed-test-schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
 import { createTusServer } from './tus/tus-server.ts';
@@ -58,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Receipts of downloads that ended as the server stopped are written before the database closes.
   app.addHook('onClose', () => services.receipts.idle());
   app.setValidatorCompiler(validatorCompiler);
-  for (const schema of [...sharedSchemas, ...webhookSchemas, ...analyticsSchemas]) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...webhookSchemas, ...analyticsSchemas, ...speedTestSchemas]) app.addSchema(schema);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

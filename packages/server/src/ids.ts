@@ -26,7 +26,7 @@ export function randomBase36(length: number): string {
   return out;
 }
 
-export type IdPrefix = 'usr' | 'tr' | 'fl' | 'key' | 'ses' | 'inv' | 'up' | 'job' | 'evt' | 'rcp' | 'wh' | 'whd' | 'frq' | 'rct' | 'rsc';
+export type IdPrefix = 'usr' | 'tr' | 'fl' | 'key' | 'ses' | 'inv' | 'up' | 'job' | 'evt' | 'rcp' | 'wh' | 'whd' | 'frq' | 'rct' | 'rsc' | 'spd';
 
 /** 22 base62 characters carry 131 bits: ids can be neither guessed nor enumerated. */
 export const newId = (prefix: IdPrefix): string => `${prefix}_${randomBase62(22)}`;

@@ -15,6 +15,7 @@ import * as webhooks from './migrations/010-webhooks.ts';
 import * as fileRequests from './migrations/011-file-requests.ts';
 import * as senderNotifications from './migrations/012-sender-notifications.ts';
 import * as analytics from './migrations/013-analytics.ts';
+import * as speedTests from './migrations/014-speed-tests.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '011-file-requests': fileRequests,
   '012-sender-notifications': senderNotifications,
   '013-analytics': analytics,
+  '014-speed-tests': speedTests,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -410,6 +410,23 @@ export interface ReportSchedulesTable {
   last_run_at: string | null;
 }
 
+/** One stored speed test result (migration 014); `public` is 0/1. */
+export interface SpeedTestsTable {
+  id: string;
+  user_id: string;
+  ping_ms: number;
+  jitter_ms: number | null;
+  download_mbps: number;
+  upload_mbps: number;
+  public: number;
+  display_name: string | null;
+  isp: string | null;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string | null;
+  location: string | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -437,4 +454,5 @@ export interface Database {
   analytics_daily: AnalyticsDailyTable;
   analytics_rollup_days: AnalyticsRollupDaysTable;
   report_schedules: ReportSchedulesTable;
+  speed_tests: SpeedTestsTable;
 }

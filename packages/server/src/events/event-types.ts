@@ -16,7 +16,7 @@ export const EVENT_TYPES = [
   'recipient.downloaded',
   'file_request.received',
   'api_key.used',
-  /** Reserved for speed tests (the platform issue); never emitted yet. */
+  /** A speed test result is stored (POST /api/v1/speed-tests). */
   'speed_test.submitted',
 ] as const;
 

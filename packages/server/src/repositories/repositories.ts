@@ -21,6 +21,7 @@ import { UsersRepository } from './users-repository.ts';
 import { WriteLocksRepository } from './write-locks-repository.ts';
 import { WebhookEndpointsRepository } from './webhook-endpoints-repository.ts';
 import { WebhookDeliveriesRepository } from './webhook-deliveries-repository.ts';
+import { SpeedTestsRepository } from './speed-tests-repository.ts';
 
 /** One repository per table (users also keeps sessions and invites), over one database. */
 export function createRepositories(db: Db) {
@@ -46,6 +47,7 @@ export function createRepositories(db: Db) {
     analyticsQuery: new AnalyticsQueryRepository(db),
     reports: new ReportsRepository(db),
     reportSchedules: new ReportSchedulesRepository(db),
+    speedTests: new SpeedTestsRepository(db),
     probe: new DatabaseProbe(db),
   };
 }

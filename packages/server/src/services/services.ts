@@ -33,6 +33,7 @@ import { SingleRequestUploadService } from './single-request-upload-service.ts';
 import { HealthService } from './health-service.ts';
 import { FileRequestCaps } from './file-request-caps.ts';
 import { FileRequestService } from './file-request-service.ts';
+import { SpeedTestService } from './speed-test-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import { createDeliveryServices } from './delivery-services.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
@@ -148,6 +149,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     chunks: new ChunkUploadService(uploadDeps),
     singleRequest: new SingleRequestUploadService(uploadDeps),
     downloads,
+    speedTests: new SpeedTestService(db, repos.speedTests, events, clock),
     unlock: new UnlockService(downloads, rateLimiter, signer, clock, config.accessTokenTtlSeconds, events),
   };
 }

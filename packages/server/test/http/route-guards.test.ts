@@ -91,6 +91,15 @@ const API_ROUTES: Record<string, Rule> = {
   'POST /api/v1/reports/schedules': scope('analytics:read'),
   'GET /api/v1/reports/schedules': scope('analytics:read'),
   'DELETE /api/v1/reports/schedules/:id': scope('analytics:read'),
+  'POST /api/v1/speed-tests': scope('speed:write'),
+  'GET /api/v1/speed-tests': scope('speed:read'),
+  'GET /api/v1/speed-tests/:id': scope('speed:read'),
+  'DELETE /api/v1/speed-tests/:id': scope('speed:write'),
+  'GET /api/v1/speed-tests/public': PUBLIC,
+  // The measurement endpoints move real bytes: only with the key that stores the result.
+  'GET /api/v1/speed-tests/ping': scope('speed:write'),
+  'GET /api/v1/speed-tests/download': scope('speed:write'),
+  'POST /api/v1/speed-tests/upload': scope('speed:write'),
 };
 
 /** Routes outside /api that need credentials (curl -T on /): the guard runs on them because they declare auth. */
@@ -142,6 +151,7 @@ function concrete(path: string): string {
     .replace(/\/keys\/:id/, `/keys/${ghostId('key')}`)
     .replace(/\/transfers\/:id/, `/transfers/${ghostId('tr')}`)
     .replace(/\/files\/:id/, `/files/${ghostId('fl')}`)
+    .replace(/\/speed-tests\/:id/, `/speed-tests/${ghostId('spd')}`)
     .replace(/:fileId/, ghostId('fl'))
     .replace(/:partNumber/, '1')
     .replace(/:rid/, `rcp_${'A'.repeat(22)}`)
@@ -191,7 +201,7 @@ describe('D59. the route table', () => {
     }
   });
 
-  it('D59: only sign-up, sign-in, sign-out and the public link routes answer without credentials', async () => {
+  it('D59: only sign-up, sign-in, sign-out, the public link routes and the public speed tests answer without credentials', async () => {
     for (const [route, rule] of Object.entries(API_ROUTES).filter(([, rule]) => 'public' in rule)) {
       const [method, path] = route.split(' ') as [string, string];
       const res = await h.app.inject({ method: method as 'GET', url: concrete(path) });
@@ -209,6 +219,7 @@ describe('D59. the route table', () => {
       'POST /api/v1/public/transfers/:slug/unlock',
       'POST /api/v1/file-requests/:id|:token/transfers',
       'GET /api/v1/public/file-requests/:token',
+      'GET /api/v1/speed-tests/public',
     ]);
   });
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBodyRoutes } from '../../src/http/upload-body-scope.ts';
-import { bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
+import { ALL_USER_SCOPES, bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { createTransfer, declaredFile } from '../support/transfers.ts';
 import { idOf, metadata, UPLOADS, V } from '../support/tus-http.ts';
 
@@ -13,6 +13,8 @@ import { idOf, metadata, UPLOADS, V } from '../support/tus-http.ts';
  */
 
 const SIZE = 1000;
+/** The upload routes' scopes, the speed test upload's included. */
+const SCOPES = [...ALL_USER_SCOPES, 'speed:write'];
 const BOUNDARY = 'ferryBoundary';
 
 interface RawUpload {
@@ -66,6 +68,7 @@ const cases: Record<string, Case> = {
     return { method: 'POST', path: UPLOADS, headers, prefix: 'x' };
   },
   [`PATCH ${UPLOADS}/:id`]: async (h, key) => ({ method: 'PATCH', path: `${UPLOADS}/${await tusUpload(h, key)}`, headers: tusBody, prefix: 'x' }),
+  'POST /api/v1/speed-tests/upload': async () => ({ method: 'POST', path: '/api/v1/speed-tests/upload', headers: octets, prefix: 'x' }),
   [`POST ${UPLOADS}/:id`]: async (h, key) => ({
     method: 'POST',
     path: `${UPLOADS}/${await tusUpload(h, key)}`,
@@ -110,7 +113,7 @@ describe('the upload body scope holds every body-streaming route', () => {
   beforeAll(async () => {
     h = await startHarness({ FERRY_UPLOAD_IDLE_TIMEOUT: '1' });
     await h.listen();
-    ({ key } = await createAccount(h.app, 'rules@example.com'));
+    ({ key } = await createAccount(h.app, 'rules@example.com', SCOPES));
   });
   afterAll(() => h.close());
 
@@ -149,7 +152,7 @@ describe('the per-account cap on bodies in flight holds on every body-streaming 
   beforeAll(async () => {
     h = await startHarness({ FERRY_MAX_CONCURRENT_UPLOADS: '1' });
     await h.listen();
-    ({ key } = await createAccount(h.app, 'cap@example.com'));
+    ({ key } = await createAccount(h.app, 'cap@example.com', SCOPES));
   });
   afterAll(() => h.close());
 

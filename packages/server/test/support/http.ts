@@ -70,4 +70,4 @@ export function multipart(parts: Part[]): { payload: Buffer; headers: Record<str
 }
 
 /** A well-formed id that names nothing. */
-export const ghostId = (prefix: 'tr' | 'fl' | 'key'): string => `${prefix}_${'A'.repeat(22)}`;
+export const ghostId = (prefix: 'tr' | 'fl' | 'key' | 'spd'): string => `${prefix}_${'A'.repeat(22)}`;

@@ -25,6 +25,8 @@ import { fileRequestPageRoutes, fileRequestRoutes } from './file-request-routes.
 import { webhookRoutes } from './webhook-routes.ts';
 import { analyticsRoutes } from './analytics-routes.ts';
 import { reportRoutes } from './report-routes.ts';
+import { speedTestRoutes } from './speed-test-routes.ts';
+import { speedMeasurementRoutes, speedUploadRoutes } from './speed-measurement-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -35,7 +37,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes, analyticsRoutes, reportRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes, analyticsRoutes, reportRoutes, speedTestRoutes, speedMeasurementRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
@@ -54,6 +56,7 @@ export async function registerRoutes(app: FastifyInstance, options: { services: 
     signedPartUploadRoutes(scope, ctx);
     chunkRoutes(scope, ctx);
     singleRequestRoutes(scope, ctx);
+    speedUploadRoutes(scope, ctx);
     await scope.register(async (files) => fileCreationRoutes(files, ctx));
     await scope.register(async (tus) => tusRoutes(tus, ctx));
   });
