@@ -182,7 +182,9 @@ function endlessUpload(key: string, headers: Record<string, string>): Promise<nu
       if (match) finish(Number(match[1]));
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => finish(new Error(`closed without a status line: ${JSON.stringify(answer.slice(0, 200))}`)));
+    // The server answers 413 and closes; a client still writing may see the close as a reset
+    // before it reads the answer (TCP discards it then), so a close without a status is 0.
+    socket.on('close', () => finish(answer === '' ? 0 : new Error(`closed without a status line: ${JSON.stringify(answer.slice(0, 200))}`)));
     socket.write(`POST /api/v1/speed-tests/upload HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
     const pump = () => {
       while (!done && !socket.destroyed && socket.write(chunk));
@@ -273,7 +275,8 @@ describe('a measured round trip over real HTTP', () => {
     expect(await headOnly(owner.key, { 'content-length': String(100 * MiB + 1) })).toBe(413);
     const declared = await h.app.inject({ method: 'POST', url: '/api/v1/speed-tests/upload', headers: { ...bearer(owner.key), 'content-type': 'application/octet-stream', 'content-length': String(100 * MiB + 1) }, payload: 'x' });
     expect(expectError(declared, 413, 'payload_too_large').max_bytes).toBe(100 * MiB);
-    expect(await endlessUpload(owner.key, { 'transfer-encoding': 'chunked' })).toBe(413);
+    // Cut by the server either way: 413 when the answer arrives before the reset.
+    expect([413, 0]).toContain(await endlessUpload(owner.key, { 'transfer-encoding': 'chunked' }));
     // The server still answers this account afterwards (its upload slot was given back).
     const ok = await fetch(`${base}/api/v1/speed-tests/upload`, { method: 'POST', headers: { ...bearer(owner.key), 'content-type': 'application/octet-stream' }, body: new Uint8Array(1000) });
     expect((await ok.json()).data.bytes).toBe(1000);
