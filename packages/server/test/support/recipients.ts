@@ -7,8 +7,9 @@ import { expectData } from './http.ts';
  * sees them (the API) or as they are stored (the jobs table).
  */
 export function recipientReads(h: Harness, key: string) {
-  /** GET .../recipients, every one. */
+  /** GET .../recipients, every one, once every download being settled is written. */
   async function recipients(transferId: string): Promise<any[]> {
+    await h.app.services.receipts.idle();
     return expectData(await h.app.inject({ method: 'GET', url: `/api/v1/transfers/${transferId}/recipients?limit=100`, headers: bearer(key) }));
   }
 
