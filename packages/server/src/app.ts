@@ -14,6 +14,7 @@ import { addJsonParser, requireJsonBodies } from './http/json-body.ts';
 import { withRequestRedaction } from './http/request-log.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { webhookSchemas } from './http/webhook-schemas.ts';
+import { adminSchemas } from './http/admin-schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
 import { createTusServer } from './tus/tus-server.ts';
@@ -57,7 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Receipts of downloads that ended as the server stopped are written before the database closes.
   app.addHook('onClose', () => services.receipts.idle());
   app.setValidatorCompiler(validatorCompiler);
-  for (const schema of [...sharedSchemas, ...webhookSchemas]) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...webhookSchemas, ...adminSchemas]) app.addSchema(schema);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -14,6 +14,7 @@ import * as recipients from './migrations/009-recipients.ts';
 import * as webhooks from './migrations/010-webhooks.ts';
 import * as fileRequests from './migrations/011-file-requests.ts';
 import * as senderNotifications from './migrations/012-sender-notifications.ts';
+import * as admin from './migrations/016-admin.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '010-webhooks': webhooks,
   '011-file-requests': fileRequests,
   '012-sender-notifications': senderNotifications,
+  '016-admin': admin,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

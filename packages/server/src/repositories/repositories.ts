@@ -17,6 +17,10 @@ import { UsersRepository } from './users-repository.ts';
 import { WriteLocksRepository } from './write-locks-repository.ts';
 import { WebhookEndpointsRepository } from './webhook-endpoints-repository.ts';
 import { WebhookDeliveriesRepository } from './webhook-deliveries-repository.ts';
+import { AdminUsersRepository } from './admin-users-repository.ts';
+import { AdminTransfersRepository } from './admin-transfers-repository.ts';
+import { InstanceStatsRepository } from './instance-stats-repository.ts';
+import { AccountPurgeRepository } from './account-purge-repository.ts';
 
 /** One repository per table (users also keeps sessions and invites), over one database. */
 export function createRepositories(db: Db) {
@@ -39,6 +43,11 @@ export function createRepositories(db: Db) {
     recipients: new RecipientsRepository(db),
     receipts: new ReceiptsRepository(db),
     probe: new DatabaseProbe(db),
+    // Administration reads across accounts and tables.
+    adminUsers: new AdminUsersRepository(db),
+    adminTransfers: new AdminTransfersRepository(db),
+    instanceStats: new InstanceStatsRepository(db),
+    accountPurge: new AccountPurgeRepository(db),
   };
 }
 

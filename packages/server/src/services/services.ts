@@ -30,6 +30,10 @@ import { FileRequestCaps } from './file-request-caps.ts';
 import { FileRequestService } from './file-request-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import { createDeliveryServices } from './delivery-services.ts';
+import { AccountPurge } from '../jobs/account-purge.ts';
+import { AdminUserService } from './admin-user-service.ts';
+import { AdminTransferService } from './admin-transfer-service.ts';
+import { InstanceStatsService } from './instance-stats-service.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -83,7 +87,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   const shutdown = new AbortController();
   const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
   const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
-  const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
+  const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, users, config.storage.redirectDownloads);
   const uploadCleanup = new UploadCleanup({
     parts: uploadParts,
     tusUploads,
@@ -99,6 +103,18 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   const sweeper = new Sweeper({ transfers: transfersRepo, files: filesRepo, users, counters, loginThrottles, db, events, stores, retention: delivery.retention, clock, purgeGraceSeconds: config.purgeGraceSeconds, log, uploads: uploadCleanup });
   worker.register(sweeper.jobKind);
   worker.every({ kind: sweeper.jobKind.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: 3 });
+  const accountPurge = new AccountPurge({
+    accounts: repos.accountPurge,
+    transfers: transfersRepo,
+    files: filesRepo,
+    parts: uploadParts,
+    tusUploads,
+    stores,
+    clock,
+    expireTusUpload: (upload) => tus.expire(upload),
+    abortDirectUploads: (ids) => direct.abortForFiles(ids),
+  });
+  worker.register(accountPurge.jobKind);
   return {
     stores,
     clock,
@@ -111,7 +127,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     transfers,
     receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log),
     files,
-    fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock),
+    fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock, users),
     uploadTokens: new UploadTokens(transfersRepo),
     reservation,
     leases,
@@ -128,6 +144,11 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     singleRequest: new SingleRequestUploadService(uploadDeps),
     downloads,
     unlock: new UnlockService(downloads, rateLimiter, signer, clock, config.accessTokenTtlSeconds, events),
+    adminUsers: new AdminUserService(repos.adminUsers, delivery.jobQueue, clock),
+    adminTransfers: new AdminTransferService(db, repos.adminTransfers, transfersRepo, events, clock),
+    instanceStats: new InstanceStatsService(repos.instanceStats, repos.adminUsers, delivery.jobAdmin, clock),
+    /** Run by its job; the operator CLI runs it at once. */
+    accountPurge,
   };
 }
 

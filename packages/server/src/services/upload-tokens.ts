@@ -24,6 +24,7 @@ export class UploadTokens {
     // Lookup by hash of a 238-bit secret: no timing oracle worth having, and nothing to compare.
     const row = await this.transfers.findByUploadTokenHash(sha256Hex(token));
     if (!row) throw fail.invalid_token('The upload token is unknown or was rotated.');
+    if (!row.owner_active) throw fail.account_disabled('The account this upload token belongs to is disabled.');
     return { userId: row.user_id, scopes: ['files:write'], via: 'upload_token', transferId: row.id };
   }
 

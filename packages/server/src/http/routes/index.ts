@@ -23,6 +23,8 @@ import { tusRoutes } from './tus-routes.ts';
 import { adminJobRoutes } from './admin-job-routes.ts';
 import { fileRequestPageRoutes, fileRequestRoutes } from './file-request-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
+import { adminUserRoutes } from './admin-user-routes.ts';
+import { adminTransferRoutes } from './admin-transfer-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -33,7 +35,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes, adminUserRoutes, adminTransferRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
