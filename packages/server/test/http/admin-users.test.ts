@@ -1,3 +1,6 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_USER_SCOPES, bearer, createAccount, startHarness, type Harness } from '../support/harness.ts';
 import { createKey, sessionHeaders, signIn, PASSWORD, type Account } from '../support/accounts.ts';
@@ -5,6 +8,7 @@ import { pathOf } from '../support/client.ts';
 import { createTransfer, readyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, putContent } from '../support/http.ts';
 import { blobExists, partsLeft } from '../support/stored-blobs.ts';
+import { createTestStack } from '../support/test-stack.ts';
 
 /**
  * Administration of accounts: disabling stops every credential and link of the account at its
@@ -244,5 +248,36 @@ describe('deleting an account', () => {
     expect([download.statusCode, download.body]).toEqual([200, 'still here']);
     for (const b of blobs.filter((x) => x.user_id !== doomed.userId)) expect(await blobExists(h.stores.get(b.store_id), b.storage_key)).toBe(true);
     expect((await get('/api/v1/transfers', user.key)).statusCode).toBe(200);
+  });
+});
+
+describe('on every instance at once', () => {
+  it('a key, a session and a link that just worked on another instance sharing the database (and Redis) are refused there at their next use', async () => {
+    const stack = await createTestStack();
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-admin-two-'));
+    const one = await startHarness({ FERRY_RATE_LIMIT_PER_MINUTE: '100000' }, { stack, dataDir });
+    const two = await startHarness({ FERRY_RATE_LIMIT_PER_MINUTE: '100000' }, { stack, dataDir });
+    try {
+      const boss = await createAccount(one.app, 'boss@example.com', ADMIN_SCOPES);
+      const worker = await createAccount(one.app, 'worker@example.com', SCOPES);
+      const { link } = await readyTransfer(one.app, worker.key, [{ name: 'w.txt', content: 'work' }]);
+      const onTwo = async () => [
+        (await two.app.inject({ method: 'GET', url: '/api/v1/account', headers: bearer(worker.key) })).statusCode,
+        (await two.app.inject({ method: 'GET', url: '/api/v1/transfers', headers: { cookie: worker.cookie } })).statusCode,
+        (await two.app.inject({ method: 'GET', url: link })).statusCode,
+      ];
+      // Used on instance two first, so anything it might keep would be warm.
+      expect(await onTwo()).toEqual([200, 200, 200]);
+      expectData(await one.app.inject({ method: 'POST', url: `/api/v1/admin/users/${worker.userId}/disable`, headers: bearer(boss.key) }));
+      expect(await onTwo()).toEqual([401, 401, 404]);
+      expectError(await two.app.inject({ method: 'GET', url: '/api/v1/account', headers: bearer(worker.key) }), 401, 'account_disabled');
+      expectData(await one.app.inject({ method: 'POST', url: `/api/v1/admin/users/${worker.userId}/enable`, headers: bearer(boss.key) }));
+      expect(await onTwo()).toEqual([200, 401, 200]);
+    } finally {
+      await two.close();
+      await one.close();
+      await stack.drop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
