@@ -72,7 +72,8 @@ export class AdminUserService {
       if (target.deleted_at) return;
       if (target.is_admin === 1 && target.disabled_at === null && (await accounts.otherActiveAdmins(id)) === 0) throw lastAdmin('deleted');
       const now = iso(this.clock.now());
-      await accounts.update(id, { deleted_at: now, disabled_at: target.disabled_at ?? now });
+      // A deletion racing this one (PostgreSQL: it held the row) did the rest already.
+      if (!(await accounts.update(id, { deleted_at: now, disabled_at: target.disabled_at ?? now }))) return;
       await accounts.deleteSessions(id);
       await accounts.deleteTransfers(id, now);
       const job: AccountPurgeJob = { userId: id };

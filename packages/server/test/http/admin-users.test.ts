@@ -9,6 +9,7 @@ import { createTransfer, readyTransfer } from '../support/transfers.ts';
 import { expectData, expectError, putContent } from '../support/http.ts';
 import { blobExists, partsLeft } from '../support/stored-blobs.ts';
 import { createTestStack } from '../support/test-stack.ts';
+import { tusHelpers, tusUploadsStored } from '../support/tus-http.ts';
 
 /**
  * Administration of accounts: disabling stops every credential and link of the account at its
@@ -203,6 +204,11 @@ describe('deleting an account', () => {
     });
     expect(chunk.statusCode, chunk.body).toBe(200);
     expect(await partsLeft(h.stores)).not.toEqual([]);
+    // A tus upload under way, part of its bytes received.
+    const tus = tusHelpers(() => ({ h, key: doomed.key }));
+    const upload = await tus.started(1000);
+    expect((await tus.patch(upload.id, 0, Buffer.alloc(300, 2))).statusCode).toBe(204);
+    expect(await tusUploadsStored(h)).toContain(upload.id);
     expectData(await post('/api/v1/webhooks', doomed.key, { url: 'https://93.184.215.14/hooks', events: ['transfer.expired'] }), 201);
     await get(ways.links.shared + '/files/' + ways.ready.files['a.txt'].id); // a receipt
     await h.app.services.receipts.idle();
@@ -214,8 +220,11 @@ describe('deleting an account', () => {
     expect(doomedBlobs).toHaveLength(3);
     for (const b of doomedBlobs) expect(await blobExists(h.stores.get(b.store_id), b.storage_key)).toBe(true);
 
-    const answer = await del(`/api/v1/admin/users/${doomed.userId}`, admin.key);
-    expect(expectData(answer, 202)).toMatchObject({ id: doomed.userId, status: 'deleting', deleted_at: expect.any(String), transfer_count: 0 });
+    // Two administrators' deletions at once: both answered, one purge.
+    const answers = await Promise.all([del(`/api/v1/admin/users/${doomed.userId}`, admin.key), del(`/api/v1/admin/users/${doomed.userId}`, admin.key)]);
+    for (const answer of answers) expect(expectData(answer, 202)).toMatchObject({ id: doomed.userId, status: 'deleting', deleted_at: expect.any(String), transfer_count: 0 });
+    const purges = await db.selectFrom('jobs').select('id').where('kind', '=', 'account.purge').where('payload', 'like', `%${doomed.userId}%`).execute();
+    expect(purges).toHaveLength(1);
     // At once: refused everywhere, links gone.
     expectError(await get('/api/v1/transfers', doomed.key), 401, 'account_disabled');
     expectError(await get(ways.links.shared), 410, 'transfer_deleted');
@@ -230,12 +239,13 @@ describe('deleting an account', () => {
     expectError(await del(`/api/v1/admin/users/${doomed.userId}`, admin.key), 404, 'not_found');
     for (const b of doomedBlobs) expect(await blobExists(h.stores.get(b.store_id), b.storage_key)).toBe(false);
     expect(await partsLeft(h.stores)).toEqual([]);
+    expect(await tusUploadsStored(h)).not.toContain(upload.id);
     for (const table of ['users', 'sessions', 'api_keys', 'transfers', 'file_requests', 'webhook_endpoints', 'tus_uploads', 'usage_counters'] as const) {
       const column = table === 'users' ? 'id' : 'user_id';
       const rows = await db.selectFrom(table).select(column as 'user_id').where(column as 'user_id', '=', doomed.userId).execute();
       expect({ table, rows }).toEqual({ table, rows: [] });
     }
-    const transferIds = [ways.ready.transfer.id, ways.open.id, chunked.id];
+    const transferIds = [ways.ready.transfer.id, ways.open.id, chunked.id, upload.transferId];
     expect(await db.selectFrom('files').select('id').where('transfer_id', 'in', transferIds).execute()).toEqual([]);
     expect(await db.selectFrom('recipients').select('id').where('transfer_id', 'in', transferIds).execute()).toEqual([]);
     expect(await db.selectFrom('receipts').select('id').where('transfer_id', 'in', transferIds).execute()).toEqual([]);
