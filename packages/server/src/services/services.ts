@@ -86,7 +86,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
-  const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
+  const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct, owners: users };
   const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, users, config.storage.redirectDownloads);
   const uploadCleanup = new UploadCleanup({
     parts: uploadParts,
