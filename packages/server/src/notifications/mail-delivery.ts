@@ -21,9 +21,12 @@ export class MailDelivery {
     private readonly mailer: Mailer,
     private readonly limiter: RateLimiter,
     private readonly maxPerAccountPerDay: number,
+    /** Whether the account may still send: nothing goes out for a disabled account (checked when the email is due). */
+    private readonly accountActive: (accountId: string) => Promise<boolean> = async () => true,
   ) {}
 
   async send(accountId: string, email: OutgoingEmail): Promise<void> {
+    if (!(await this.accountActive(accountId))) throw new PermanentJobError('The account is disabled; the email was not sent.');
     const decision = await this.limiter.consume(`mail:day:${accountId}`, this.maxPerAccountPerDay, 86_400);
     if (!decision.allowed) throw new PermanentJobError(`The account reached its limit of ${this.maxPerAccountPerDay} emails a day.`);
     try {

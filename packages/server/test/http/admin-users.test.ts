@@ -164,6 +164,19 @@ describe('disabling and re-enabling', () => {
     expectError(await get('/api/v1/account', other.key.slice(0, -1) + (other.key.endsWith('A') ? 'B' : 'A')), 401, 'invalid_token');
   });
 
+  it('sends none of its emails while disabled, queued ones included: each such job fails saying why', async () => {
+    const spammer = await createAccount(h.app, 'spammer@example.com', SCOPES);
+    const x = await readyTransfer(h.app, spammer.key, [{ name: 's.txt', content: 'spam' }], { recipients: ['target@example.com'] });
+    expectData(await post(`/api/v1/admin/users/${spammer.userId}/disable`, admin.key));
+    await h.jobs.drain();
+    const jobs = (await get('/api/v1/admin/jobs?kind=email.recipient_ready&limit=100', admin.key)).json().data;
+    const recipient = await h.database.db.selectFrom('recipients').select(['id', 'email_status']).where('transfer_id', '=', x.transfer.id).executeTakeFirstOrThrow();
+    const payloads = await h.database.db.selectFrom('jobs').select(['id', 'payload']).where('kind', '=', 'email.recipient_ready').execute();
+    const job = jobs.find((j: any) => payloads.some((p) => p.id === j.id && p.payload.includes(recipient.id)));
+    expect(job).toMatchObject({ state: 'failed', last_error: 'The account is disabled; the email was not sent.' });
+    expect(recipient.email_status).toBe('failed');
+  });
+
   it('an administrator cannot disable or delete their own account', async () => {
     expectError(await post(`/api/v1/admin/users/${admin.userId}/disable`, admin.key), 409, 'cannot_target_self');
     expectError(await del(`/api/v1/admin/users/${admin.userId}`, admin.key), 409, 'cannot_target_self');
