@@ -89,10 +89,9 @@ export class TransfersRepository {
   }
 
   /**
-   * The transfer a link names, in any letter case; purged transfers are gone, except one an
-   * administrator removed, which its link names for as long as the slug stays reserved (so it
-   * keeps saying it was removed). Should two old slugs differ only in case (made before keys
-   * existed), the exact one wins.
+   * The transfer a link names, in any letter case; purged ones are gone unless an administrator
+   * removed them (the link says so while the slug is reserved). Of two old slugs differing only
+   * in case (made before keys existed), the exact one wins.
    */
   async findBySlug(slug: string): Promise<TransferWithTotals | undefined> {
     const rows = await withTotals(this.db)
@@ -159,15 +158,11 @@ export class TransfersRepository {
 
   /**
    * Blobs are gone: the link stops naming the transfer, but its slug key stays as a reservation.
-   * A purged transfer is expired or deleted, even one an administrator revived while its blobs
-   * were being deleted (the revival then ends here).
+   * Purged is expired or deleted, even if an administrator revived it while its blobs went.
    */
   markPurged(id: string, nowIso: string): Promise<unknown> {
-    return this.db
-      .updateTable('transfers')
-      .set({ purged_at: nowIso, slug: null, state: sql`case when state = 'deleted' then 'deleted' else 'expired' end` })
-      .where('id', '=', id)
-      .execute();
+    const state = sql<TransferState>`case when state = 'deleted' then 'deleted' else 'expired' end`;
+    return this.db.updateTable('transfers').set({ purged_at: nowIso, slug: null, state }).where('id', '=', id).execute();
   }
 
   /** uploading -> ready exactly once, whatever the number of concurrent callers. */
@@ -181,16 +176,9 @@ export class TransfersRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** The live (not deleted) transfer whose upload token has this hash, and whether its owner's account is active. */
-  async findByUploadTokenHash(hash: string): Promise<{ id: string; user_id: string; owner_active: boolean } | undefined> {
-    const row = await this.db
-      .selectFrom('transfers')
-      .innerJoin('users', 'users.id', 'transfers.user_id')
-      .select(['transfers.id', 'transfers.user_id', 'users.disabled_at', 'users.deleted_at'])
-      .where('transfers.upload_token_hash', '=', hash)
-      .where('transfers.state', '!=', 'deleted')
-      .executeTakeFirst();
-    return row && { id: row.id, user_id: row.user_id, owner_active: !row.disabled_at && !row.deleted_at };
+  /** The owner of the live (not deleted) transfer whose upload token has this hash. */
+  findByUploadTokenHash(hash: string): Promise<{ id: string; user_id: string } | undefined> {
+    return this.db.selectFrom('transfers').select(['id', 'user_id']).where('upload_token_hash', '=', hash).where('state', '!=', 'deleted').executeTakeFirst();
   }
 
   /**

@@ -128,7 +128,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     receipts: new ReceiptService(db, receiptsRepo, recipientsRepo, transfersRepo, events, clock, log),
     files,
     fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock, users),
-    uploadTokens: new UploadTokens(transfersRepo),
+    uploadTokens: new UploadTokens(transfersRepo, users),
     reservation,
     leases,
     parts,
