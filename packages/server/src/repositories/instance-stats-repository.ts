@@ -9,10 +9,11 @@ export class InstanceStatsRepository {
   /** Transfers per state as callers see it (past expires_at counts as expired before any sweep). */
   async transfersByState(nowIso: string): Promise<Record<string, number>> {
     const state = sql<string>`case when transfers.state in ('uploading', 'ready') and ${expiredAt('transfers.expires_at', nowIso)} then 'expired' else transfers.state end`;
+    // Grouped in an outer query: PostgreSQL would not see a parameterised expression repeated in GROUP BY as the same.
     const rows = await this.db
-      .selectFrom('transfers')
-      .select([state.as('state'), (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy(state)
+      .selectFrom(this.db.selectFrom('transfers').select(state.as('state')).as('t'))
+      .select(['t.state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('t.state')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
