@@ -5,11 +5,13 @@ import { createServices } from './services/services.ts';
 import { createRepositories } from './repositories/repositories.ts';
 import { systemClock } from './domain/clock.ts';
 import { scopesForUser } from './domain/scopes.ts';
+import { ADMIN_COMMANDS, ADMIN_USAGE, runAdminCommand } from './admin-cli-commands.ts';
 
 const USAGE = `Ferry operator commands (no browser needed):
   npm run admin -- create-user --email E [--password P] [--name N] [--admin]
   npm run admin -- create-key --email E --scopes a,b [--name N]
-  npm run admin -- create-invite`;
+  npm run admin -- create-invite
+${ADMIN_USAGE}`;
 
 /** Operator CLI: talks to the same database and services as the server, prints what it made once. */
 async function run(): Promise<number> {
@@ -22,9 +24,20 @@ async function run(): Promise<number> {
       name: { type: 'string' },
       admin: { type: 'boolean', default: false },
       scopes: { type: 'string' },
+      id: { type: 'string' },
+      q: { type: 'string' },
+      reason: { type: 'string' },
+      limit: { type: 'string' },
+      offset: { type: 'string' },
+      'user-id': { type: 'string' },
+      state: { type: 'string' },
+      'expires-at': { type: 'string' },
+      'extend-days': { type: 'string' },
+      never: { type: 'boolean' },
+      yes: { type: 'boolean' },
     },
   });
-  if (!command || !['create-user', 'create-key', 'create-invite'].includes(command)) {
+  if (!command || ![...['create-user', 'create-key', 'create-invite'], ...ADMIN_COMMANDS].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -33,7 +46,10 @@ async function run(): Promise<number> {
   const { database, stores, secret, redis } = runtime;
   const services = createServices({ config, db: database.db, stores, clock: systemClock, secret, redis });
   try {
-    if (command === 'create-user') {
+    if (ADMIN_COMMANDS.includes(command)) {
+      const answer = await runAdminCommand(command, values, services, createRepositories(database.db));
+      process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    } else if (command === 'create-user') {
       if (!values.email) throw new Error('--email is required');
       const generated = values.password === undefined;
       const password = values.password ?? (await import('./ids.ts')).randomBase62(20);

@@ -16,6 +16,7 @@ import { sharedSchemas } from './http/schemas.ts';
 import { webhookSchemas } from './http/webhook-schemas.ts';
 import { analyticsSchemas } from './http/analytics-schemas.ts';
 import { speedTestSchemas } from './http/speed-test-schemas.ts';
+import { adminSchemas } from './http/admin-schemas.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerRoutes } from './http/routes/index.ts';
 import { createTusServer } from './tus/tus-server.ts';
@@ -59,7 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Receipts of downloads that ended as the server stopped are written before the database closes.
   app.addHook('onClose', () => services.receipts.idle());
   app.setValidatorCompiler(validatorCompiler);
-  for (const schema of [...sharedSchemas, ...webhookSchemas, ...analyticsSchemas, ...speedTestSchemas]) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...webhookSchemas, ...analyticsSchemas, ...speedTestSchemas, ...adminSchemas]) app.addSchema(schema);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -102,6 +102,12 @@ export const ERRORS = {
   file_request_deleted: { status: 410 },
   file_type_not_allowed: { status: 422 },
   webhook_limit_reached: { status: 403 },
+  // Administration: disabled accounts, refused admin actions, removed and purged transfers.
+  account_disabled: { status: 401, message: 'This account is disabled.' },
+  cannot_target_self: { status: 409 },
+  last_admin: { status: 409 },
+  transfer_removed: { status: 410, message: 'This transfer was removed by the operator of this server.' },
+  transfer_purged: { status: 409 },
 } as const satisfies Record<string, { status: number; message?: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -179,3 +185,6 @@ export const unavailable = (code: CodeWithStatus<503> = 'unavailable', message?:
  * reads answer 410 with, as published.
  */
 export const transferClosed = (message: string) => fail.transfer_expired(message).withStatus(409);
+
+/** A change to a deleted transfer: a conflict with its state (409), under the code its reads answer 410 with. */
+export const transferDeletedConflict = (message: string) => fail.transfer_deleted(message).withStatus(409);

@@ -16,6 +16,7 @@ import * as fileRequests from './migrations/011-file-requests.ts';
 import * as senderNotifications from './migrations/012-sender-notifications.ts';
 import * as analytics from './migrations/013-analytics.ts';
 import * as speedTests from './migrations/014-speed-tests.ts';
+import * as admin from './migrations/016-admin.ts';
 import type { Database } from './schema.ts';
 import { createPrivateFileSync, makePrivateDirSync } from '../storage/private-paths.ts';
 
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '012-sender-notifications': senderNotifications,
   '013-analytics': analytics,
   '014-speed-tests': speedTests,
+  '016-admin': admin,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -8,6 +8,11 @@ export interface UsersTable {
   password_hash: string;
   is_admin: number;
   created_at: string;
+  /** Set while an administrator has disabled the account: its credentials and links stop (migration 016). */
+  disabled_at?: string | null;
+  disabled_reason?: string | null;
+  /** Set once the account's deletion is asked; the purge job then removes its blobs and rows. */
+  deleted_at?: string | null;
 }
 
 export interface SessionsTable {
@@ -91,6 +96,10 @@ export interface TransfersTable {
   uploader_name?: string | null;
   uploader_email?: string | null;
   uploader_message?: string | null;
+  /** An administrator's removal (abuse takedown): when, by whom (null: the operator CLI) and why (migration 016). */
+  takedown_at?: string | null;
+  takedown_by?: string | null;
+  takedown_reason?: string | null;
 }
 
 /**

@@ -39,6 +39,7 @@ const HEADINGS: Partial<Record<ErrorCode, string>> = {
   rate_limited: 'Too many attempts',
   transfer_expired: 'This transfer has expired',
   transfer_deleted: 'This transfer has been deleted',
+  transfer_removed: 'This transfer has been removed',
   download_limit_reached: 'Download limit reached',
   transfer_not_ready: 'Still being uploaded',
   file_incomplete: 'Still being uploaded',

@@ -21,6 +21,8 @@ export class MailDelivery {
     private readonly mailer: Mailer,
     private readonly limiter: RateLimiter,
     private readonly maxPerAccountPerDay: number,
+    /** Whether the account may still send: nothing goes out for a disabled account (checked when the email is due). */
+    private readonly accountActive: (accountId: string) => Promise<boolean> = async () => true,
   ) {}
 
   /**
@@ -29,6 +31,7 @@ export class MailDelivery {
    * trigger such notices cannot use up the budget of the account's recipients' emails.
    */
   async send(accountId: string, email: OutgoingEmail, options: { toOwner?: boolean } = {}): Promise<void> {
+    if (!(await this.accountActive(accountId))) throw new PermanentJobError('The account is disabled; the email was not sent.');
     if (!options.toOwner) {
       const decision = await this.limiter.consume(`mail:day:${accountId}`, this.maxPerAccountPerDay, 86_400);
       if (!decision.allowed) throw new PermanentJobError(`The account reached its limit of ${this.maxPerAccountPerDay} emails a day.`);

@@ -22,6 +22,10 @@ import { WriteLocksRepository } from './write-locks-repository.ts';
 import { WebhookEndpointsRepository } from './webhook-endpoints-repository.ts';
 import { WebhookDeliveriesRepository } from './webhook-deliveries-repository.ts';
 import { SpeedTestsRepository } from './speed-tests-repository.ts';
+import { AdminUsersRepository } from './admin-users-repository.ts';
+import { AdminTransfersRepository } from './admin-transfers-repository.ts';
+import { InstanceStatsRepository } from './instance-stats-repository.ts';
+import { AccountPurgeRepository } from './account-purge-repository.ts';
 
 /** One repository per table (users also keeps sessions and invites), over one database. */
 export function createRepositories(db: Db) {
@@ -49,6 +53,11 @@ export function createRepositories(db: Db) {
     reportSchedules: new ReportSchedulesRepository(db),
     speedTests: new SpeedTestsRepository(db),
     probe: new DatabaseProbe(db),
+    // Administration reads across accounts and tables.
+    adminUsers: new AdminUsersRepository(db),
+    adminTransfers: new AdminTransfersRepository(db),
+    instanceStats: new InstanceStatsRepository(db),
+    accountPurge: new AccountPurgeRepository(db),
   };
 }
 

@@ -89,13 +89,14 @@ export class TransfersRepository {
   }
 
   /**
-   * The transfer a link names, in any letter case; purged transfers are gone. Should two old
-   * slugs differ only in case (made before keys existed), the exact one wins.
+   * The transfer a link names, in any letter case; purged ones are gone unless an administrator
+   * removed them (the link says so while the slug is reserved). Of two old slugs differing only
+   * in case (made before keys existed), the exact one wins.
    */
   async findBySlug(slug: string): Promise<TransferWithTotals | undefined> {
     const rows = await withTotals(this.db)
       .where((eb) => eb.or([eb('transfers.slug', '=', slug), eb('transfers.slug_key', '=', slugKey(slug))]))
-      .where('transfers.purged_at', 'is', null)
+      .where((eb) => eb.or([eb('transfers.purged_at', 'is', null), eb('transfers.takedown_at', 'is not', null)]))
       .limit(2)
       .execute();
     const row = rows.find((r) => r.slug === slug) ?? rows[0];
@@ -155,9 +156,13 @@ export class TransfersRepository {
     return claimingSlug(() => tx.updateTable('transfers').set(withKey).where('id', '=', id).execute());
   }
 
-  /** Blobs are gone: the link stops naming the transfer, but its slug key stays as a reservation. */
+  /**
+   * Blobs are gone: the link stops naming the transfer, but its slug key stays as a reservation.
+   * Purged is expired or deleted, even if an administrator revived it while its blobs went.
+   */
   markPurged(id: string, nowIso: string): Promise<unknown> {
-    return this.db.updateTable('transfers').set({ purged_at: nowIso, slug: null }).where('id', '=', id).execute();
+    const state = sql<TransferState>`case when state = 'deleted' then 'deleted' else 'expired' end`;
+    return this.db.updateTable('transfers').set({ purged_at: nowIso, slug: null, state }).where('id', '=', id).execute();
   }
 
   /** uploading -> ready exactly once, whatever the number of concurrent callers. */

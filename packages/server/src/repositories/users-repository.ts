@@ -38,6 +38,12 @@ export class UsersRepository {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** Whether the account exists and is neither disabled nor being deleted (read at every use: nothing caches it). */
+  async isActive(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').where('id', '=', id).where('disabled_at', 'is', null).where('deleted_at', 'is', null).executeTakeFirst();
+    return row !== undefined;
+  }
+
   findByEmail(email: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   }

@@ -3,6 +3,7 @@ import { fail } from '../errors.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { sha256Hex } from '../domain/secrets.ts';
 import { scopesForUser } from '../domain/scopes.ts';
+import { isDisabled } from '../domain/account-status.ts';
 import { addSeconds, iso, type Clock } from '../domain/clock.ts';
 import {
   hashPassword,
@@ -138,6 +139,8 @@ export class AuthService {
     const user = await this.users.findByEmail(email);
     const ok = user ? await verifyPassword(user.password_hash, password) : await verifyAgainstDummy(password);
     if (!user || !ok) throw fail.invalid_credentials('Email or password is incorrect.');
+    // Told only to whoever knows the password.
+    if (isDisabled(user)) throw fail.account_disabled('This account is disabled; ask the operator of this server.');
     const device = await attempt.succeeded();
     const token = `fys_${randomBase62(43)}`;
     const csrfToken = randomBase62(32);
@@ -163,7 +166,8 @@ export class AuthService {
     const session = await this.users.findSessionByTokenHash(sha256Hex(token), iso(this.clock.now()));
     if (!session) return null;
     const user = await this.users.findById(session.user_id);
-    if (!user) return null;
+    // Disabling deletes the account's sessions; this also ends one made by a sign-in racing it.
+    if (!user || isDisabled(user)) return null;
     return {
       principal: { userId: user.id, scopes: scopesForUser(user.is_admin === 1), via: 'session', sessionId: session.id },
       csrfHash: session.csrf_hash,

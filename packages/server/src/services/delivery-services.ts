@@ -64,7 +64,7 @@ export function createDeliveryServices({ config, db, clock, secret, repos, rateL
 
   // Email: every message is a job; the mailer is SMTP or the outbox folder.
   const mailer = createMailer(config, log, clock);
-  const delivery = new MailDelivery(mailer, rateLimiter, config.mail.maxPerAccountPerDay);
+  const delivery = new MailDelivery(mailer, rateLimiter, config.mail.maxPerAccountPerDay, (id) => users.isActive(id));
   const recipients = new RecipientService(db, recipientRows, transfers, jobQueue, clock, config.plan.maxRecipientsPerTransfer);
   events.subscribe(new NotificationSubscriber(jobQueue, transfers, (transferId, _eventId, tx) => recipients.emailAll(transferId, tx)));
   const emailJobs = [

@@ -11,6 +11,7 @@ import { sanitizeZipEntryNames } from '../zip/zip-entry-names.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { TransferService } from './transfer-service.ts';
 import type { RecipientRow, RecipientsRepository } from '../repositories/recipients-repository.ts';
+import type { UsersRepository } from '../repositories/users-repository.ts';
 
 /** Finds the caller's access token for a transfer (a header, or the cookie named after the transfer). */
 export type AccessTokenLookup = (transferId: string) => string | undefined;
@@ -67,6 +68,8 @@ export class DownloadService {
     private readonly stores: BlobStoreRegistry,
     private readonly signer: UrlSigner,
     private readonly clock: Clock,
+    /** Whether a transfer's owner account is active: a disabled account's links stop. */
+    private readonly owners: Pick<UsersRepository, 'isActive'>,
     private readonly redirectDownloads = false,
   ) {}
 
@@ -88,7 +91,9 @@ export class DownloadService {
     const file = await this.files.findById(fileId);
     const transfer = file && (await this.transfers.findById(file.transfer_id));
     if (!file || !transfer) throw fail.not_found('File not found.');
+    assertNotRemoved(transfer);
     this.assertLive(transfer);
+    if (!(await this.owners.isActive(transfer.user_id))) throw fail.not_found('File not found.');
     this.assertFinalized(transfer);
     return { transfer, file: requireComplete(file), audience: 'recipient' };
   }
@@ -96,12 +101,17 @@ export class DownloadService {
   /**
    * What a link leads to, under the same rules for the shared link and a recipient's own: only
    * finalized, live transfers serve recipients. A shared link the owner turned off, a removed
-   * recipient's link and a purged transfer's are 404, as if they never existed.
+   * recipient's link and a purged transfer's are 404, as if they never existed; so are the links
+   * of a disabled account's live transfers while it stays disabled (an account being deleted has
+   * deleted transfers: 410). A transfer an administrator removed is 410 transfer_removed, before
+   * and after its purge.
    */
   async openLink(link: LinkRef): Promise<LinkVisit> {
     const visit = 'slug' in link ? await this.bySlug(link.slug) : await this.byToken(link.token);
     if (!visit) throw fail.not_found('Transfer not found.');
+    assertNotRemoved(visit.transfer);
     this.assertLive(visit.transfer);
+    if (!(await this.owners.isActive(visit.transfer.user_id))) throw fail.not_found('Transfer not found.');
     this.assertFinalized(visit.transfer);
     return visit;
   }
@@ -115,7 +125,7 @@ export class DownloadService {
     const recipient = await this.recipients.findByToken(token);
     if (!recipient || recipient.revoked_at !== null) return null;
     const transfer = await this.transfers.findById(recipient.transfer_id);
-    return transfer && transfer.purged_at === null ? { transfer, recipient } : null;
+    return transfer && (transfer.purged_at === null || transfer.takedown_at) ? { transfer, recipient } : null;
   }
 
   /** Throws 401 unless the transfer has no password or the access token was issued for it. */
@@ -225,6 +235,11 @@ export class DownloadService {
     if (state === 'expired') throw fail.transfer_expired('This transfer has expired.');
     if (state === 'deleted') throw fail.transfer_deleted('This transfer has been deleted.');
   }
+}
+
+/** An administrator's removal is told as such on every recipient path, whatever else holds. */
+function assertNotRemoved(transfer: TransferWithTotals): void {
+  if (transfer.takedown_at) throw fail.transfer_removed();
 }
 
 function requireComplete(file: FileRow): FileRow {

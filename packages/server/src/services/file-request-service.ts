@@ -11,6 +11,7 @@ import { fileRequestChanges, uploaderFields, type FileRequestInput, type Uploade
 import type { RateLimiter } from './rate-limiter.ts';
 import type { TransferService } from './transfer-service.ts';
 import { UNLOCK_LIMITS } from './unlock-service.ts';
+import type { UsersRepository } from '../repositories/users-repository.ts';
 
 export interface FileRequestDetail {
   request: FileRequestRow;
@@ -41,6 +42,8 @@ export class FileRequestService {
     private readonly caps: FileRequestCaps,
     private readonly limiter: RateLimiter,
     private readonly clock: Clock,
+    /** Whether the requester's account is active: a disabled account's request links stop (404). */
+    private readonly owners: Pick<UsersRepository, 'isActive'>,
   ) {}
 
   async create(userId: string, input: FileRequestInput & { title: string }): Promise<FileRequestDetail> {
@@ -154,7 +157,7 @@ export class FileRequestService {
   private async byToken(token: string): Promise<FileRequestRow | undefined> {
     if (!FILE_REQUEST_TOKEN.test(token)) throw fail.not_found('File request not found.');
     const request = await this.requests.findByTokenHash(sha256Hex(token));
-    if (!request) throw fail.not_found('File request not found.');
+    if (!request || !(await this.owners.isActive(request.user_id))) throw fail.not_found('File request not found.');
     return request;
   }
 

@@ -31,6 +31,12 @@ export class JobAdminService {
     return { rows: rows.map(view), total, counts: await this.jobs.countByState() };
   }
 
+  /** Jobs in each state (queued, running, done, failed); a state with none is 0. */
+  async counts(): Promise<Record<JobState, number>> {
+    const counts = await this.jobs.countByState();
+    return { queued: counts.queued ?? 0, running: counts.running ?? 0, done: counts.done ?? 0, failed: counts.failed ?? 0 };
+  }
+
   /** Runs a finished job again from its first attempt (a failed email after the mail server is fixed). */
   async retry(id: string): Promise<JobView> {
     if (!(await this.jobs.requeue(id, iso(this.clock.now())))) {

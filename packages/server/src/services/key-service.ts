@@ -6,6 +6,7 @@ import type { Db } from '../db/database.ts';
 import type { DomainEvents } from '../events/domain-events.ts';
 import { iso, type Clock } from '../domain/clock.ts';
 import { isExpired } from '../domain/expiry.ts';
+import { isDisabled } from '../domain/account-status.ts';
 import type { ApiKeysRepository, ApiKeyRow } from '../repositories/api-keys-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import { scopesForUser } from '../domain/scopes.ts';
@@ -123,6 +124,8 @@ export class KeyService {
     if (isExpired(row.expires_at, now)) throw fail.token_expired('The API key has expired.');
     const user = await this.users.findById(row.user_id);
     if (!user) throw fail.invalid_token('The API key is not valid.');
+    // Read from the database at every use (no cache anywhere), so a disabled account's keys stop at once.
+    if (isDisabled(user)) throw fail.account_disabled('The account this API key belongs to is disabled.');
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
       // `api_key.used` speaks at most once a minute per key, with the use it reports.
       await this.db.transaction().execute(async (tx) => {

@@ -36,6 +36,10 @@ import { FileRequestService } from './file-request-service.ts';
 import { SpeedTestService } from './speed-test-service.ts';
 import { Sweeper, type SweepLog } from '../jobs/sweeper.ts';
 import { createDeliveryServices } from './delivery-services.ts';
+import { AccountPurge } from '../jobs/account-purge.ts';
+import { AdminUserService } from './admin-user-service.ts';
+import { AdminTransferService } from './admin-transfer-service.ts';
+import { InstanceStatsService } from './instance-stats-service.ts';
 import type { BlobStoreRegistry } from '../storage/blob-store-registry.ts';
 import type { Redis } from 'ioredis';
 import type { RateCounters } from './rate-counters.ts';
@@ -88,8 +92,8 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   // Aborted at SIGTERM: uploads in flight stop reading, keep their bytes and answer 503.
   const shutdown = new AbortController();
   const tus = createTusService({ config, uploads: tusUploads, clock, stores, filesRepo, files, transfers, reservation, leases, shutdown: shutdown.signal });
-  const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct };
-  const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, config.storage.redirectDownloads);
+  const uploadDeps: UploadServiceDeps = { config, clock, signer, stores, transfers, files, filesRepo, transfersRepo, parts, reservation, leases, direct, owners: users };
+  const downloads = new DownloadService(transfersRepo, filesRepo, recipientsRepo, transfers, stores, signer, clock, users, config.storage.redirectDownloads);
   const uploadCleanup = new UploadCleanup({
     parts: uploadParts,
     tusUploads,
@@ -116,6 +120,18 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   worker.register(reportSchedules.scanJob);
   worker.register(reportSchedules.emailJob);
   worker.every({ kind: reportSchedules.scanJob.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: reportSchedules.scanJob.maxAttempts });
+  const accountPurge = new AccountPurge({
+    accounts: repos.accountPurge,
+    transfers: transfersRepo,
+    files: filesRepo,
+    parts: uploadParts,
+    tusUploads,
+    stores,
+    clock,
+    expireTusUpload: (upload) => tus.expire(upload),
+    abortDirectUploads: (ids) => direct.abortForFiles(ids),
+  });
+  worker.register(accountPurge.jobKind);
   return {
     stores,
     clock,
@@ -133,8 +149,8 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     analyticsRollup,
     reportSchedules,
     files,
-    fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock),
-    uploadTokens: new UploadTokens(transfersRepo),
+    fileRequests: new FileRequestService(fileRequestsRepo, transfers, caps, rateLimiter, clock, users),
+    uploadTokens: new UploadTokens(transfersRepo, users),
     reservation,
     leases,
     parts,
@@ -151,6 +167,11 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
     downloads,
     speedTests: new SpeedTestService(db, repos.speedTests, events, clock),
     unlock: new UnlockService(downloads, rateLimiter, signer, clock, config.accessTokenTtlSeconds, events),
+    adminUsers: new AdminUserService(repos.adminUsers, delivery.jobQueue, clock),
+    adminTransfers: new AdminTransferService(db, repos.adminTransfers, transfersRepo, events, clock),
+    instanceStats: new InstanceStatsService(repos.instanceStats, repos.adminUsers, delivery.jobAdmin, clock),
+    /** Run by its job; the operator CLI runs it at once. */
+    accountPurge,
   };
 }
 

@@ -69,6 +69,7 @@ export class SignedPartService {
     // Signed URLs carry no credentials: the transfer's owner is looked up from the file.
     const transfer = file && (await this.deps.transfersRepo.findById(file.transfer_id));
     if (!file || !transfer || transfer.id !== transferId) throw fail.not_found('File not found.');
+    if (!(await this.deps.owners.isActive(transfer.user_id))) throw fail.account_disabled('The account this upload URL belongs to is disabled.');
     return { userId: transfer.user_id, scopes: ['files:write'], via: 'upload_token', transferId: transfer.id };
   }
 

@@ -10,6 +10,7 @@ import type { StorageReservation } from './storage-reservation.ts';
 import type { TransferService } from './transfer-service.ts';
 import type { UploadLeases } from './upload-leases.ts';
 import type { DirectMultipart } from './direct-multipart.ts';
+import type { UsersRepository } from '../repositories/users-repository.ts';
 
 /** What every upload protocol's service may use; they differ in wire format, not in rules. */
 export interface UploadServiceDeps {
@@ -25,4 +26,6 @@ export interface UploadServiceDeps {
   reservation: StorageReservation;
   leases: UploadLeases;
   direct: DirectMultipart;
+  /** Whether an account is active: credentials that name no account (signed part URLs) check their owner's. */
+  owners: Pick<UsersRepository, 'isActive'>;
 }

@@ -23,6 +23,16 @@ const API_ROUTES: Record<string, Rule> = {
   'POST /api/v1/admin/invites': scope('admin'),
   'GET /api/v1/admin/jobs': scope('admin'),
   'POST /api/v1/admin/jobs/:id/retry': scope('admin'),
+  'GET /api/v1/admin/users': scope('admin'),
+  'GET /api/v1/admin/users/:id': scope('admin'),
+  'POST /api/v1/admin/users/:id/disable': scope('admin'),
+  'POST /api/v1/admin/users/:id/enable': scope('admin'),
+  'DELETE /api/v1/admin/users/:id': scope('admin'),
+  'GET /api/v1/admin/stats': scope('admin'),
+  'GET /api/v1/admin/transfers': scope('admin'),
+  'GET /api/v1/admin/transfers/:id': scope('admin'),
+  'DELETE /api/v1/admin/transfers/:id': scope('admin'),
+  'POST /api/v1/admin/transfers/:id/expiry': scope('admin'),
   'GET /api/v1/account': scope('account:read'),
   'POST /api/v1/keys': scope('keys:write'),
   'GET /api/v1/keys': scope('keys:read'),
@@ -149,6 +159,7 @@ const HAS_GET = (routes: { method: string; path: string }[], path: string) => ro
 function concrete(path: string): string {
   return path
     .replace(/\/keys\/:id/, `/keys/${ghostId('key')}`)
+    .replace(/\/users\/:id/, `/users/usr_${'A'.repeat(22)}`)
     .replace(/\/transfers\/:id/, `/transfers/${ghostId('tr')}`)
     .replace(/\/files\/:id/, `/files/${ghostId('fl')}`)
     .replace(/\/speed-tests\/:id/, `/speed-tests/${ghostId('spd')}`)

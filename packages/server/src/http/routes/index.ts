@@ -27,6 +27,8 @@ import { analyticsRoutes } from './analytics-routes.ts';
 import { reportRoutes } from './report-routes.ts';
 import { speedTestRoutes } from './speed-test-routes.ts';
 import { speedMeasurementRoutes, speedUploadRoutes } from './speed-measurement-routes.ts';
+import { adminUserRoutes } from './admin-user-routes.ts';
+import { adminTransferRoutes } from './admin-transfer-routes.ts';
 
 export interface RouteContext {
   services: Services;
@@ -37,7 +39,7 @@ export interface RouteContext {
 
 export async function registerRoutes(app: FastifyInstance, options: { services: Services; config: Config; tusServer: TusServer }): Promise<void> {
   const ctx: RouteContext = { ...options, presenter: new Presenter(options.config, options.services.signer, options.services.clock) };
-  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes, analyticsRoutes, reportRoutes, speedTestRoutes, speedMeasurementRoutes]) {
+  for (const routes of [healthRoutes, authRoutes, keyRoutes, accountRoutes, transferRoutes, recipientRoutes, fileRoutes, signedPartRoutes, adminJobRoutes, fileRequestRoutes, webhookRoutes, analyticsRoutes, reportRoutes, speedTestRoutes, speedMeasurementRoutes, adminUserRoutes, adminTransferRoutes]) {
     routes(app, ctx);
   }
   // Every route a recipient's browser may land on (the page, its form, files, ZIPs, signed URLs)
