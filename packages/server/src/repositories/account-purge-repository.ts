@@ -59,7 +59,7 @@ export class AccountPurgeRepository {
   /**
    * Removes the account's row and with it (foreign keys cascade) its sessions, keys, transfers,
    * files, parts, recipients, receipts, file requests, tus records and webhooks; also its monthly
-   * counters, and the jobs not running whose payload names the account or one of its transfers
+   * counters and analytics, and the jobs not running whose payload names the account or one of its transfers
    * (events about it, emails about its transfers). One transaction.
    */
   async deleteAccount(userId: string): Promise<void> {
@@ -75,6 +75,10 @@ export class AccountPurgeRepository {
           .execute();
       }
       await tx.deleteFrom('usage_counters').where('user_id', '=', userId).execute();
+      // Analytics rows name the account without a foreign key (they outlive receipts on purpose).
+      await tx.deleteFrom('download_events').where('user_id', '=', userId).execute();
+      await tx.deleteFrom('upload_events').where('user_id', '=', userId).execute();
+      await tx.deleteFrom('analytics_daily').where('user_id', '=', userId).execute();
       await tx.updateTable('invites').set({ created_by: null }).where('created_by', '=', userId).execute();
       await tx.deleteFrom('users').where('id', '=', userId).execute();
     });

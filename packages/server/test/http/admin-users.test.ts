@@ -26,7 +26,7 @@ let admin: Account;
 let user: Account;
 
 beforeAll(async () => {
-  h = await startHarness({ FERRY_RATE_LIMIT_PER_MINUTE: '100000', FERRY_PART_SIZE: String(64 * 1024) });
+  h = await startHarness({ FERRY_RATE_LIMIT_PER_MINUTE: '100000', FERRY_PART_SIZE: String(64 * 1024), FERRY_STORAGE: 'local' });
   admin = await createAccount(h.app, 'admin@example.com', ADMIN_SCOPES);
   user = await createAccount(h.app, 'Someone.Else@example.com', SCOPES);
 });
