@@ -8,6 +8,7 @@ import type { JobQueue } from '../jobs/job-queue.ts';
 import { parseEmailAddress, scheduledReport } from '../mail/index.ts';
 import { EMAIL_CONCURRENCY, EMAIL_RETRY, type MailDelivery } from '../notifications/mail-delivery.ts';
 import type { ReportScheduleRow, ReportSchedulesRepository } from '../repositories/report-schedules-repository.ts';
+import type { WriteLocksRepository } from '../repositories/write-locks-repository.ts';
 import type { UsersRepository } from '../repositories/users-repository.ts';
 import { streamReport, type ReportService } from './report-service.ts';
 import { bucketStart, nextBucket, type Interval } from './time-range.ts';
@@ -46,6 +47,7 @@ export class ReportSchedules {
     private readonly deps: {
       db: Db;
       schedules: ReportSchedulesRepository;
+      writeLocks: WriteLocksRepository;
       users: UsersRepository;
       reports: ReportService;
       queue: JobQueue;
@@ -60,9 +62,6 @@ export class ReportSchedules {
     if (input.email !== undefined && parseEmailAddress(input.email) !== email) {
       throw fail.validation_failed("Scheduled reports go only to the account's own email address; leave `email` out or give that address.");
     }
-    if ((await this.deps.schedules.countForUser(userId)) >= MAX_SCHEDULES_PER_ACCOUNT) {
-      throw fail.validation_failed(`An account may keep at most ${MAX_SCHEDULES_PER_ACCOUNT} report schedules; delete one first.`);
-    }
     const now = this.deps.clock.now();
     const unit = UNIT[input.interval];
     const row: ReportScheduleRow = {
@@ -75,7 +74,15 @@ export class ReportSchedules {
       next_run_at: iso(nextBucket(bucketStart(now, unit), unit)),
       last_run_at: null,
     };
-    await this.deps.schedules.insert(row);
+    // The count and the insert take turns per account (a named lock), so racing creations cannot
+    // pass the cap together.
+    await this.deps.db.transaction().execute(async (tx) => {
+      await this.deps.writeLocks.hold(`report_schedules:${userId}`, iso(now), tx);
+      if ((await this.deps.schedules.countForUser(userId, tx)) >= MAX_SCHEDULES_PER_ACCOUNT) {
+        throw fail.validation_failed(`An account may keep at most ${MAX_SCHEDULES_PER_ACCOUNT} report schedules; delete one first.`);
+      }
+      await this.deps.schedules.insert(row, tx);
+    });
     return { ...row, email };
   }
 

@@ -9,16 +9,16 @@ export type ReportScheduleRow = Selectable<ReportSchedulesTable>;
 export class ReportSchedulesRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(row: ReportScheduleRow): Promise<void> {
-    await this.db.insertInto('report_schedules').values(row).execute();
+  async insert(row: ReportScheduleRow, tx: DbOrTx = this.db): Promise<void> {
+    await tx.insertInto('report_schedules').values(row).execute();
   }
 
   listForUser(userId: string): Promise<ReportScheduleRow[]> {
     return this.db.selectFrom('report_schedules').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
   }
 
-  async countForUser(userId: string): Promise<number> {
-    const row = await this.db.selectFrom('report_schedules').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
+  async countForUser(userId: string, tx: DbOrTx = this.db): Promise<number> {
+    const row = await tx.selectFrom('report_schedules').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 

@@ -116,7 +116,7 @@ export function createServices({ config, db, stores, clock, secret, redis, log =
   worker.every({ kind: analyticsRollup.jobKind.kind, everySeconds: 3600, maxAttempts: analyticsRollup.jobKind.maxAttempts });
   const analytics = new AnalyticsService(repos.analyticsQuery, repos.analyticsEvents, transfersRepo, filesRepo, clock, rawDays);
   const reports = new ReportService(repos.reports, analytics);
-  const reportSchedules = new ReportSchedules({ db, schedules: repos.reportSchedules, users, reports, queue: delivery.jobQueue, delivery: delivery.mailDelivery, clock, publicUrl: config.publicUrl });
+  const reportSchedules = new ReportSchedules({ db, schedules: repos.reportSchedules, writeLocks, users, reports, queue: delivery.jobQueue, delivery: delivery.mailDelivery, clock, publicUrl: config.publicUrl });
   worker.register(reportSchedules.scanJob);
   worker.register(reportSchedules.emailJob);
   worker.every({ kind: reportSchedules.scanJob.kind, everySeconds: config.sweepIntervalSeconds, maxAttempts: reportSchedules.scanJob.maxAttempts });
